@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it on a fresh Debian 12: install, build, unit tests, unit
+# tests under AddressSanitizer + UndefinedBehaviorSanitizer, then the black-box tests against the
+# real binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CTEST_PARALLEL_LEVEL=${CTEST_PARALLEL_LEVEL:-$(nproc)}
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "dependencies"
+scripts/install-deps.sh
+
+step "build (release)"
+scripts/build.sh release
+step "unit tests"
+ctest --preset release
+
+step "build (asan + ubsan)"
+scripts/build.sh asan
+step "unit tests under ASan + UBSan"
+ctest --preset asan
+
+step "black-box tests (tests/e2e)"
+cd tests/e2e
+npm ci --no-audit --no-fund --loglevel=error
+npm test

@@ -1,0 +1,313 @@
+#include "config/config.hpp"
+
+#include <arpa/inet.h>
+
+#include <boost/url/parse.hpp>
+#include <charconv>
+#include <thread>
+
+extern char** environ;  // NOLINT: POSIX
+
+namespace partyline::config {
+namespace {
+
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+class Reader {
+ public:
+  explicit Reader(const Env& env) : env_(env) {}
+
+  // The value, or empty when unset; a set-but-empty variable counts as unset.
+  std::string get(const std::string& name) const {
+    auto it = env_.find(name);
+    return it == env_.end() ? std::string() : it->second;
+  }
+  bool has(const std::string& name) const { return !get(name).empty(); }
+
+  bool boolean(const std::string& name, bool fallback) const {
+    std::string v = get(name);
+    if (v.empty()) return fallback;
+    for (auto& c : v)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+    if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+    throw ConfigError(name, "expected true or false, got '" + get(name) + "'");
+  }
+
+  unsigned long long number(const std::string& name, unsigned long long fallback,
+                            unsigned long long min, unsigned long long max) const {
+    const std::string v = get(name);
+    if (v.empty()) return fallback;
+    unsigned long long n = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || ptr != v.data() + v.size()) {
+      throw ConfigError(name, "expected a whole number, got '" + v + "'");
+    }
+    if (n < min || n > max) {
+      throw ConfigError(name, "must be between " + std::to_string(min) + " and " +
+                                  std::to_string(max) + ", got " + v);
+    }
+    return n;
+  }
+
+ private:
+  const Env& env_;
+};
+
+void require_sid(const std::string& name, const std::string& value, std::string_view prefix) {
+  if (!is_sid(value, prefix)) {
+    throw ConfigError(name, "expected '" + std::string(prefix) + "' followed by 32 hex digits");
+  }
+}
+
+void require_token_shape(const std::string& name, const std::string& value) {
+  if (value.size() < 8) throw ConfigError(name, "too short to be a real secret");
+  for (unsigned char c : value) {
+    if (c <= ' ' || c >= 127)
+      throw ConfigError(name, "contains whitespace or non-ASCII characters");
+  }
+}
+
+void require_pin(const std::string& name, const std::string& value) {
+  if (value.size() != 4 ||
+      !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    throw ConfigError(name, "expected exactly 4 digits");
+  }
+}
+
+// scheme://host[:port][/path], http or https, nothing else; returned without a trailing slash.
+std::string require_http_url(const std::string& name, const std::string& value, bool allow_path) {
+  auto url = boost::urls::parse_absolute_uri(value);
+  if (!url) throw ConfigError(name, "not an absolute URL");
+  if (url->scheme() != "http" && url->scheme() != "https") {
+    throw ConfigError(name, "must start with http:// or https://");
+  }
+  if (url->encoded_host().empty()) throw ConfigError(name, "has no host");
+  if (url->has_userinfo()) throw ConfigError(name, "must not contain user:password@");
+  if (url->has_query() || url->has_fragment()) {
+    throw ConfigError(name, "must not contain a query or fragment");
+  }
+  std::string out = value;
+  while (!out.empty() && out.back() == '/')
+    out.pop_back();
+  if (!allow_path && !url->encoded_path().empty() && url->encoded_path() != "/") {
+    throw ConfigError(name, "must be an origin without a path (e.g. https://api.twilio.com)");
+  }
+  return out;
+}
+
+void require_bucket(const std::string& value) {
+  const bool ok_len = value.size() >= 3 && value.size() <= 63;
+  const bool ok_chars = std::all_of(value.begin(), value.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+  });
+  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!ok_len || !ok_chars || !alnum(value.front()) || !alnum(value.back())) {
+    throw ConfigError("S3_BUCKET",
+                      "not a valid bucket name (3-63 lowercase letters, digits, '-' or '.')");
+  }
+}
+
+void require_region(const std::string& value) {
+  const bool ok =
+      !value.empty() && value.size() <= 32 && std::all_of(value.begin(), value.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+      });
+  if (!ok) throw ConfigError("AWS_REGION", "expected a region name such as us-east-1");
+}
+
+bool is_ip_literal(const std::string& host) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+bool is_sid(std::string_view value, std::string_view prefix) {
+  if (value.size() != prefix.size() + 32 || !value.starts_with(prefix)) return false;
+  return std::all_of(value.begin() + static_cast<long>(prefix.size()), value.end(), is_hex);
+}
+
+Env process_env() {
+  Env env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    const auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
+Config load(const Env& env) {
+  const Reader r(env);
+  Config c;
+
+  // --- Twilio account: both or neither (neither = local mode)
+  const bool has_sid = r.has("TWILIO_ACCOUNT_SID");
+  const bool has_token = r.has("TWILIO_AUTH_TOKEN");
+  if (has_sid != has_token) {
+    throw ConfigError(has_sid ? "TWILIO_AUTH_TOKEN" : "TWILIO_ACCOUNT_SID",
+                      "must be set together with " +
+                          std::string(has_sid ? "TWILIO_ACCOUNT_SID" : "TWILIO_AUTH_TOKEN"));
+  }
+  c.local_mode = !has_sid;
+  if (has_sid) {
+    c.twilio_account_sid = r.get("TWILIO_ACCOUNT_SID");
+    require_sid("TWILIO_ACCOUNT_SID", c.twilio_account_sid, "AC");
+    const std::string token = r.get("TWILIO_AUTH_TOKEN");
+    require_token_shape("TWILIO_AUTH_TOKEN", token);
+    c.twilio_auth_token = Secret(token);
+  }
+  c.validate_signature = r.boolean("TWILIO_VALIDATE_SIGNATURE", true);
+  if (r.has("TWILIO_API_BASE")) {
+    c.twilio_api_base = require_http_url("TWILIO_API_BASE", r.get("TWILIO_API_BASE"), false);
+  }
+
+  // --- public origin: signatures are checked against it, TwiML callbacks built from it
+  if (r.has("PUBLIC_BASE_URL")) {
+    c.public_base_url = require_http_url("PUBLIC_BASE_URL", r.get("PUBLIC_BASE_URL"), true);
+  } else if (!c.local_mode) {
+    throw ConfigError("PUBLIC_BASE_URL",
+                      "required with Twilio credentials: the public https origin Twilio calls "
+                      "(e.g. https://calls.example.com); signatures are checked against it");
+  }
+
+  // --- /token
+  const bool has_key = r.has("TWILIO_API_KEY");
+  const bool has_secret = r.has("TWILIO_API_SECRET");
+  if (has_key != has_secret) {
+    throw ConfigError(has_key ? "TWILIO_API_SECRET" : "TWILIO_API_KEY",
+                      "TWILIO_API_KEY and TWILIO_API_SECRET must be set together");
+  }
+  if (has_key) {
+    if (c.local_mode) {
+      throw ConfigError("TWILIO_API_KEY", "needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN");
+    }
+    c.twilio_api_key = r.get("TWILIO_API_KEY");
+    require_sid("TWILIO_API_KEY", c.twilio_api_key, "SK");
+    require_token_shape("TWILIO_API_SECRET", r.get("TWILIO_API_SECRET"));
+    c.twilio_api_secret = Secret(r.get("TWILIO_API_SECRET"));
+  }
+  if (r.has("TWILIO_TWIML_APP_SID")) {
+    if (!has_key)
+      throw ConfigError("TWILIO_TWIML_APP_SID", "needs TWILIO_API_KEY and TWILIO_API_SECRET");
+    c.twilio_twiml_app_sid = r.get("TWILIO_TWIML_APP_SID");
+    require_sid("TWILIO_TWIML_APP_SID", c.twilio_twiml_app_sid, "AP");
+  }
+  if (r.has("APP_BEARER_TOKEN")) {
+    require_token_shape("APP_BEARER_TOKEN", r.get("APP_BEARER_TOKEN"));
+    c.app_bearer_token = Secret(r.get("APP_BEARER_TOKEN"));
+  }
+
+  // --- storage
+  c.s3_bucket = r.get("S3_BUCKET");
+  c.aws_access_key_id = r.get("AWS_ACCESS_KEY_ID");
+  if (!c.s3_bucket.empty()) {
+    require_bucket(c.s3_bucket);
+    for (const char* name : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"}) {
+      if (!r.has(name)) throw ConfigError(name, "required when S3_BUCKET is set");
+    }
+  } else {
+    for (const char* name : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "S3_ENDPOINT"}) {
+      if (r.has(name)) {
+        throw ConfigError("S3_BUCKET", std::string("must be set when ") + name +
+                                           " is (recordings would otherwise stay local)");
+      }
+    }
+  }
+  if (!c.aws_access_key_id.empty()) {
+    const auto& k = c.aws_access_key_id;
+    if (k.size() < 3 || k.size() > 128 ||
+        std::any_of(k.begin(), k.end(), [](unsigned char ch) { return ch <= ' ' || ch >= 127; })) {
+      throw ConfigError("AWS_ACCESS_KEY_ID", "not a valid access key id");
+    }
+    const std::string secret = r.get("AWS_SECRET_ACCESS_KEY");
+    if (std::any_of(secret.begin(), secret.end(),
+                    [](unsigned char ch) { return ch <= ' ' || ch >= 127; })) {
+      throw ConfigError("AWS_SECRET_ACCESS_KEY", "contains whitespace or non-ASCII characters");
+    }
+    c.aws_secret_access_key = Secret(secret);
+  }
+  if (r.has("AWS_SESSION_TOKEN")) {
+    if (c.aws_access_key_id.empty())
+      throw ConfigError("AWS_SESSION_TOKEN", "needs AWS_ACCESS_KEY_ID");
+    c.aws_session_token = Secret(r.get("AWS_SESSION_TOKEN"));
+  }
+  if (r.has("AWS_REGION")) {
+    c.aws_region = r.get("AWS_REGION");
+    require_region(c.aws_region);
+  }
+  if (r.has("S3_ENDPOINT"))
+    c.s3_endpoint = require_http_url("S3_ENDPOINT", r.get("S3_ENDPOINT"), false);
+  c.s3_force_path_style = r.boolean("S3_FORCE_PATH_STYLE", !c.s3_endpoint.empty());
+
+  // --- call flow
+  if (r.has("PIN_SPEAKER")) {
+    require_pin("PIN_SPEAKER", r.get("PIN_SPEAKER"));
+    c.pin_speaker = Secret(r.get("PIN_SPEAKER"));
+  }
+  if (r.has("PIN_PRODUCER")) {
+    require_pin("PIN_PRODUCER", r.get("PIN_PRODUCER"));
+    c.pin_producer = Secret(r.get("PIN_PRODUCER"));
+  }
+  if (!c.pin_speaker.empty() && c.pin_speaker.reveal() == c.pin_producer.reveal()) {
+    throw ConfigError("PIN_PRODUCER", "must differ from PIN_SPEAKER");
+  }
+  const std::string consent = r.get("CONSENT_MODE");
+  if (consent.empty() || consent == "notice") {
+    c.consent_mode = ConsentMode::kNotice;
+  } else if (consent == "press1") {
+    c.consent_mode = ConsentMode::kPress1;
+  } else {
+    throw ConfigError("CONSENT_MODE", "expected 'notice' or 'press1', got '" + consent + "'");
+  }
+
+  // --- HTTP server and process
+  if (r.has("HOST")) {
+    c.host = r.get("HOST");
+    if (!is_ip_literal(c.host))
+      throw ConfigError("HOST", "expected an IP address such as 0.0.0.0 or 127.0.0.1");
+  }
+  c.port = static_cast<std::uint16_t>(r.number("PORT", 8080, 0, 65535));
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  c.http_threads = static_cast<unsigned>(r.number("HTTP_THREADS", cores, 1, 256));
+  c.max_connections = r.number("HTTP_MAX_CONNECTIONS", 1024, 1, 1'000'000);
+  c.request_timeout = std::chrono::seconds(r.number("HTTP_REQUEST_TIMEOUT", 10, 1, 3600));
+  if (r.has("DATA_DIR")) c.data_dir = r.get("DATA_DIR");
+
+  const std::string level = r.get("LOG_LEVEL");
+  if (level.empty() || level == "info") {
+    c.log_level = LogLevel::kInfo;
+  } else if (level == "debug") {
+    c.log_level = LogLevel::kDebug;
+  } else if (level == "warn") {
+    c.log_level = LogLevel::kWarn;
+  } else if (level == "error") {
+    c.log_level = LogLevel::kError;
+  } else {
+    throw ConfigError("LOG_LEVEL", "expected debug, info, warn or error, got '" + level + "'");
+  }
+
+  // --- what production still lacks
+  if (c.local_mode) {
+    c.production_gaps.push_back(
+        "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (webhooks are checked against a local token in "
+        "DATA_DIR/local-credentials.json)");
+  }
+  if (c.s3_bucket.empty()) {
+    c.production_gaps.push_back(
+        "S3_BUCKET and AWS credentials (recordings stay in DATA_DIR/recordings)");
+  }
+  if (c.public_base_url.empty()) {
+    c.production_gaps.push_back("PUBLIC_BASE_URL (the public https origin Twilio calls)");
+  } else if (c.public_base_url.starts_with("http://")) {
+    c.production_gaps.push_back("PUBLIC_BASE_URL over https (Twilio should reach you over TLS)");
+  }
+  if (!c.validate_signature) c.production_gaps.push_back("TWILIO_VALIDATE_SIGNATURE=true");
+  return c;
+}
+
+}  // namespace partyline::config

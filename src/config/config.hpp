@@ -1,0 +1,93 @@
+#pragma once
+// The service's configuration: read once at start from the environment (and an optional .env
+// file) into an immutable Config. A bad value is a ConfigError naming the variable.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace partyline::config {
+
+// A value that must never reach a log line: no streaming operator, explicit access only.
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string value) : value_(std::move(value)) {}
+  const std::string& reveal() const { return value_; }
+  bool empty() const { return value_.empty(); }
+
+ private:
+  std::string value_;
+};
+
+enum class ConsentMode { kNotice, kPress1 };
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
+struct Config {
+  // Twilio
+  std::string twilio_account_sid;
+  Secret twilio_auth_token;
+  bool local_mode = false;  // no Twilio credentials: a random token in DATA_DIR signs webhooks
+  bool validate_signature = true;
+  std::string twilio_api_base = "https://api.twilio.com";  // origin, no trailing slash
+  std::string public_base_url;  // origin + optional path prefix, no trailing slash
+
+  // GET /token (Voice JS access tokens)
+  std::string twilio_api_key;
+  Secret twilio_api_secret;
+  std::string twilio_twiml_app_sid;
+  Secret app_bearer_token;
+
+  // Storage
+  std::string aws_access_key_id;
+  Secret aws_secret_access_key;
+  Secret aws_session_token;
+  std::string aws_region;
+  std::string s3_bucket;
+  std::string s3_endpoint;  // empty: AWS
+  bool s3_force_path_style = false;
+
+  // Call flow
+  Secret pin_speaker;
+  Secret pin_producer;
+  ConsentMode consent_mode = ConsentMode::kNotice;
+
+  // HTTP server
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 8080;
+  unsigned http_threads = 2;
+  std::size_t max_connections = 1024;
+  std::chrono::seconds request_timeout{10};
+
+  std::filesystem::path data_dir = "data";
+  LogLevel log_level = LogLevel::kInfo;
+
+  // What a production set-up still lacks (logged at start; empty when complete).
+  std::vector<std::string> production_gaps;
+
+  bool pin_gate() const { return !pin_speaker.empty() || !pin_producer.empty(); }
+  bool token_enabled() const { return !twilio_api_key.empty(); }
+};
+
+// Thrown by load(): the variable and what is wrong with it, for one clear line at start.
+struct ConfigError : std::runtime_error {
+  ConfigError(std::string variable, const std::string& problem)
+      : std::runtime_error(variable + ": " + problem), variable(std::move(variable)) {}
+  std::string variable;
+};
+
+using Env = std::map<std::string, std::string>;
+
+// Pure: the environment in, a validated Config out (or ConfigError).
+Config load(const Env& env);
+
+// The process environment as an Env.
+Env process_env();
+
+// Shape checks shared with request validation.
+bool is_sid(std::string_view value, std::string_view prefix);  // prefix + 32 hex digits
+
+}  // namespace partyline::config

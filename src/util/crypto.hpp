@@ -1,0 +1,25 @@
+#pragma once
+// Thin wrappers over OpenSSL: hashes, HMACs, encodings, constant-time compare, randomness.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace partyline::util {
+
+std::string sha256(std::string_view data);  // 32 raw bytes
+std::string sha256_hex(std::string_view data);
+std::string hmac_sha1(std::string_view key, std::string_view data);    // 20 raw bytes
+std::string hmac_sha256(std::string_view key, std::string_view data);  // 32 raw bytes
+
+std::string hex_lower(std::string_view bytes);
+std::string base64(std::string_view bytes);     // standard alphabet, padded
+std::string base64url(std::string_view bytes);  // URL alphabet, no padding (JWT)
+
+// Length check first, then a data-independent comparison (CRYPTO_memcmp).
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+// Cryptographically strong random bytes (RAND_bytes); throws std::runtime_error if the RNG fails.
+std::string random_bytes(std::size_t n);
+
+}  // namespace partyline::util

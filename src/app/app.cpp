@@ -1,0 +1,219 @@
+#include "app/app.hpp"
+
+#include <boost/json.hpp>
+#include <chrono>
+
+#include "call_flow/call_flow.hpp"
+#include "recordings/callback.hpp"
+#include "twilio/access_token.hpp"
+#include "twilio/sid.hpp"
+#include "twilio/signature.hpp"
+#include "util/crypto.hpp"
+
+namespace partyline::app {
+namespace {
+
+using http::Params;
+using http::Request;
+using http::Response;
+
+std::string param(const Params& params, std::string_view name) {
+  const std::string* v = http::find_param(params, name);
+  return v ? *v : std::string();
+}
+
+// Twilio's StatusCallbackEvent values mapped to the design's event names.
+std::string conference_event_name(std::string_view event) {
+  if (event == "conference-start") return "conf.start";
+  if (event == "conference-end") return "conf.end";
+  if (event.starts_with("participant-")) return "conf." + std::string(event.substr(12));
+  return "conf." + std::string(event);
+}
+
+bool valid_event_name(std::string_view event) {
+  return !event.empty() && event.size() <= 64 &&
+         std::all_of(event.begin(), event.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || c == '-'; });
+}
+
+Response bad_request(std::string reason) {
+  return Response::text(400, "Bad Request\n", std::move(reason));
+}
+
+}  // namespace
+
+App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::Clock clock,
+         util::RandomBytes random)
+    : config_(config),
+      runtime_(std::move(runtime)),
+      log_(log),
+      clock_(std::move(clock)),
+      random_(std::move(random)) {
+  router_.add("/health", {"GET"}, [](const Request&, const http::Respond& respond) {
+    respond(Response::text(200, "OK"));
+  });
+  router_.add("/token", {"GET"},
+              [this](const Request& r, const http::Respond& respond) { respond(token(r)); });
+  add_webhook("/voice", [this](const Request&, const Params& p) { return voice(p); });
+  add_webhook("/consent", [this](const Request&, const Params& p) { return consent(p); });
+  add_webhook("/check-pin", [this](const Request&, const Params& p) { return check_pin(p); });
+  add_webhook("/conf-status", [this](const Request&, const Params& p) { return conf_status(p); });
+  add_webhook("/silence",
+              [](const Request&, const Params&) { return Response::xml(call_flow::silence()); });
+  add_webhook("/recording-callback",
+              [this](const Request&, const Params& p) { return recording_callback(p); });
+}
+
+void App::add_webhook(const std::string& path, WebhookHandler handler) {
+  router_.add(path, {"POST"},
+              [this, handler = std::move(handler)](const Request& r, const http::Respond& respond) {
+                respond(guard(r, handler));
+              });
+}
+
+void App::handle(const Request& request, http::Respond respond) const {
+  const auto start = std::chrono::steady_clock::now();
+  router_.dispatch(request, [this, &request, start, respond = std::move(respond)](Response r) {
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    boost::json::object fields{
+        {"method", request.method}, {"path", request.path()}, {"status", r.status}, {"us", us}};
+    if (!r.reason.empty()) fields["reason"] = r.reason;
+    log_.write(r.status >= 500   ? log::LogLevel::kError
+               : r.status >= 400 ? log::LogLevel::kWarn
+                                 : log::LogLevel::kInfo,
+               "http.request", std::move(fields));
+    respond(std::move(r));
+  });
+}
+
+Response App::guard(const Request& request, const WebhookHandler& handler) const {
+  const std::string_view type = request.header("Content-Type");
+  const std::string_view mime = type.substr(0, type.find(';'));
+  if (!http::iequals(mime, "application/x-www-form-urlencoded")) {
+    return Response::text(415, "Unsupported Media Type\n",
+                          "webhook body must be application/x-www-form-urlencoded");
+  }
+  auto form = http::parse_form(request.body);
+  if (!form.params) return bad_request(form.error);
+  const Params& params = *form.params;
+
+  if (config_.validate_signature) {
+    const std::string_view signature = request.header("X-Twilio-Signature");
+    if (signature.empty()) {
+      return Response::text(403, "Forbidden\n", "missing X-Twilio-Signature");
+    }
+    const std::string url = runtime_.public_base_url + request.target;
+    if (!twilio::validate_signature(runtime_.auth_token.reveal(), signature, url, params)) {
+      return Response::text(403, "Forbidden\n",
+                            "X-Twilio-Signature does not match PUBLIC_BASE_URL + path and the "
+                            "auth token (check PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN)");
+    }
+  }
+  const std::string account = param(params, "AccountSid");
+  if (!account.empty() && account != runtime_.account_sid) {
+    return Response::text(403, "Forbidden\n", "AccountSid is not this service's account");
+  }
+  return handler(request, params);
+}
+
+Response App::voice(const Params& p) const {
+  const std::string call_sid = param(p, "CallSid");
+  if (!twilio::is_sid(call_sid, "CA")) return bad_request("CallSid missing or malformed");
+  log_.info("voice.hit", {{"CallSid", call_sid},
+                          {"From", param(p, "From")},
+                          {"To", param(p, "To")},
+                          {"CallStatus", param(p, "CallStatus")}});
+  return Response::xml(call_flow::voice(config_, runtime_.public_base_url).twiml);
+}
+
+Response App::consent(const Params& p) const {
+  const std::string call_sid = param(p, "CallSid");
+  if (!twilio::is_sid(call_sid, "CA")) return bad_request("CallSid missing or malformed");
+  const auto answer =
+      call_flow::consent(config_, runtime_.public_base_url, http::find_param(p, "Digits"));
+  log_.info(answer.evt, {{"CallSid", call_sid}});
+  return Response::xml(answer.twiml);
+}
+
+Response App::check_pin(const Params& p) const {
+  const std::string call_sid = param(p, "CallSid");
+  if (!twilio::is_sid(call_sid, "CA")) return bad_request("CallSid missing or malformed");
+  const auto answer =
+      call_flow::check_pin(config_, runtime_.public_base_url, http::find_param(p, "Digits"));
+  boost::json::object fields{{"CallSid", call_sid}};
+  if (!answer.role.empty()) fields["role"] = answer.role;
+  log_.write(answer.role.empty() ? log::LogLevel::kWarn : log::LogLevel::kInfo, answer.evt,
+             std::move(fields));
+  return Response::xml(answer.twiml);
+}
+
+Response App::conf_status(const Params& p) const {
+  const std::string conference_sid = param(p, "ConferenceSid");
+  if (!twilio::is_sid(conference_sid, "CF"))
+    return bad_request("ConferenceSid missing or malformed");
+  const std::string event = param(p, "StatusCallbackEvent");
+  if (!valid_event_name(event)) return bad_request("StatusCallbackEvent missing or malformed");
+  const std::string call_sid = param(p, "CallSid");
+  if (!call_sid.empty() && !twilio::is_sid(call_sid, "CA")) return bad_request("CallSid malformed");
+
+  boost::json::object fields{{"ConferenceSid", conference_sid}, {"event", event}};
+  for (const char* name : {"FriendlyName", "CallSid", "SequenceNumber", "Timestamp", "Muted",
+                           "Hold", "ReasonConferenceEnded", "ReasonParticipantLeft"}) {
+    const std::string v = param(p, name);
+    if (!v.empty()) fields[name] = v.substr(0, 128);
+  }
+  log_.info(conference_event_name(event), std::move(fields));
+  return Response::empty(204);
+}
+
+Response App::recording_callback(const Params& p) const {
+  auto check =
+      recordings::check_recording_callback(p, runtime_.account_sid, config_.twilio_api_base);
+  if (!check.callback) return bad_request(check.error);
+  const auto& cb = *check.callback;
+  if (cb.status != "completed") {
+    boost::json::object fields{{"RecordingSid", cb.recording_sid}, {"status", cb.status}};
+    if (!cb.error_code.empty()) fields["ErrorCode"] = cb.error_code;
+    log_.warn("recording.failed", std::move(fields));
+    return Response::empty(200);
+  }
+  log_.info("recording.ready", {{"RecordingSid", cb.recording_sid},
+                                {"ConferenceSid", cb.conference_sid},
+                                {"duration", cb.duration},
+                                {"url", cb.recording_url}});
+  return Response::empty(200);
+}
+
+Response App::token(const Request& request) const {
+  if (!config_.token_enabled()) {
+    return Response::json(404, R"({"error":"token endpoint not configured"})",
+                          "GET /token needs TWILIO_API_KEY and TWILIO_API_SECRET");
+  }
+  if (!config_.app_bearer_token.empty()) {
+    const std::string_view auth = request.header("Authorization");
+    const std::string expected = "Bearer " + config_.app_bearer_token.reveal();
+    if (!util::constant_time_equal(auth, expected)) {
+      Response r = Response::json(401, R"({"error":"unauthorized"})",
+                                  auth.empty() ? "missing bearer token" : "wrong bearer token");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return r;
+    }
+  }
+  const std::string identity = "web-" + util::hex_lower(random_(4));
+  const std::string jwt =
+      twilio::make_access_token({.account_sid = runtime_.account_sid,
+                                 .api_key = config_.twilio_api_key,
+                                 .api_secret = config_.twilio_api_secret.reveal(),
+                                 .identity = identity,
+                                 .twiml_app_sid = config_.twilio_twiml_app_sid,
+                                 .now = clock_()});
+  log_.info("token.issued", {{"identity", identity}});
+  Response r = Response::json(
+      200, boost::json::serialize(boost::json::object{{"identity", identity}, {"token", jwt}}));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+}  // namespace partyline::app

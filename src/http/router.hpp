@@ -1,0 +1,25 @@
+#pragma once
+// Exact-path routing: unknown path -> 404, known path with another method -> 405 + Allow.
+#include <string>
+#include <vector>
+
+#include "http/message.hpp"
+
+namespace partyline::http {
+
+class Router {
+ public:
+  // GET routes answer HEAD too (the server drops the body).
+  void add(std::string path, std::vector<std::string> methods, Handler handler);
+  void dispatch(const Request& request, const Respond& respond) const;
+
+ private:
+  struct Route {
+    std::string path;
+    std::vector<std::string> methods;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+}  // namespace partyline::http

@@ -1,0 +1,332 @@
+#include "http/server.hpp"
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace partyline::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+
+class Session;
+
+// What the listener and every session share.
+struct Shared {
+  Shared(ServerOptions o, log::Logger& l) : options(std::move(o)), log(l) {}
+  ServerOptions options;
+  log::Logger& log;
+  Server::RequestHandler handler;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> stopping{false};
+  std::mutex mutex;
+  std::unordered_map<const Session*, std::weak_ptr<Session>> sessions;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
+      : stream_(std::move(socket)), shared_(std::move(shared)) {}
+
+  ~Session() {
+    std::lock_guard lock(shared_->mutex);
+    shared_->sessions.erase(this);
+    shared_->connections.fetch_sub(1);
+  }
+
+  void start() {
+    {
+      std::lock_guard lock(shared_->mutex);
+      shared_->sessions.emplace(this, weak_from_this());
+    }
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::read, shared_from_this()));
+  }
+
+  // Called on shutdown: a connection waiting for its next request is closed now; one with a
+  // request in flight closes after answering it.
+  void shutdown() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->waiting_ && !self->parser_->got_some()) self->close();
+    });
+  }
+
+ private:
+  void read() {
+    if (shared_->stopping) return close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_->options.header_limit));
+    parser_->body_limit(shared_->options.body_limit);
+    waiting_ = true;
+    stream_.expires_after(shared_->options.request_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    auto& req = parser_->get();
+    if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
+      auto cont =
+          std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+      bhttp::async_write(stream_, *cont,
+                         [self = shared_from_this(), cont](error_code ec2, std::size_t) {
+                           if (ec2) return self->close();
+                           self->read_body();
+                         });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::on_request, shared_from_this()));
+  }
+
+  void on_read_error(error_code ec) {
+    waiting_ = false;
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset || ec == net::error::operation_aborted ||
+        ec == net::error::bad_descriptor) {
+      return close();
+    }
+    if (ec == beast::error::timeout) {
+      if (!parser_->got_some()) return close();  // an idle keep-alive connection: normal
+      return reject(408, "Request Timeout",
+                    "request not received within " +
+                        std::to_string(shared_->options.request_timeout.count()) + " s");
+    }
+    if (ec == bhttp::error::body_limit) {
+      return reject(
+          413, "Payload Too Large",
+          "body exceeds the " + std::to_string(shared_->options.body_limit) + "-byte limit");
+    }
+    if (ec == bhttp::error::header_limit) {
+      return reject(
+          431, "Request Header Fields Too Large",
+          "headers exceed the " + std::to_string(shared_->options.header_limit) + "-byte limit");
+    }
+    return reject(400, "Bad Request", "malformed HTTP request: " + ec.message());
+  }
+
+  void on_request(error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    waiting_ = false;
+    stream_.expires_never();  // the handler may take its time; the write gets its own deadline
+    auto& req = parser_->get();
+    keep_alive_ = req.keep_alive();
+    head_ = req.method() == bhttp::verb::head;
+
+    Request request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    request.headers.reserve(8);
+    for (const auto& field : req) {
+      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    request.body = std::move(req.body());
+
+    shared_->handler(request, [self = shared_from_this()](Response response) {
+      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->write(std::move(response), false);
+      });
+    });
+  }
+
+  // A request refused before it reached the application: answer, log, and close.
+  void reject(int status, const char* text, std::string reason) {
+    boost::json::object fields{{"status", status}, {"reason", reason}};
+    if (parser_ && !parser_->get().method_string().empty()) {
+      fields["method"] = std::string(parser_->get().method_string());
+      const std::string_view target = parser_->get().target();
+      fields["path"] = std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 256)));
+    }
+    fields["us"] = 0;
+    shared_->log.warn("http.request", std::move(fields));
+    Response r = Response::text(status, std::string(text) + "\n", std::move(reason));
+    head_ = false;
+    write(std::move(r), true);
+  }
+
+  void write(Response response, bool force_close) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(response.status));
+    res->set(bhttp::field::server, "partyline");
+    if (!response.content_type.empty()) res->set(bhttp::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers)
+      res->set(name, value);
+    const bool close_now = force_close || !keep_alive_ || shared_->stopping;
+    res->keep_alive(!close_now);
+    const std::size_t length = response.body.size();
+    if (!head_) res->body() = std::move(response.body);
+    res->content_length(length);
+    stream_.expires_after(shared_->options.request_timeout);
+    bhttp::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res, close_now, force_close](error_code ec, std::size_t) {
+          if (ec) return self->close();
+          if (force_close) return self->linger_close();
+          if (close_now) return self->close();
+          self->read();
+        });
+  }
+
+  // After refusing a request whose body may still be arriving, read and drop what the client
+  // sends (bounded) before closing, so it sees our answer rather than a reset.
+  void linger_close() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(2));
+    drain();
+  }
+
+  void drain() {
+    if (!drain_buffer_) drain_buffer_ = std::make_shared<std::vector<char>>(16 * 1024);
+    stream_.async_read_some(net::buffer(*drain_buffer_),
+                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > 8 * 1024 * 1024) return self->close();
+                              self->drain();
+                            });
+  }
+
+  void close() {
+    waiting_ = false;
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::shared_ptr<Shared> shared_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::shared_ptr<std::vector<char>> drain_buffer_;
+  std::size_t drained_ = 0;
+  bool waiting_ = false;
+  bool keep_alive_ = false;
+  bool head_ = false;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions options, log::Logger& log)
+      : ioc(static_cast<int>(options.threads)),
+        acceptor(net::make_strand(ioc)),
+        signals(ioc, SIGINT, SIGTERM),
+        shared(std::make_shared<Shared>(std::move(options), log)) {}
+
+  void accept() {
+    acceptor.async_accept(net::make_strand(ioc), [this](error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (!acceptor.is_open()) return;
+        shared->log.warn("http.accept_error", {{"reason", ec.message()}});
+      } else if (shared->connections.load() >= shared->options.max_connections) {
+        shared->log.warn("http.reject", {{"reason", "connection limit reached"},
+                                         {"limit", shared->options.max_connections}});
+        error_code ignored;
+        socket.close(ignored);
+      } else {
+        shared->connections.fetch_add(1);
+        error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Session>(std::move(socket), shared)->start();
+      }
+      accept();
+    });
+  }
+
+  void begin_shutdown() {
+    if (shared->stopping.exchange(true)) return;
+    shared->log.info("http.shutdown", {{"in_flight", shared->connections.load()}});
+    net::post(acceptor.get_executor(), [this] {
+      error_code ignored;
+      acceptor.close(ignored);
+    });
+    signals.cancel();
+    std::vector<std::shared_ptr<Session>> live;
+    {
+      std::lock_guard lock(shared->mutex);
+      for (auto& [_, weak] : shared->sessions) {
+        if (auto s = weak.lock()) live.push_back(std::move(s));
+      }
+    }
+    for (auto& s : live)
+      s->shutdown();
+    deadline = std::chrono::steady_clock::now() + shared->options.shutdown_grace;
+    poll_drain();
+  }
+
+  // ioc.run() returns by itself once the last connection is gone; past the grace period the
+  // remaining ones are dropped.
+  void poll_drain() {
+    if (shared->connections.load() == 0) return;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      shared->log.warn("http.shutdown_forced", {{"open_connections", shared->connections.load()}});
+      ioc.stop();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(20));
+    drain_timer.async_wait([this](error_code) { poll_drain(); });
+  }
+
+  net::io_context ioc;
+  tcp::acceptor acceptor;
+  net::signal_set signals;
+  net::steady_timer drain_timer{ioc};
+  std::chrono::steady_clock::time_point deadline;
+  std::shared_ptr<Shared> shared;
+};
+
+Server::Server(ServerOptions options, log::Logger& log)
+    : impl_(std::make_unique<Impl>(std::move(options), log)) {}
+
+Server::~Server() = default;
+
+std::uint16_t Server::listen() {
+  const auto& o = impl_->shared->options;
+  const tcp::endpoint endpoint(net::ip::make_address(o.host), o.port);
+  auto& a = impl_->acceptor;
+  a.open(endpoint.protocol());
+  a.set_option(net::socket_base::reuse_address(true));
+  a.bind(endpoint);
+  a.listen(net::socket_base::max_listen_connections);
+  return a.local_endpoint().port();
+}
+
+void Server::run(RequestHandler handler) {
+  impl_->shared->handler = std::move(handler);
+  impl_->signals.async_wait([this](error_code ec, int signal) {
+    if (ec) return;
+    impl_->shared->log.info("signal", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    impl_->begin_shutdown();
+  });
+  impl_->accept();
+  std::vector<std::thread> threads;
+  const unsigned n = std::max(1u, impl_->shared->options.threads);
+  threads.reserve(n - 1);
+  for (unsigned i = 1; i < n; ++i)
+    threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : threads)
+    t.join();
+}
+
+void Server::stop() {
+  net::post(impl_->ioc, [this] { impl_->begin_shutdown(); });
+}
+
+}  // namespace partyline::http

@@ -1,0 +1,36 @@
+#pragma once
+// The recording status callback's fields, checked before anything is fetched: a RecordingUrl is
+// only ever accepted on TWILIO_API_BASE, under this account, ending in this RecordingSid, so no
+// request (and no credential) can be sent anywhere else.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http/form.hpp"
+
+namespace partyline::recordings {
+
+struct RecordingCallback {
+  std::string recording_sid;
+  std::string recording_url;   // without extension, as Twilio sends it
+  std::string status;          // completed | in-progress | absent | failed
+  std::string conference_sid;  // may be empty
+  std::string call_sid;        // may be empty
+  std::string duration;        // seconds, may be empty
+  std::string start_time;      // RecordingStartTime as sent, may be empty
+  std::string error_code;      // may be empty
+};
+
+struct CallbackCheck {
+  std::optional<RecordingCallback> callback;
+  std::string error;  // why it was refused (names the field, never echoes values)
+};
+
+CallbackCheck check_recording_callback(const http::Params& params, std::string_view account_sid,
+                                       std::string_view api_base);
+
+// The only URL a recording may be fetched from (without extension).
+std::string expected_recording_url(std::string_view api_base, std::string_view account_sid,
+                                   std::string_view recording_sid);
+
+}  // namespace partyline::recordings

@@ -1,0 +1,24 @@
+#pragma once
+// X-Twilio-Signature, computed exactly as Twilio does (reference twilio.md §1): the URL Twilio
+// requested followed by each POST parameter's name and value, sorted by name; HMAC-SHA1 keyed
+// with the auth token; base64.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/form.hpp"
+
+namespace partyline::twilio {
+
+std::string compute_signature(std::string_view auth_token, std::string_view url,
+                              const http::Params& params);
+
+// The URL forms Twilio's own libraries try: as given, without its port, and with the scheme's
+// default port added when it has none (Twilio signs some callbacks with ":443", some without).
+std::vector<std::string> url_variants(std::string_view url);
+
+// Constant-time comparison against every URL variant. A missing signature never validates.
+bool validate_signature(std::string_view auth_token, std::string_view signature,
+                        std::string_view url, const http::Params& params);
+
+}  // namespace partyline::twilio

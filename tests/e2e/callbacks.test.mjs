@@ -1,0 +1,117 @@
+// /conf-status and /recording-callback.
+import assert from 'node:assert/strict';
+import { describe, it, before, after } from 'node:test';
+import { signedPost } from './lib/http.mjs';
+import { confParams, recordingParams, sid } from './lib/ids.mjs';
+import { startServer } from './lib/server.mjs';
+import { stopAndCheck } from './lib/logcheck.mjs';
+
+const EVENTS = {
+  'conference-start': 'conf.start',
+  'participant-join': 'conf.join',
+  'participant-leave': 'conf.leave',
+  'participant-mute': 'conf.mute',
+  'participant-unmute': 'conf.unmute',
+  'participant-hold': 'conf.hold',
+  'conference-end': 'conf.end',
+};
+
+describe('POST /conf-status', () => {
+  let srv;
+  before(async () => { srv = await startServer(); });
+  after(() => srv?.stop());
+
+  let seq = 0;
+  for (const [event, evt] of Object.entries(EVENTS)) {
+    it(`${event} -> 204 empty body and log evt ${evt}`, async () => {
+      const p = confParams(srv.accountSid, event, { SequenceNumber: String(++seq) });
+      const r = await signedPost(srv, '/conf-status', p);
+      assert.equal(r.status, 204);
+      assert.equal(r.body, '');
+      await srv.waitForLog((l) => l.evt === evt && l.ConferenceSid === p.ConferenceSid, `${evt} for ${p.ConferenceSid}`);
+    });
+  }
+
+  it('missing ConferenceSid -> 400', async () => {
+    const { ConferenceSid, ...p } = confParams(srv.accountSid, 'conference-start');
+    const r = await signedPost(srv, '/conf-status', p);
+    assert.equal(r.status, 400);
+  });
+
+  it('stops cleanly, stdout clean', async () => { await stopAndCheck(srv); });
+});
+
+describe('POST /recording-callback: invalid requests -> 400 and nothing else', () => {
+  let srv;
+  before(async () => { srv = await startServer(); });
+  after(() => srv?.stop());
+
+  const cases = {
+    'malformed RecordingSid (RE123)': (acc) => {
+      const p = recordingParams(acc);
+      return { ...p, RecordingSid: 'RE123', RecordingUrl: p.RecordingUrl.replace(/RE[0-9a-f]{32}$/, 'RE123') };
+    },
+    'RecordingUrl on another host': (acc) => {
+      const p = recordingParams(acc);
+      return { ...p, RecordingUrl: p.RecordingUrl.replace('https://api.twilio.com', 'https://evil.example.com') };
+    },
+    'RecordingUrl over http://': (acc) => {
+      const p = recordingParams(acc);
+      return { ...p, RecordingUrl: p.RecordingUrl.replace('https://', 'http://') };
+    },
+    "another account's SID in RecordingUrl": (acc) => {
+      const p = recordingParams(acc);
+      return { ...p, RecordingUrl: p.RecordingUrl.replace(acc, sid('AC')) };
+    },
+    'RecordingUrl last segment differs from RecordingSid': (acc) => {
+      const p = recordingParams(acc);
+      return { ...p, RecordingUrl: p.RecordingUrl.replace(/RE[0-9a-f]{32}$/, sid('RE')) };
+    },
+    'RecordingUrl with a path traversal': (acc) => {
+      const p = recordingParams(acc);
+      return { ...p, RecordingUrl: p.RecordingUrl.replace('/Recordings/', '/Recordings/../../x/') };
+    },
+    'missing RecordingUrl': (acc) => {
+      const { RecordingUrl, ...p } = recordingParams(acc);
+      return p;
+    },
+    'missing RecordingSid': (acc) => {
+      const { RecordingSid, ...p } = recordingParams(acc);
+      return p;
+    },
+  };
+  for (const [name, make] of Object.entries(cases)) {
+    it(name, async () => {
+      const p = make(srv.accountSid);
+      const r = await signedPost(srv, '/recording-callback', p);
+      assert.equal(r.status, 400, r.body);
+    });
+  }
+
+  it('no recording.ready was logged for any of them', async () => {
+    // Let the http.request lines of all requests above arrive, then check.
+    await srv.waitForLog(
+      () => srv.logs.filter((l) => l.evt === 'http.request' && l.status === 400).length >= Object.keys(cases).length,
+      'http.request lines for the 400s',
+    );
+    assert.equal(srv.logs.filter((l) => l.evt === 'recording.ready').length, 0);
+  });
+
+  it('stops cleanly, stdout clean', async () => { await stopAndCheck(srv); });
+});
+
+// The success answer may change with the next issue (S3 upload): keep these assertions here only.
+describe('POST /recording-callback: valid request (current success answer)', () => {
+  let srv;
+  before(async () => { srv = await startServer(); });
+  after(() => srv?.stop());
+
+  it('-> 200 and a recording.ready line with the RecordingSid', async () => {
+    const p = recordingParams(srv.accountSid);
+    const r = await signedPost(srv, '/recording-callback', p);
+    assert.equal(r.status, 200, r.body);
+    await srv.waitForLog((l) => l.evt === 'recording.ready' && l.RecordingSid === p.RecordingSid, 'recording.ready');
+  });
+
+  it('stops cleanly, stdout clean', async () => { await stopAndCheck(srv); });
+});

@@ -1,0 +1,143 @@
+// Start/stop the Partyline binary and collect its JSON-lines stdout.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { account, PUBLIC_BASE } from './ids.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const REPO = resolve(here, '..', '..', '..');
+export const BIN = process.env.PARTYLINE_BIN || join(REPO, 'build', 'partyline');
+
+export const TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+/** Poll `fn` until it returns a truthy value or the deadline passes. */
+export async function waitFor(fn, { timeout = 10000, interval = 10, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+function assertBinary() {
+  if (!existsSync(BIN)) throw new Error(`Partyline binary not found at ${BIN} (build it, or set PARTYLINE_BIN)`);
+}
+
+/**
+ * Build the child's environment from scratch (nothing inherited but PATH).
+ * mode 'prod': Twilio credentials set; mode 'local': no TWILIO_* / AWS_* at all.
+ * Overrides whose value is undefined remove the variable.
+ */
+function buildEnv(dataDir, { local = false, env = {} } = {}) {
+  const acct = account();
+  const base = {
+    PATH: process.env.PATH || '/usr/bin:/bin',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+  };
+  if (!local) {
+    base.TWILIO_ACCOUNT_SID = acct.accountSid;
+    base.TWILIO_AUTH_TOKEN = acct.authToken;
+    base.PUBLIC_BASE_URL = PUBLIC_BASE;
+  }
+  const out = { ...base, ...env };
+  for (const [k, v] of Object.entries(out)) if (v === undefined) delete out[k];
+  return out;
+}
+
+function spawnBinary(childEnv, cwd) {
+  assertBinary();
+  return spawn(BIN, ['serve'], { env: childEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/**
+ * Start a server and wait for its http.listen line.
+ * Returns { port, publicBaseUrl, authToken, accountSid, env, dataDir, logs, badLines, stderr(),
+ *           waitForLog(pred), stop(), sentSignatures, exited }.
+ */
+export async function startServer(opts = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'partyline-e2e-'));
+  const env = buildEnv(dataDir, opts);
+  const proc = spawnBinary(env, dataDir);
+  const srv = {
+    proc,
+    env,
+    dataDir,
+    logs: [],        // parsed stdout lines
+    rawLines: [],    // raw stdout lines
+    badLines: [],    // stdout lines that are not JSON objects with ts + evt
+    stderrText: '',
+    sentSignatures: new Set(),
+    exit: null,      // { code, signal } once exited
+    authToken: env.TWILIO_AUTH_TOKEN,
+    accountSid: env.TWILIO_ACCOUNT_SID,
+    publicBaseUrl: env.PUBLIC_BASE_URL,
+  };
+  srv.exited = new Promise((res) => proc.on('exit', (code, signal) => { srv.exit = { code, signal }; res(srv.exit); }));
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => { srv.stderrText += d; });
+  createInterface({ input: proc.stdout }).on('line', (line) => {
+    srv.rawLines.push(line);
+    let obj;
+    try { obj = JSON.parse(line); } catch { srv.badLines.push(line); return; }
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj) || typeof obj.evt !== 'string' ||
+        typeof obj.ts !== 'string' || !TS_RE.test(obj.ts)) srv.badLines.push(line);
+    if (obj && typeof obj === 'object') srv.logs.push(obj);
+  });
+
+  srv.findLog = (pred) => srv.logs.find(pred);
+  srv.waitForLog = (pred, what = 'log line', timeout = 5000) =>
+    waitFor(() => srv.logs.find(pred), { timeout, what });
+  srv.stop = async (timeout = 5000) => {
+    if (!srv.exit) {
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => { if (!srv.exit) proc.kill('SIGKILL'); }, timeout);
+      await srv.exited;
+      clearTimeout(t);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+    return srv.exit;
+  };
+
+  let listen;
+  try {
+    listen = await waitFor(() => srv.exit || srv.logs.find((l) => l.evt === 'http.listen'), {
+      timeout: 10000, what: 'http.listen line',
+    });
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw new Error(`${e.message}\nstdout:\n${srv.rawLines.join('\n')}\nstderr:\n${srv.stderrText}`);
+  }
+  if (srv.exit) {
+    throw new Error(`partyline exited early (${JSON.stringify(srv.exit)})\nstdout:\n${srv.rawLines.join('\n')}\nstderr:\n${srv.stderrText}`);
+  }
+  srv.port = Number(listen.port);
+  srv.listen = listen;
+  return srv;
+}
+
+/**
+ * Run the binary with a configuration expected to be rejected.
+ * Resolves { code, signal, stdout, stderr, listened } once it exits (or kills it after `timeout`).
+ */
+export async function runExpectExit(opts = {}, timeout = 10000) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'partyline-e2e-'));
+  const env = buildEnv(dataDir, opts);
+  const proc = spawnBinary(env, dataDir);
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+  proc.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+  const t = setTimeout(() => proc.kill('SIGKILL'), timeout);
+  const { code, signal } = await new Promise((res) => proc.on('exit', (code, signal) => res({ code, signal })));
+  clearTimeout(t);
+  rmSync(dataDir, { recursive: true, force: true });
+  return { code, signal, stdout, stderr, listened: stdout.includes('"http.listen"') };
+}

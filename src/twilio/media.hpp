@@ -1,0 +1,39 @@
+#pragma once
+// Downloads one recording's media from Twilio into a spool file (reference twilio.md §5),
+// hashing it on the way so the upload step never reads the file twice just to hash it.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace partyline::twilio {
+
+struct MediaRequest {
+  std::string url;  // RecordingUrl + ".mp3" (or ".wav"), already validated by the caller
+  std::string username, password;  // Basic auth: account SID and auth token
+  std::filesystem::path spool;     // write here (truncate); the caller removes it
+  std::chrono::seconds connect_timeout{10};
+  std::chrono::seconds stall_timeout{60};  // abort if < 1 byte/s for this long
+  std::chrono::seconds total_timeout{3600};
+  bool allow_http = false;  // tests use http://127.0.0.1; production: https only, redirects too
+};
+
+struct MediaResult {
+  // kNotReady: HTTP 404, which Twilio answers for a while after "completed" (retry with backoff).
+  // kFailed: anything else; the error says what.
+  enum class Kind { kOk, kNotReady, kFailed } kind = Kind::kFailed;
+  int http_status = 0;              // of the final response; 0 if none arrived
+  std::uint64_t bytes = 0;          // body bytes of a 2xx response received (written, for kOk)
+  std::string sha256_hex, md5_hex;  // of exactly what was written; set only for kOk
+  std::string content_type;
+  std::string error;  // for the log: status or curl's message; never the password
+};
+
+// Blocking; one curl easy handle per call, so calls may run on any threads concurrently. The
+// caller must have called curl_global_init once at start-up. Redirects are followed (at most 5,
+// same protocols as allowed for the first URL) but the credentials only go to the first URL's
+// host and port. Anything but kOk leaves the spool file empty, so no partial or error body can be
+// mistaken for media.
+MediaResult fetch_media(const MediaRequest& request);
+
+}  // namespace partyline::twilio

@@ -1,0 +1,54 @@
+#pragma once
+// Streaming SHA-256 and MD5 (OpenSSL EVP) over data too large to hold in memory: recordings on
+// their way from Twilio to S3. SHA-256 is what we record and sign with; MD5 is S3's Content-MD5
+// and ETag of a single-part upload.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace partyline::util {
+
+// Feeds every update to both hashes at once, so a stream is read a single time. The first call to
+// any getter finalizes; further update() calls throw std::logic_error (a hash of a prefix returned
+// as the hash of the whole would be silent corruption).
+class Digest {
+ public:
+  Digest();  // throws std::runtime_error if OpenSSL cannot set up a context
+  ~Digest();
+  Digest(Digest&&) noexcept;
+  Digest& operator=(Digest&&) noexcept;
+  Digest(const Digest&) = delete;
+  Digest& operator=(const Digest&) = delete;
+
+  void update(const void* data, std::size_t size);
+
+  std::string sha256_hex();
+  std::string md5_hex();
+  std::string md5_base64();  // the Content-MD5 header's form
+
+ private:
+  void finalize();
+
+  struct Contexts;
+  std::unique_ptr<Contexts> contexts_;
+  std::string sha256_;  // raw bytes, set by finalize()
+  std::string md5_;
+};
+
+struct FileDigest {
+  std::uint64_t size = 0;
+  std::string sha256_hex, md5_hex;
+};
+
+// Reads the whole file once with a 64 KiB buffer. Throws std::system_error if it cannot be opened
+// or read.
+FileDigest digest_file(const std::filesystem::path& path);
+
+// SHA-256 of bytes [offset, offset + length): the payload hash of one multipart-upload part.
+// Throws std::system_error on I/O errors and std::out_of_range if the file ends before the range.
+std::string sha256_hex_of_range(const std::filesystem::path& path, std::uint64_t offset,
+                                std::uint64_t length);
+
+}  // namespace partyline::util

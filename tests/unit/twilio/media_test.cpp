@@ -1,0 +1,457 @@
+#include "twilio/media.hpp"
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "util/crypto.hpp"
+#include "util/digest.hpp"
+
+namespace partyline::twilio {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+
+const std::string kAccountSid = "AC" + std::string(32, 'a');
+const std::string kAuthToken = "s3cr3t-auth-token-0123456789abcd";
+
+class CurlEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override { ASSERT_EQ(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK); }
+  void TearDown() override { curl_global_cleanup(); }
+};
+[[maybe_unused]] ::testing::Environment* const kCurlEnvironment =
+    ::testing::AddGlobalTestEnvironment(new CurlEnvironment);
+
+// --- A scripted HTTP server on 127.0.0.1 ---------------------------------------------------
+
+struct Received {
+  std::string target, host;
+  std::optional<std::string> authorization;
+};
+
+struct Reply {
+  std::string bytes;                       // the raw response, so tests can also send broken ones
+  std::chrono::milliseconds hold_open{0};  // keep the connection open this long after writing
+};
+
+std::string response(int status, std::string_view reason, std::string_view body,
+                     std::string_view extra_headers = "") {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) + "\r\n";
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  out += extra_headers;
+  out += "Connection: close\r\n\r\n";
+  out += body;
+  return out;
+}
+
+std::string redirect_to(std::string_view location) {
+  return response(302, "Found", "moved",
+                  "Location: " + std::string(location) + "\r\nContent-Type: text/plain\r\n");
+}
+
+// One request per connection: each reply says "Connection: close" and the server closes.
+class TestServer {
+ public:
+  using Route = std::function<Reply(const std::string& target)>;
+
+  explicit TestServer(Route route) : route_(std::move(route)) {
+    acceptor_.open(tcp::v4());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind({asio::ip::make_address("127.0.0.1"), 0});
+    acceptor_.listen();
+    accept();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~TestServer() {
+    io_.stop();
+    thread_.join();
+  }
+
+  unsigned short port() const { return acceptor_.local_endpoint().port(); }
+  std::string url(std::string_view path, std::string_view host = "127.0.0.1") const {
+    return "http://" + std::string(host) + ":" + std::to_string(port()) + std::string(path);
+  }
+  std::vector<Received> received() const {
+    std::lock_guard lock(mutex_);
+    return received_;
+  }
+
+ private:
+  struct Session : std::enable_shared_from_this<Session> {
+    Session(TestServer& server, tcp::socket socket)
+        : server(server), stream(std::move(socket)), timer(stream.get_executor()) {}
+
+    void start() {
+      stream.expires_after(10s);
+      http::async_read(stream, buffer, request,
+                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                         if (!ec) self->respond();
+                       });
+    }
+    void respond() {
+      Reply r = server.record(request);
+      reply = std::move(r.bytes);
+      stream.expires_after(30s);
+      asio::async_write(
+          stream, asio::buffer(reply),
+          [self = shared_from_this(), hold = r.hold_open](beast::error_code ec, std::size_t) {
+            if (ec) return;
+            self->timer.expires_after(hold);
+            self->timer.async_wait([self](beast::error_code) {
+              beast::error_code ignored;
+              self->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+              self->stream.close();
+            });
+          });
+    }
+
+    TestServer& server;
+    beast::tcp_stream stream;
+    asio::steady_timer timer;
+    beast::flat_buffer buffer;
+    http::request<http::string_body> request;
+    std::string reply;
+  };
+
+  void accept() {
+    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+      if (ec) return;
+      std::make_shared<Session>(*this, std::move(socket))->start();
+      accept();
+    });
+  }
+
+  Reply record(const http::request<http::string_body>& request) {
+    Received r{std::string(request.target()), std::string(request[http::field::host]), {}};
+    if (auto it = request.find(http::field::authorization); it != request.end()) {
+      r.authorization = std::string(it->value());
+    }
+    {
+      std::lock_guard lock(mutex_);
+      received_.push_back(r);
+    }
+    return route_(r.target);
+  }
+
+  Route route_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_{io_};
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::vector<Received> received_;
+};
+
+// --- Fixture -------------------------------------------------------------------------------
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string md5_hex(std::string_view data) {
+  util::Digest d;
+  d.update(data.data(), data.size());
+  return d.md5_hex();
+}
+
+const std::string& recording() {
+  static const std::string bytes = util::random_bytes(3 * 1024 * 1024 + 17);
+  return bytes;
+}
+
+const std::string kExpectedAuthorization = "Basic " + util::base64(kAccountSid + ":" + kAuthToken);
+
+class Media : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    spool_ = std::filesystem::temp_directory_path() /
+             ("partyline-media-test-" + util::hex_lower(util::random_bytes(8)) + ".mp3");
+  }
+  void TearDown() override { std::filesystem::remove(spool_); }
+
+  MediaRequest request_for(std::string url) const {
+    MediaRequest r;
+    r.url = std::move(url);
+    r.username = kAccountSid;
+    r.password = kAuthToken;
+    r.spool = spool_;
+    r.connect_timeout = 5s;
+    r.stall_timeout = 5s;
+    r.total_timeout = 30s;
+    r.allow_http = true;
+    return r;
+  }
+
+  void expect_the_recording(const MediaResult& result) const {
+    EXPECT_EQ(result.kind, MediaResult::Kind::kOk) << result.error;
+    EXPECT_EQ(result.http_status, 200);
+    EXPECT_EQ(result.bytes, recording().size());
+    EXPECT_EQ(result.content_type, "audio/mpeg");
+    EXPECT_TRUE(result.error.empty()) << result.error;
+    EXPECT_EQ(result.sha256_hex, util::sha256_hex(recording()));
+    EXPECT_EQ(result.md5_hex, md5_hex(recording()));
+    EXPECT_TRUE(read_file(spool_) == recording()) << "spool file differs from the served bytes";
+  }
+
+  // Failures must leave no bytes that could pass for media, and never log the token.
+  void expect_failure_hygiene(const MediaResult& result) const {
+    EXPECT_NE(result.kind, MediaResult::Kind::kOk);
+    EXPECT_FALSE(result.error.empty());
+    EXPECT_EQ(result.error.find(kAuthToken), std::string::npos) << result.error;
+    EXPECT_TRUE(result.sha256_hex.empty());
+    EXPECT_TRUE(result.md5_hex.empty());
+    EXPECT_EQ(std::filesystem::file_size(spool_), 0u);
+  }
+
+  std::filesystem::path spool_;
+};
+
+Reply serve_recording(const std::string&) {
+  return {response(200, "OK", recording(), "Content-Type: audio/mpeg\r\n")};
+}
+
+// --- Tests ---------------------------------------------------------------------------------
+
+TEST_F(Media, DownloadsTheBodyToTheSpoolFileWithItsHashes) {
+  TestServer server(serve_recording);
+  expect_the_recording(fetch_media(request_for(server.url("/Recordings/RE1.mp3"))));
+}
+
+TEST_F(Media, SendsBasicAuthWithAccountSidAndToken) {
+  TestServer server(serve_recording);
+  ASSERT_EQ(fetch_media(request_for(server.url("/Recordings/RE1.mp3"))).kind,
+            MediaResult::Kind::kOk);
+  const auto received = server.received();
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].target, "/Recordings/RE1.mp3");
+  EXPECT_EQ(received[0].authorization, kExpectedAuthorization);
+}
+
+TEST_F(Media, TruncatesAnExistingSpoolFile) {
+  std::ofstream(spool_, std::ios::binary) << std::string(5 * 1024 * 1024, 'x');
+  TestServer server(serve_recording);
+  expect_the_recording(fetch_media(request_for(server.url("/RE1.mp3"))));
+}
+
+TEST_F(Media, NotFoundIsNotReadyAndLeavesNoErrorBody) {
+  std::ofstream(spool_, std::ios::binary) << "left over from an earlier attempt";
+  TestServer server([](const std::string&) {
+    return Reply{response(404, "Not Found",
+                          R"({"code": 20404, "message": "The requested resource was not found"})",
+                          "Content-Type: application/json\r\n")};
+  });
+  const MediaResult result = fetch_media(request_for(server.url("/RE1.mp3")));
+  EXPECT_EQ(result.kind, MediaResult::Kind::kNotReady);
+  EXPECT_EQ(result.http_status, 404);
+  EXPECT_EQ(result.bytes, 0u);
+  EXPECT_NE(result.error.find("404"), std::string::npos) << result.error;
+  expect_failure_hygiene(result);
+}
+
+TEST_F(Media, ServerErrorFails) {
+  TestServer server(
+      [](const std::string&) { return Reply{response(500, "Internal Server Error", "oops")}; });
+  const MediaResult result = fetch_media(request_for(server.url("/RE1.mp3")));
+  EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
+  EXPECT_EQ(result.http_status, 500);
+  EXPECT_EQ(result.error, "HTTP 500");
+  expect_failure_hygiene(result);
+}
+
+TEST_F(Media, UnauthorizedFails) {
+  TestServer server([](const std::string&) {
+    return Reply{response(401, "Unauthorized", "no", "WWW-Authenticate: Basic realm=\"x\"\r\n")};
+  });
+  const MediaResult result = fetch_media(request_for(server.url("/RE1.mp3")));
+  EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
+  EXPECT_EQ(result.http_status, 401);
+  expect_failure_hygiene(result);
+}
+
+// libcurl 7.88 sends credentials after a redirect only when scheme, host name and port all equal
+// the first URL's (CURLOPT_UNRESTRICTED_AUTH 0). A CDN on another host gets no Authorization.
+TEST_F(Media, RedirectToAnotherHostDropsTheCredentials) {
+  TestServer cdn(serve_recording);
+  TestServer api([&](const std::string&) { return Reply{redirect_to(cdn.url("/cdn/RE1.mp3"))}; });
+  expect_the_recording(fetch_media(request_for(api.url("/RE1.mp3"))));
+
+  const auto first = api.received();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].authorization, kExpectedAuthorization);
+  const auto second = cdn.received();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].target, "/cdn/RE1.mp3");
+  EXPECT_FALSE(second[0].authorization.has_value()) << *second[0].authorization;
+}
+
+// Same address and port, different host name: libcurl compares names, so still no credentials.
+TEST_F(Media, RedirectToAnotherHostNameOnTheSamePortDropsTheCredentials) {
+  std::unique_ptr<TestServer> server;
+  server = std::make_unique<TestServer>([&](const std::string& target) {
+    if (target == "/RE1.mp3") return Reply{redirect_to(server->url("/cdn.mp3", "localhost"))};
+    return serve_recording(target);
+  });
+  expect_the_recording(fetch_media(request_for(server->url("/RE1.mp3"))));
+  const auto received = server->received();
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(received[0].authorization, kExpectedAuthorization);
+  EXPECT_EQ(received[1].host, "localhost:" + std::to_string(server->port()));
+  EXPECT_FALSE(received[1].authorization.has_value()) << *received[1].authorization;
+}
+
+// What libcurl does for a redirect within the same origin: it keeps sending Basic auth.
+TEST_F(Media, RedirectOnTheSameHostKeepsTheCredentials) {
+  TestServer server([](const std::string& target) {
+    if (target == "/RE1.mp3") return Reply{redirect_to("/real/RE1.mp3")};
+    return serve_recording(target);
+  });
+  expect_the_recording(fetch_media(request_for(server.url("/RE1.mp3"))));
+  const auto received = server.received();
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(received[1].target, "/real/RE1.mp3");
+  EXPECT_EQ(received[0].authorization, kExpectedAuthorization);
+  EXPECT_EQ(received[1].authorization, kExpectedAuthorization);
+}
+
+TEST_F(Media, RedirectLoopFails) {
+  TestServer server([](const std::string&) { return Reply{redirect_to("/again.mp3")}; });
+  const MediaResult result = fetch_media(request_for(server.url("/RE1.mp3")));
+  EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
+  EXPECT_EQ(server.received().size(), 6u);  // the first request and 5 redirects
+  expect_failure_hygiene(result);
+}
+
+TEST_F(Media, RedirectToAnotherProtocolFails) {
+  TestServer server([](const std::string&) { return Reply{redirect_to("ftp://127.0.0.1/RE1")}; });
+  const MediaResult result = fetch_media(request_for(server.url("/RE1.mp3")));
+  EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
+  expect_failure_hygiene(result);
+}
+
+TEST_F(Media, BodyShorterThanContentLengthFails) {
+  TestServer server([](const std::string&) {
+    return Reply{
+        "HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\nContent-Length: 1000\r\n"
+        "Connection: close\r\n\r\n" +
+        std::string(500, 'a')};
+  });
+  const MediaResult result = fetch_media(request_for(server.url("/RE1.mp3")));
+  EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
+  EXPECT_EQ(result.bytes, 500u);
+  EXPECT_NE(result.error.find("500 bytes remaining"), std::string::npos) << result.error;
+  expect_failure_hygiene(result);
+}
+
+// Headers, then silence. (libcurl averages the speed over its last ~5 s, so a stall after some
+// body bytes is noticed up to 5 s later than stall_timeout; with none it is noticed on time.)
+TEST_F(Media, StalledTransferTimesOut) {
+  TestServer server([](const std::string&) {
+    return Reply{"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n", 20s};
+  });
+  MediaRequest request = request_for(server.url("/RE1.mp3"));
+  request.stall_timeout = 1s;
+  const auto started = std::chrono::steady_clock::now();
+  const MediaResult result = fetch_media(request);
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(elapsed, 900ms);
+  EXPECT_LT(elapsed, 5s);
+  EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
+  EXPECT_NE(result.error.find("Timeout"), std::string::npos) << result.error;
+  expect_failure_hygiene(result);
+}
+
+TEST_F(Media, ConnectionRefusedFails) {
+  unsigned short port = 0;
+  {
+    // A port that was free a moment ago and has nobody listening now.
+    asio::io_context io;
+    tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
+    port = probe.local_endpoint().port();
+  }
+  const MediaResult result =
+      fetch_media(request_for("http://127.0.0.1:" + std::to_string(port) + "/RE1.mp3"));
+  EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
+  EXPECT_EQ(result.http_status, 0);
+  EXPECT_NE(result.error.find("onnect"), std::string::npos) << result.error;
+  expect_failure_hygiene(result);
+}
+
+TEST_F(Media, HttpsOnlyModeRefusesHttp) {
+  TestServer server(serve_recording);
+  MediaRequest request = request_for(server.url("/RE1.mp3"));
+  request.allow_http = false;
+  const MediaResult result = fetch_media(request);
+  EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
+  EXPECT_NE(result.error.find("http"), std::string::npos) << result.error;
+  EXPECT_TRUE(server.received().empty()) << "must not even connect";
+  expect_failure_hygiene(result);
+}
+
+TEST_F(Media, ErrorsNeverContainThePassword) {
+  // Even when a caller wrongly puts the token into the URL's userinfo.
+  MediaRequest request =
+      request_for("http://" + kAccountSid + ":" + kAuthToken + "@127.0.0.1:1/RE1.mp3");
+  const MediaResult result = fetch_media(request);
+  EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
+  expect_failure_hygiene(result);
+}
+
+TEST_F(Media, UnwritableSpoolFails) {
+  TestServer server(serve_recording);
+  MediaRequest request = request_for(server.url("/RE1.mp3"));
+  request.spool = "/nonexistent-partyline-dir/RE1.mp3";
+  const MediaResult result = fetch_media(request);
+  EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
+  EXPECT_NE(result.error.find("spool"), std::string::npos) << result.error;
+  EXPECT_TRUE(server.received().empty());
+}
+
+TEST_F(Media, ConcurrentFetchesAreIndependent) {
+  TestServer server(serve_recording);
+  constexpr int kFetches = 4;
+  std::vector<MediaResult> results(kFetches);
+  std::vector<std::filesystem::path> spools;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kFetches; ++i)
+    spools.push_back(spool_.string() + "." + std::to_string(i));
+  for (int i = 0; i < kFetches; ++i) {
+    threads.emplace_back([&, i] {
+      MediaRequest request = request_for(server.url("/RE" + std::to_string(i) + ".mp3"));
+      request.spool = spools[i];
+      results[i] = fetch_media(request);
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  for (int i = 0; i < kFetches; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(results[i].kind, MediaResult::Kind::kOk) << results[i].error;
+    EXPECT_EQ(results[i].sha256_hex, util::sha256_hex(recording()));
+    EXPECT_TRUE(read_file(spools[i]) == recording());
+    std::filesystem::remove(spools[i]);
+  }
+}
+
+}  // namespace
+}  // namespace partyline::twilio

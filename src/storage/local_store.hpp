@@ -1,0 +1,30 @@
+#pragma once
+// A directory as the object store (local mode and tests): root/<key>, published create-only with
+// link(2) so that a second writer of the same key never replaces the first copy.
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "storage/object_store.hpp"
+
+namespace partyline::storage {
+
+class LocalStore : public ObjectStore {
+ public:
+  explicit LocalStore(std::filesystem::path root);
+
+  PutResult put_if_absent(const std::string& key, const Object& object) override;
+  HeadResult head(const std::string& key) override;
+  std::string location(const std::string& key) const override;
+
+ private:
+  // root/<key>, or nullopt for a key that could escape root ("..", absolute, empty segments).
+  std::optional<std::filesystem::path> path_for(const std::string& key) const;
+
+  std::filesystem::path root_;  // absolute
+};
+
+// Keys are relative paths of non-empty segments other than "." and "..", without NUL bytes.
+bool is_safe_key(const std::string& key);
+
+}  // namespace partyline::storage

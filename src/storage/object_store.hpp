@@ -1,0 +1,49 @@
+#pragma once
+// Where finished recordings go: a create-only object store (S3 or a local directory). A recording
+// is written once under a key derived from its RecordingSid, so a retry after a crash or a
+// duplicate callback must find the earlier copy instead of overwriting it.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace partyline::storage {
+
+struct Object {
+  std::filesystem::path file;  // the complete recording on local disk (spool file)
+  std::uint64_t size = 0;
+  std::string md5_hex;       // of the whole file
+  std::string sha256_hex;    // of the whole file
+  std::string content_type;  // "audio/mpeg" or "audio/wav"
+  // Names WITHOUT "x-amz-meta-", e.g. {"recording-sid", "RE…"}.
+  std::vector<std::pair<std::string, std::string>> metadata;
+};
+
+enum class PutOutcome { kStored, kAlreadyExists };
+
+struct PutResult {
+  bool ok = false;  // kStored or kAlreadyExists (verified)
+  PutOutcome outcome = PutOutcome::kStored;
+  std::string error;    // when !ok: why (for the log; never secrets)
+  int http_status = 0;  // last status seen, 0 for transport errors
+};
+
+struct HeadResult {
+  bool ok = false;
+  bool exists = false;
+  std::uint64_t size = 0;
+  std::string error;
+};
+
+// Every error is retryable: the caller retries with backoff and only reports them.
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+  // Create-only write: never overwrites an existing object.
+  virtual PutResult put_if_absent(const std::string& key, const Object& object) = 0;
+  virtual HeadResult head(const std::string& key) = 0;
+  virtual std::string location(const std::string& key) const = 0;  // "s3://bucket/key" or a path
+};
+
+}  // namespace partyline::storage

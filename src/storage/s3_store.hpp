@@ -1,0 +1,82 @@
+#pragma once
+// Recordings to S3 (or an S3-compatible server) with create-only semantics: PutObject or
+// CompleteMultipartUpload with `If-None-Match: *`, falling back to HEAD-then-PUT on servers that
+// answer 501 (Swift). libcurl is only the transport; s3/signer.hpp signs (libcurl 7.88's own
+// SigV4 mis-signs S3 requests, see reference s3.md §6).
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "log/logger.hpp"
+#include "s3/signer.hpp"
+#include "storage/object_store.hpp"
+#include "util/clock.hpp"
+
+namespace partyline::storage {
+
+struct S3Options {
+  std::string bucket;
+  std::string region;
+  // "" = AWS (https://s3.<region>.amazonaws.com, or virtual-hosted
+  // https://<bucket>.s3.<region>.amazonaws.com); else e.g. "http://127.0.0.1:18080".
+  std::string endpoint;
+  bool path_style = false;      // true for custom endpoints normally
+  s3::Credentials credentials;  // session_token -> x-amz-security-token
+  std::uint64_t multipart_threshold = 64ull << 20;
+  std::uint64_t part_size = 16ull << 20;
+  std::string sse;             // "", "AES256" or "aws:kms"
+  std::string sse_kms_key_id;  // with aws:kms, optional
+  std::chrono::seconds connect_timeout{10};
+  std::chrono::seconds stall_timeout{60};  // CURLOPT_LOW_SPEED_LIMIT 1 byte/s for this long
+  util::Clock clock = util::system_clock();
+};
+
+// Thread-safe: every request uses its own CURL easy handle. curl_global_init is the caller's job.
+class S3Store : public ObjectStore {
+ public:
+  // Throws std::invalid_argument for an endpoint that is not an http(s) origin.
+  S3Store(S3Options options, log::Logger& logger);
+
+  PutResult put_if_absent(const std::string& key, const Object& object) override;
+  HeadResult head(const std::string& key) override;
+  std::string location(const std::string& key) const override;  // "s3://bucket/key"
+
+  // PUT /bucket, for tests and tools (the service expects an existing bucket). kAlreadyExists
+  // when the server says the bucket is already there (409 BucketAlreadyOwnedByYou, or Swift's
+  // BucketAlreadyExists for its own container).
+  PutResult create_bucket();
+
+  // Where requests go: "http" or "https", and the host header value (with a non-default port).
+  const std::string& scheme() const { return scheme_; }
+  const std::string& host() const { return host_; }
+  // The unencoded request path of a key: "/bucket/key" (path-style) or "/key".
+  std::string object_path(const std::string& key) const;
+
+ private:
+  struct Request;
+  struct Response;
+
+  Response send(const Request& request) const;
+
+  PutResult put_single(const std::string& key, const Object& object, int fd);
+  PutResult put_multipart(const std::string& key, const Object& object, int fd);
+  // After a 412 (or a HEAD-first check found the key): same size -> kAlreadyExists.
+  PutResult resolve_existing(const std::string& key, std::uint64_t size, int status);
+  static PutResult compare_existing(const HeadResult& existing, std::uint64_t size, int status);
+  void abort_upload(const std::string& key, const std::string& upload_id) const;
+  void note_conditional_unsupported(int status);
+
+  // Headers for PutObject and CreateMultipartUpload: Content-Type, x-amz-meta-*, SSE.
+  s3::Pairs object_headers(const Object& object) const;
+
+  S3Options options_;
+  log::Logger& log_;
+  std::string scheme_;
+  std::string host_;
+  std::string base_path_;  // "/bucket" (path-style) or "" (virtual-hosted), plus endpoint path
+  // Set after the first 501 to `If-None-Match`: later writes go straight to HEAD-then-PUT.
+  std::atomic<bool> conditional_unsupported_{false};
+};
+
+}  // namespace partyline::storage

@@ -1,0 +1,640 @@
+#include "storage/s3_store.hpp"
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <pugixml.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "util/crypto.hpp"
+
+namespace partyline::storage {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using asio::ip::tcp;
+namespace fs = std::filesystem;
+
+class CurlEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override { curl_global_init(CURL_GLOBAL_DEFAULT); }
+  void TearDown() override { curl_global_cleanup(); }
+};
+[[maybe_unused]] const auto* const kCurlEnvironment =
+    ::testing::AddGlobalTestEnvironment(new CurlEnvironment);
+
+constexpr std::string_view kSecret = "very-secret-key/EXAMPLE";
+
+struct Recorded {
+  std::string method;
+  std::string target;                          // path?query as sent
+  std::map<std::string, std::string> headers;  // lowercase names
+  std::string body;
+
+  std::string header(const std::string& name) const {
+    const auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+  bool has(const std::string& name) const { return headers.count(name) != 0; }
+  bool query_has(std::string_view part) const {
+    const auto q = target.find('?');
+    return q != std::string::npos && target.find(part, q) != std::string::npos;
+  }
+};
+
+struct Reply {
+  int status = 200;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<std::uint64_t> head_length;  // Content-Length of a HEAD answer
+};
+
+std::string error_xml(const std::string& code) {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code +
+         "</Code><Message>m</Message></Error>";
+}
+
+// A scripted S3 on 127.0.0.1:<free port>: records every request and answers what the test's
+// handler says. Synchronous accept loop on one thread; enough for one client at a time.
+class FakeS3 {
+ public:
+  using Handler = std::function<Reply(const Recorded&)>;
+
+  explicit FakeS3(Handler handler)
+      : handler_(std::move(handler)), acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~FakeS3() {
+    stopping_ = true;
+    boost::system::error_code ec;
+    tcp::socket poke(ioc_);
+    poke.connect(acceptor_.local_endpoint(), ec);  // wakes the blocking accept
+    thread_.join();
+  }
+
+  std::string endpoint() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::vector<Recorded> requests() const {
+    std::lock_guard lock(mutex_);
+    return requests_;
+  }
+
+ private:
+  void run() {
+    while (!stopping_) {
+      tcp::socket socket(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (ec || stopping_) continue;
+      serve(socket);
+    }
+  }
+
+  void serve(tcp::socket& socket) {
+    boost::beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(64u << 20);
+      boost::system::error_code ec;
+      http::read(socket, buffer, parser, ec);
+      if (ec) return;
+      const auto& req = parser.get();
+      Recorded recorded;
+      recorded.method = std::string(req.method_string());
+      recorded.target = std::string(req.target());
+      for (const auto& field : req) {
+        std::string name(field.name_string());
+        for (auto& c : name)
+          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        recorded.headers[name] = std::string(field.value());
+      }
+      recorded.body = req.body();
+      {
+        std::lock_guard lock(mutex_);
+        requests_.push_back(recorded);
+      }
+      const Reply reply = handler_(recorded);
+      if (recorded.method == "HEAD") {
+        http::response<http::empty_body> res{static_cast<http::status>(reply.status), 11};
+        res.set(http::field::content_length, std::to_string(reply.head_length.value_or(0)));
+        for (const auto& [n, v] : reply.headers)
+          res.set(n, v);
+        http::write(socket, res, ec);
+      } else {
+        http::response<http::string_body> res{static_cast<http::status>(reply.status), 11};
+        for (const auto& [n, v] : reply.headers)
+          res.set(n, v);
+        res.body() = reply.body;
+        res.prepare_payload();
+        http::write(socket, res, ec);
+      }
+      if (ec) return;
+    }
+  }
+
+  Handler handler_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex mutex_;
+  std::vector<Recorded> requests_;
+  std::thread thread_;
+};
+
+std::string digest_hex(const EVP_MD* md, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), out, &n, md, nullptr);
+  return util::hex_lower(std::string_view(reinterpret_cast<char*>(out), n));
+}
+
+std::string md5_base64(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), out, &n, EVP_md5(), nullptr);
+  return util::base64(std::string_view(reinterpret_cast<char*>(out), n));
+}
+
+// A spool file plus the log file the store's Logger writes to.
+class Fixture {
+ public:
+  Fixture() {
+    std::string dir = (fs::temp_directory_path() / "s3-store-XXXXXX").string();
+    dir_ = ::mkdtemp(dir.data());
+    std::string log = (dir_ / "log-XXXXXX").string();
+    log_fd_ = ::mkstemp(log.data());
+    log_path_ = log;
+    logger_ = std::make_unique<log::Logger>(log_fd_, log::LogLevel::kDebug, util::system_clock());
+  }
+  ~Fixture() {
+    ::close(log_fd_);
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  Object object(std::size_t size, const std::string& name = "rec.spool") {
+    std::string content(size, '\0');
+    for (std::size_t i = 0; i < size; ++i)
+      content[i] = static_cast<char>('a' + (i * 7 + i / 13) % 26);
+    content_ = content;
+    Object o;
+    o.file = dir_ / name;
+    std::ofstream(o.file, std::ios::binary) << content;
+    o.size = size;
+    o.md5_hex = digest_hex(EVP_md5(), content);
+    o.sha256_hex = digest_hex(EVP_sha256(), content);
+    o.content_type = "audio/mpeg";
+    o.metadata = {{"recording-sid", "RE0123456789abcdef0123456789abcdef"}, {"duration", "42"}};
+    return o;
+  }
+
+  S3Options options(const std::string& endpoint) const {
+    S3Options o;
+    o.bucket = "bkt";
+    o.region = "us-east-1";
+    o.endpoint = endpoint;
+    o.path_style = true;
+    o.credentials = {"AKIDEXAMPLE", std::string(kSecret), ""};
+    o.connect_timeout = std::chrono::seconds(5);
+    o.stall_timeout = std::chrono::seconds(10);
+    return o;
+  }
+
+  std::vector<std::string> log_lines_with(std::string_view evt) const {
+    std::ifstream in(log_path_);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);)
+      if (line.find(evt) != std::string::npos) lines.push_back(line);
+    return lines;
+  }
+
+  log::Logger& logger() { return *logger_; }
+  const std::string& content() const { return content_; }
+
+ private:
+  fs::path dir_;
+  int log_fd_ = -1;
+  fs::path log_path_;
+  std::unique_ptr<log::Logger> logger_;
+  std::string content_;
+};
+
+constexpr std::string_view kKey = "partyline/2025-10-25T19-54-05Z-RE0123 a=b.mp3";
+constexpr std::string_view kEncodedPath = "/bkt/partyline/2025-10-25T19-54-05Z-RE0123%20a%3Db.mp3";
+
+TEST(S3Store, SinglePutIsConditionalSignedAndStreamsTheFile) {
+  Fixture fx;
+  FakeS3 fake([](const Recorded&) { return Reply{200, "", {{"ETag", "\"x\""}}, {}}; });
+  S3Options options = fx.options(fake.endpoint());
+  options.sse = "AES256";
+  options.credentials.session_token = "session-token";
+  S3Store store(options, fx.logger());
+  const Object object = fx.object(3000);
+  const auto result = store.put_if_absent(std::string(kKey), object);
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.outcome, PutOutcome::kStored);
+  EXPECT_EQ(result.http_status, 200);
+
+  const auto requests = fake.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const Recorded& put = requests[0];
+  EXPECT_EQ(put.method, "PUT");
+  EXPECT_EQ(put.target, kEncodedPath);
+  EXPECT_EQ(put.body, fx.content());
+  EXPECT_EQ(put.header("if-none-match"), "*");
+  EXPECT_EQ(put.header("content-md5"), md5_base64(fx.content()));
+  EXPECT_EQ(put.header("x-amz-content-sha256"), object.sha256_hex);
+  EXPECT_EQ(put.header("content-type"), "audio/mpeg");
+  EXPECT_EQ(put.header("content-length"), "3000");
+  EXPECT_EQ(put.header("x-amz-meta-recording-sid"), "RE0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(put.header("x-amz-meta-duration"), "42");
+  EXPECT_EQ(put.header("x-amz-server-side-encryption"), "AES256");
+  EXPECT_EQ(put.header("x-amz-security-token"), "session-token");
+  EXPECT_EQ(put.header("host"), "127.0.0.1:" + std::to_string(fake.port()));
+  EXPECT_FALSE(put.has("expect"));
+  EXPECT_FALSE(put.has("transfer-encoding"));
+  const std::string auth = put.header("authorization");
+  EXPECT_EQ(auth.rfind("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/", 0), 0u) << auth;
+  EXPECT_NE(auth.find("SignedHeaders=content-md5;content-type;host;if-none-match;"
+                      "x-amz-content-sha256;x-amz-date;x-amz-meta-duration;"
+                      "x-amz-meta-recording-sid;x-amz-security-token;"
+                      "x-amz-server-side-encryption,"),
+            std::string::npos)
+      << auth;
+  EXPECT_EQ(store.location("k/x.mp3"), "s3://bkt/k/x.mp3");
+}
+
+TEST(S3Store, SinglePutComputesDigestsTheCallerDidNotGive) {
+  Fixture fx;
+  FakeS3 fake([](const Recorded&) { return Reply{}; });
+  S3Options options = fx.options(fake.endpoint());
+  options.sse = "aws:kms";
+  options.sse_kms_key_id = "arn:aws:kms:us-east-1:1:key/k";
+  S3Store store(options, fx.logger());
+  Object object = fx.object(100);
+  const std::string sha = object.sha256_hex;
+  object.md5_hex.clear();
+  object.sha256_hex.clear();
+  ASSERT_TRUE(store.put_if_absent("k", object).ok);
+  const auto put = fake.requests().at(0);
+  EXPECT_EQ(put.header("x-amz-content-sha256"), sha);
+  EXPECT_EQ(put.header("content-md5"), md5_base64(fx.content()));
+  EXPECT_EQ(put.header("x-amz-server-side-encryption"), "aws:kms");
+  EXPECT_EQ(put.header("x-amz-server-side-encryption-aws-kms-key-id"),
+            "arn:aws:kms:us-east-1:1:key/k");
+}
+
+TEST(S3Store, PreconditionFailedWithSameSizeIsAlreadyExists) {
+  Fixture fx;
+  FakeS3 fake([](const Recorded& r) {
+    if (r.method == "HEAD") return Reply{200, "", {}, 3000};
+    return Reply{412, error_xml("PreconditionFailed"), {}, {}};
+  });
+  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  const auto result = store.put_if_absent("k.mp3", fx.object(3000));
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.outcome, PutOutcome::kAlreadyExists);
+  const auto requests = fake.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].method, "PUT");
+  EXPECT_EQ(requests[1].method, "HEAD");
+  EXPECT_EQ(requests[1].target, "/bkt/k.mp3");
+}
+
+TEST(S3Store, PreconditionFailedWithDifferentSizeIsAnErrorWithoutOverwrite) {
+  Fixture fx;
+  FakeS3 fake([](const Recorded& r) {
+    if (r.method == "HEAD") return Reply{200, "", {}, 2999};
+    return Reply{412, error_xml("PreconditionFailed"), {}, {}};
+  });
+  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  const auto result = store.put_if_absent("k.mp3", fx.object(3000));
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.http_status, 412);
+  EXPECT_NE(result.error.find("size 2999"), std::string::npos) << result.error;
+  EXPECT_EQ(fake.requests().size(), 2u);
+}
+
+TEST(S3Store, ConflictIsARetryableErrorWithTheS3Code) {
+  Fixture fx;
+  FakeS3 fake([](const Recorded&) {
+    return Reply{409, error_xml("ConditionalRequestConflict"), {}, {}};
+  });
+  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  const auto result = store.put_if_absent("k.mp3", fx.object(10));
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.http_status, 409);
+  EXPECT_EQ(result.error, "PUT 409 ConditionalRequestConflict");
+  EXPECT_EQ(fake.requests().size(), 1u);
+}
+
+TEST(S3Store, ErrorsNameStatusAndCodeButNeverTheSecret) {
+  Fixture fx;
+  FakeS3 fake([](const Recorded&) {
+    return Reply{403, error_xml("SignatureDoesNotMatch"), {}, {}};
+  });
+  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  const auto result = store.put_if_absent("k.mp3", fx.object(10));
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.error, "PUT 403 SignatureDoesNotMatch");
+  EXPECT_EQ(result.error.find(kSecret), std::string::npos);
+  const auto head = store.head("k.mp3");
+  EXPECT_FALSE(head.ok);
+  EXPECT_EQ(head.error, "HEAD 403");
+}
+
+TEST(S3Store, NotImplementedFallsBackToHeadThenPutAndWarnsOnce) {
+  Fixture fx;
+  FakeS3 fake([](const Recorded& r) {
+    if (r.method == "HEAD") return Reply{404, "", {}, {}};
+    if (r.has("if-none-match")) return Reply{501, error_xml("NotImplemented"), {}, {}};
+    return Reply{};
+  });
+  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  const auto first = store.put_if_absent("a.mp3", fx.object(500));
+  ASSERT_TRUE(first.ok) << first.error;
+  EXPECT_EQ(first.outcome, PutOutcome::kStored);
+  const auto second = store.put_if_absent("b.mp3", fx.object(600));
+  ASSERT_TRUE(second.ok) << second.error;
+
+  const auto requests = fake.requests();
+  ASSERT_EQ(requests.size(), 5u);
+  EXPECT_EQ(requests[0].method, "PUT");
+  EXPECT_TRUE(requests[0].has("if-none-match"));
+  EXPECT_EQ(requests[1].method, "HEAD");
+  EXPECT_EQ(requests[2].method, "PUT");
+  EXPECT_FALSE(requests[2].has("if-none-match"));
+  EXPECT_EQ(requests[2].body.size(), 500u);
+  // The store remembers: the next write goes straight to HEAD-then-PUT.
+  EXPECT_EQ(requests[3].method, "HEAD");
+  EXPECT_EQ(requests[4].method, "PUT");
+  EXPECT_FALSE(requests[4].has("if-none-match"));
+  const auto warnings = fx.log_lines_with("s3.conditional_put_unsupported");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("\"level\":\"warn\""), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("create-only"), std::string::npos) << warnings[0];
+}
+
+TEST(S3Store, FallbackHeadFindingTheSameSizeSkipsThePut) {
+  Fixture fx;
+  FakeS3 fake([](const Recorded& r) {
+    if (r.method == "HEAD") return Reply{200, "", {}, 500};
+    return Reply{501, error_xml("NotImplemented"), {}, {}};
+  });
+  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  const auto result = store.put_if_absent("a.mp3", fx.object(500));
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.outcome, PutOutcome::kAlreadyExists);
+  EXPECT_EQ(fake.requests().size(), 2u);
+}
+
+TEST(S3Store, HeadReportsSizeAndAbsence) {
+  Fixture fx;
+  FakeS3 fake([](const Recorded& r) {
+    if (r.target == "/bkt/there") return Reply{200, "", {}, 123456789012ull};
+    return Reply{404, "", {}, {}};
+  });
+  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  auto head = store.head("there");
+  ASSERT_TRUE(head.ok) << head.error;
+  EXPECT_TRUE(head.exists);
+  EXPECT_EQ(head.size, 123456789012ull);
+  head = store.head("missing");
+  ASSERT_TRUE(head.ok) << head.error;
+  EXPECT_FALSE(head.exists);
+}
+
+TEST(S3Store, TransportErrorsHaveStatusZero) {
+  Fixture fx;
+  std::string endpoint;
+  {
+    FakeS3 closed([](const Recorded&) { return Reply{}; });
+    endpoint = closed.endpoint();
+  }
+  S3Store store(fx.options(endpoint), fx.logger());
+  const auto result = store.put_if_absent("k", fx.object(10));
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.http_status, 0);
+  EXPECT_NE(result.error.find("curl"), std::string::npos) << result.error;
+}
+
+TEST(S3Store, SpoolFileOfTheWrongSizeIsNotSent) {
+  Fixture fx;
+  FakeS3 fake([](const Recorded&) { return Reply{}; });
+  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  Object object = fx.object(10);
+  object.size = 11;
+  EXPECT_FALSE(store.put_if_absent("k", object).ok);
+  EXPECT_TRUE(fake.requests().empty());
+}
+
+TEST(S3Store, AddressingStyles) {
+  Fixture fx;
+  S3Options aws = fx.options("");
+  aws.region = "eu-west-1";
+  aws.path_style = false;
+  S3Store virtual_hosted(aws, fx.logger());
+  EXPECT_EQ(virtual_hosted.scheme(), "https");
+  EXPECT_EQ(virtual_hosted.host(), "bkt.s3.eu-west-1.amazonaws.com");
+  EXPECT_EQ(virtual_hosted.object_path("a/b.mp3"), "/a/b.mp3");
+  aws.path_style = true;
+  S3Store path_style(aws, fx.logger());
+  EXPECT_EQ(path_style.host(), "s3.eu-west-1.amazonaws.com");
+  EXPECT_EQ(path_style.object_path("a/b.mp3"), "/bkt/a/b.mp3");
+  S3Store default_port(fx.options("http://127.0.0.1:80/"), fx.logger());
+  EXPECT_EQ(default_port.host(), "127.0.0.1");
+  EXPECT_EQ(default_port.object_path("k"), "/bkt/k");
+  S3Store other_port(fx.options("https://minio.local:9000"), fx.logger());
+  EXPECT_EQ(other_port.scheme(), "https");
+  EXPECT_EQ(other_port.host(), "minio.local:9000");
+  EXPECT_THROW(S3Store(fx.options("ftp://x"), fx.logger()), std::invalid_argument);
+}
+
+// Multipart: threshold 1 KiB, 5 KiB parts (the fake does not enforce S3's 5 MiB minimum).
+struct MultipartScript {
+  int fail_part = 0;          // answer 500 to this part number
+  int complete_status = 200;  // or 412, 501 (only with If-None-Match)
+  bool complete_error_body = false;
+  std::uint64_t head_length = 0;  // 0 = HEAD 404
+
+  Reply operator()(const Recorded& r) const {
+    if (r.method == "HEAD") {
+      if (head_length == 0) return Reply{404, "", {}, {}};
+      return Reply{200, "", {}, head_length};
+    }
+    if (r.method == "POST" && r.query_has("uploads=")) {
+      return Reply{200,
+                   "<InitiateMultipartUploadResult><Bucket>bkt</Bucket><Key>k</Key>"
+                   "<UploadId>up-1</UploadId></InitiateMultipartUploadResult>",
+                   {},
+                   {}};
+    }
+    if (r.method == "PUT" && r.query_has("partNumber=")) {
+      const auto at = r.target.find("partNumber=") + 11;
+      const int n = std::stoi(r.target.substr(at));
+      if (n == fail_part) return Reply{500, error_xml("InternalError"), {}, {}};
+      return Reply{200, "", {{"ETag", "\"etag-" + std::to_string(n) + "\""}}, {}};
+    }
+    if (r.method == "POST" && r.query_has("uploadId=")) {
+      if (r.has("if-none-match") && complete_status != 200) {
+        return Reply{complete_status, error_xml("X"), {}, {}};
+      }
+      if (complete_error_body) return Reply{200, error_xml("InternalError"), {}, {}};
+      return Reply{200,
+                   "<CompleteMultipartUploadResult><Bucket>bkt</Bucket><Key>k</Key>"
+                   "<ETag>\"e-3\"</ETag></CompleteMultipartUploadResult>",
+                   {},
+                   {}};
+    }
+    if (r.method == "DELETE") return Reply{204, "", {}, {}};
+    return Reply{400, error_xml("Unexpected"), {}, {}};
+  }
+};
+
+S3Options multipart_options(const Fixture& fx, const std::string& endpoint) {
+  S3Options o = fx.options(endpoint);
+  o.multipart_threshold = 1024;
+  o.part_size = 5 * 1024;
+  o.sse = "AES256";
+  return o;
+}
+
+constexpr std::size_t kMultipartSize = 12 * 1024 + 7;  // parts of 5 KiB, 5 KiB, 2 KiB + 7
+
+TEST(S3Store, MultipartCreatesUploadsPartsAndCompletesConditionally) {
+  Fixture fx;
+  FakeS3 fake(MultipartScript{});
+  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.outcome, PutOutcome::kStored);
+
+  const auto requests = fake.requests();
+  ASSERT_EQ(requests.size(), 5u);
+  const Recorded& create = requests[0];
+  EXPECT_EQ(create.method, "POST");
+  EXPECT_EQ(create.target, "/bkt/big.wav?uploads=");
+  EXPECT_EQ(create.header("content-type"), "audio/mpeg");
+  EXPECT_EQ(create.header("x-amz-meta-recording-sid"), "RE0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(create.header("x-amz-server-side-encryption"), "AES256");
+  EXPECT_TRUE(create.body.empty());
+
+  const std::string& content = fx.content();
+  for (int n = 1; n <= 3; ++n) {
+    SCOPED_TRACE(n);
+    const Recorded& part = requests[n];
+    EXPECT_EQ(part.method, "PUT");
+    EXPECT_EQ(part.target, "/bkt/big.wav?partNumber=" + std::to_string(n) + "&uploadId=up-1");
+    const std::string slice = content.substr((n - 1) * 5 * 1024, 5 * 1024);
+    EXPECT_EQ(part.body, slice);
+    EXPECT_EQ(part.header("x-amz-content-sha256"), digest_hex(EVP_sha256(), slice));
+    EXPECT_EQ(part.header("content-md5"), md5_base64(slice));
+    EXPECT_FALSE(part.has("if-none-match"));
+    EXPECT_FALSE(part.has("x-amz-meta-recording-sid"));
+  }
+
+  const Recorded& complete = requests[4];
+  EXPECT_EQ(complete.method, "POST");
+  EXPECT_EQ(complete.target, "/bkt/big.wav?uploadId=up-1");
+  EXPECT_EQ(complete.header("if-none-match"), "*");
+  EXPECT_EQ(complete.header("x-amz-content-sha256"), digest_hex(EVP_sha256(), complete.body));
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(complete.body.c_str()));
+  int expected = 1;
+  for (const auto& part : doc.child("CompleteMultipartUpload").children("Part")) {
+    EXPECT_EQ(std::string(part.child_value("PartNumber")), std::to_string(expected));
+    EXPECT_EQ(std::string(part.child_value("ETag")), "\"etag-" + std::to_string(expected) + "\"");
+    ++expected;
+  }
+  EXPECT_EQ(expected, 4);
+}
+
+TEST(S3Store, MultipartFailingPartAbortsTheUpload) {
+  Fixture fx;
+  MultipartScript script;
+  script.fail_part = 2;
+  FakeS3 fake(script);
+  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.http_status, 500);
+  EXPECT_EQ(result.error, "PUT part 2 500 InternalError");
+  const auto requests = fake.requests();
+  ASSERT_EQ(requests.size(), 4u);  // create, part 1, part 2, abort
+  EXPECT_EQ(requests[3].method, "DELETE");
+  EXPECT_EQ(requests[3].target, "/bkt/big.wav?uploadId=up-1");
+}
+
+TEST(S3Store, MultipartErrorInsideA200CompleteIsAFailure) {
+  Fixture fx;
+  MultipartScript script;
+  script.complete_error_body = true;
+  FakeS3 fake(script);
+  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
+  EXPECT_FALSE(result.ok);
+  EXPECT_NE(result.error.find("InternalError"), std::string::npos) << result.error;
+  EXPECT_EQ(fake.requests().back().method, "DELETE");
+}
+
+TEST(S3Store, MultipartCompleteOnAnExistingKeyIsAlreadyExists) {
+  Fixture fx;
+  MultipartScript script;
+  script.complete_status = 412;
+  script.head_length = kMultipartSize;
+  FakeS3 fake(script);
+  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.outcome, PutOutcome::kAlreadyExists);
+  const auto requests = fake.requests();
+  ASSERT_EQ(requests.size(), 7u);  // create, 3 parts, complete, abort, head
+  EXPECT_EQ(requests[5].method, "DELETE");
+  EXPECT_EQ(requests[6].method, "HEAD");
+}
+
+TEST(S3Store, MultipartCompleteNotImplementedFallsBackToHead) {
+  Fixture fx;
+  MultipartScript script;
+  script.complete_status = 501;
+  FakeS3 fake(script);
+  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.outcome, PutOutcome::kStored);
+  auto requests = fake.requests();
+  ASSERT_EQ(requests.size(), 7u);  // create, 3 parts, complete 501, head 404, complete
+  EXPECT_EQ(requests[5].method, "HEAD");
+  EXPECT_EQ(requests[6].method, "POST");
+  EXPECT_FALSE(requests[6].has("if-none-match"));
+  EXPECT_EQ(fx.log_lines_with("s3.conditional_put_unsupported").size(), 1u);
+
+  // Next time: HEAD before creating the upload, complete without the header.
+  ASSERT_TRUE(store.put_if_absent("big2.wav", fx.object(kMultipartSize)).ok);
+  requests = fake.requests();
+  ASSERT_EQ(requests.size(), 7u + 6u);  // head, create, 3 parts, complete
+  EXPECT_EQ(requests[7].method, "HEAD");
+  EXPECT_FALSE(requests.back().has("if-none-match"));
+  EXPECT_EQ(fx.log_lines_with("s3.conditional_put_unsupported").size(), 1u);
+}
+
+}  // namespace
+}  // namespace partyline::storage

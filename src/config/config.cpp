@@ -125,6 +125,50 @@ bool is_ip_literal(const std::string& host) {
 
 }  // namespace
 
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  std::uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || ptr == text.data()) return std::nullopt;
+  const std::string_view unit(ptr, static_cast<std::size_t>(text.data() + text.size() - ptr));
+  std::uint64_t ms_per = 0;
+  if (unit == "ms") {
+    ms_per = 1;
+  } else if (unit.empty() || unit == "s") {
+    ms_per = 1000;
+  } else if (unit == "m") {
+    ms_per = 60'000;
+  } else if (unit == "h") {
+    ms_per = 3'600'000;
+  } else if (unit == "d") {
+    ms_per = 86'400'000;
+  } else {
+    return std::nullopt;
+  }
+  if (n > (1ull << 40) / ms_per) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(n * ms_per));
+}
+
+std::optional<std::uint64_t> parse_size(std::string_view text) {
+  std::uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || ptr == text.data()) return std::nullopt;
+  const std::string_view unit(ptr, static_cast<std::size_t>(text.data() + text.size() - ptr));
+  unsigned shift = 0;
+  if (unit.empty() || unit == "B") {
+    shift = 0;
+  } else if (unit == "KiB" || unit == "KB" || unit == "K") {
+    shift = 10;
+  } else if (unit == "MiB" || unit == "MB" || unit == "M") {
+    shift = 20;
+  } else if (unit == "GiB" || unit == "GB" || unit == "G") {
+    shift = 30;
+  } else {
+    return std::nullopt;
+  }
+  if (n > (1ull << (50 - shift))) return std::nullopt;
+  return n << shift;
+}
+
 bool is_sid(std::string_view value, std::string_view prefix) {
   if (value.size() != prefix.size() + 32 || !value.starts_with(prefix)) return false;
   return std::all_of(value.begin() + static_cast<long>(prefix.size()), value.end(), is_hex);
@@ -243,6 +287,68 @@ Config load(const Env& env) {
   if (r.has("S3_ENDPOINT"))
     c.s3_endpoint = require_http_url("S3_ENDPOINT", r.get("S3_ENDPOINT"), false);
   c.s3_force_path_style = r.boolean("S3_FORCE_PATH_STYLE", !c.s3_endpoint.empty());
+
+  if (r.has("S3_PREFIX") || env.count("S3_PREFIX")) {
+    c.s3_prefix = r.get("S3_PREFIX");
+    const auto& p = c.s3_prefix;
+    if (p.size() > 256 || p.starts_with("/") || p.find("..") != std::string::npos ||
+        p.find("//") != std::string::npos || std::any_of(p.begin(), p.end(), [](unsigned char ch) {
+          return ch < ' ' || ch >= 127 || ch == '\\';
+        })) {
+      throw ConfigError("S3_PREFIX",
+                        "expected a plain key prefix such as partyline/ (no leading '/', no '..')");
+    }
+  }
+  const auto size = [&](const char* name, std::uint64_t fallback) {
+    if (!r.has(name)) return fallback;
+    auto v = parse_size(r.get(name));
+    if (!v) throw ConfigError(name, "expected a size such as 16MiB or a number of bytes");
+    return *v;
+  };
+  c.s3_multipart_threshold = size("S3_MULTIPART_THRESHOLD", c.s3_multipart_threshold);
+  c.s3_part_size = size("S3_PART_SIZE", c.s3_part_size);
+  if (c.s3_part_size < (5ull << 20) || c.s3_part_size > (5ull << 30)) {
+    throw ConfigError("S3_PART_SIZE", "S3 parts must be between 5MiB and 5GiB");
+  }
+  if (c.s3_multipart_threshold < (1ull << 20)) {
+    throw ConfigError("S3_MULTIPART_THRESHOLD", "must be at least 1MiB");
+  }
+  c.s3_sse = r.get("S3_SSE");
+  if (!c.s3_sse.empty() && c.s3_sse != "AES256" && c.s3_sse != "aws:kms") {
+    throw ConfigError("S3_SSE", "expected AES256 or aws:kms");
+  }
+  c.s3_sse_kms_key_id = r.get("S3_SSE_KMS_KEY_ID");
+  if (!c.s3_sse_kms_key_id.empty() && c.s3_sse != "aws:kms") {
+    throw ConfigError("S3_SSE_KMS_KEY_ID", "needs S3_SSE=aws:kms");
+  }
+
+  // --- recording pipeline
+  const auto duration = [&](const char* name, std::chrono::milliseconds fallback,
+                            std::chrono::milliseconds min, std::chrono::milliseconds max) {
+    if (!r.has(name)) return fallback;
+    auto v = parse_duration(r.get(name));
+    if (!v) throw ConfigError(name, "expected a duration such as 10s, 500ms, 15m, 72h or 7d");
+    if (*v < min || *v > max) {
+      throw ConfigError(name, "out of range (" + std::to_string(min.count()) + " ms to " +
+                                  std::to_string(max.count()) + " ms)");
+    }
+    return *v;
+  };
+  using std::chrono::milliseconds;
+  c.recording_callback_wait = duration("RECORDING_CALLBACK_WAIT", c.recording_callback_wait,
+                                       milliseconds(0), milliseconds(14'000));
+  c.recording_max_age = std::chrono::duration_cast<std::chrono::seconds>(
+      duration("RECORDING_MAX_AGE", c.recording_max_age, milliseconds(60'000),
+               milliseconds(365ll * 86'400'000)));
+  c.retry_min =
+      duration("RECORDING_RETRY_MIN", c.retry_min, milliseconds(10), milliseconds(3'600'000));
+  c.retry_max = duration("RECORDING_RETRY_MAX", c.retry_max, c.retry_min, milliseconds(86'400'000));
+  c.recording_workers = static_cast<unsigned>(r.number("RECORDING_WORKERS", 2, 1, 64));
+  c.recording_format = r.has("RECORDING_FORMAT") ? r.get("RECORDING_FORMAT") : "mp3";
+  if (c.recording_format != "mp3" && c.recording_format != "wav") {
+    throw ConfigError("RECORDING_FORMAT", "expected mp3 or wav");
+  }
+  c.media_from_loopback = c.local_mode && !r.has("TWILIO_API_BASE");
 
   // --- call flow
   if (r.has("PIN_SPEAKER")) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -50,6 +51,22 @@ struct Config {
   std::string s3_endpoint;  // empty: AWS
   bool s3_force_path_style = false;
 
+  std::string s3_prefix = "partyline/";
+  std::uint64_t s3_multipart_threshold = 64ull << 20;
+  std::uint64_t s3_part_size = 16ull << 20;
+  std::string s3_sse;  // "", "AES256" or "aws:kms"
+  std::string s3_sse_kms_key_id;
+
+  // Recording pipeline
+  std::chrono::milliseconds recording_callback_wait{10'000};
+  unsigned recording_workers = 2;
+  std::string recording_format = "mp3";  // or "wav"
+  std::chrono::seconds recording_max_age{7 * 24 * 3600};
+  std::chrono::milliseconds retry_min{1'000};
+  std::chrono::milliseconds retry_max{600'000};
+  // Local mode without TWILIO_API_BASE: media may come from any loopback port (the simulator).
+  bool media_from_loopback = false;
+
   // Call flow
   Secret pin_speaker;
   Secret pin_producer;
@@ -86,6 +103,11 @@ Config load(const Env& env);
 
 // The process environment as an Env.
 Env process_env();
+
+// "10s", "500ms", "15m", "72h", "7d" or a bare number of seconds.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+// "65536", "64KiB", "16MiB", "1GiB" (also KB/MB/GB as powers of 1024).
+std::optional<std::uint64_t> parse_size(std::string_view text);
 
 // Shape checks shared with request validation.
 bool is_sid(std::string_view value, std::string_view prefix);  // prefix + 32 hex digits

@@ -24,8 +24,21 @@ std::string expected_recording_url(std::string_view api_base, std::string_view a
          "/Recordings/" + std::string(recording_sid);
 }
 
+namespace {
+// "http://127.0.0.1:<1-5 digits>" at the start of url, or empty.
+std::string loopback_origin(std::string_view url) {
+  constexpr std::string_view kPrefix = "http://127.0.0.1:";
+  if (!url.starts_with(kPrefix)) return {};
+  std::size_t i = kPrefix.size();
+  while (i < url.size() && i < kPrefix.size() + 5 && url[i] >= '0' && url[i] <= '9')
+    ++i;
+  if (i == kPrefix.size()) return {};
+  return std::string(url.substr(0, i));
+}
+}  // namespace
+
 CallbackCheck check_recording_callback(const http::Params& params, std::string_view account_sid,
-                                       std::string_view api_base) {
+                                       std::string_view api_base, bool loopback_media) {
   RecordingCallback cb;
   cb.recording_sid = get(params, "RecordingSid");
   cb.recording_url = get(params, "RecordingUrl");
@@ -47,7 +60,10 @@ CallbackCheck check_recording_callback(const http::Params& params, std::string_v
     return {std::nullopt, "unknown RecordingStatus"};
   }
   if (cb.recording_url.empty()) return {std::nullopt, "missing RecordingUrl"};
-  if (cb.recording_url != expected_recording_url(api_base, account_sid, cb.recording_sid)) {
+  const std::string origin =
+      loopback_media ? loopback_origin(cb.recording_url) : std::string(api_base);
+  if (origin.empty() ||
+      cb.recording_url != expected_recording_url(origin, account_sid, cb.recording_sid)) {
     return {std::nullopt,
             "RecordingUrl is not this account's recording on TWILIO_API_BASE "
             "(<base>/2010-04-01/Accounts/<sid>/Recordings/<RecordingSid>)"};

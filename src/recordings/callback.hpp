@@ -26,8 +26,10 @@ struct CallbackCheck {
   std::string error;  // why it was refused (names the field, never echoes values)
 };
 
+// loopback_media: local mode's simulator serves media from http://127.0.0.1:<any port>; only
+// then is that origin accepted instead of api_base.
 CallbackCheck check_recording_callback(const http::Params& params, std::string_view account_sid,
-                                       std::string_view api_base);
+                                       std::string_view api_base, bool loopback_media = false);
 
 // The only URL a recording may be fetched from (without extension).
 std::string expected_recording_url(std::string_view api_base, std::string_view account_sid,

@@ -154,3 +154,68 @@ TEST(EnvFile, MalformedLinesAreErrors) {
 
 }  // namespace
 }  // namespace partyline::config
+
+namespace partyline::config {
+namespace {
+
+TEST(Config, RecordingPipelineSettings) {
+  const Config defaults = load({});
+  EXPECT_EQ(defaults.s3_prefix, "partyline/");
+  EXPECT_EQ(defaults.recording_callback_wait, std::chrono::seconds(10));
+  EXPECT_EQ(defaults.recording_workers, 2u);
+  EXPECT_EQ(defaults.s3_multipart_threshold, 64ull << 20);
+  EXPECT_EQ(defaults.s3_part_size, 16ull << 20);
+  EXPECT_EQ(defaults.recording_max_age, std::chrono::hours(24 * 7));
+  EXPECT_TRUE(defaults.media_from_loopback);  // local mode, no TWILIO_API_BASE
+
+  const Config c = load({{"S3_PREFIX", "calls/"},
+                         {"RECORDING_CALLBACK_WAIT", "500ms"},
+                         {"RECORDING_FORMAT", "wav"},
+                         {"S3_MULTIPART_THRESHOLD", "6MiB"},
+                         {"S3_PART_SIZE", "5MiB"},
+                         {"RECORDING_MAX_AGE", "72h"},
+                         {"TWILIO_API_BASE", "http://127.0.0.1:9"}});
+  EXPECT_EQ(c.s3_prefix, "calls/");
+  EXPECT_EQ(c.recording_callback_wait, std::chrono::milliseconds(500));
+  EXPECT_EQ(c.recording_format, "wav");
+  EXPECT_EQ(c.s3_multipart_threshold, 6ull << 20);
+  EXPECT_EQ(c.recording_max_age, std::chrono::hours(72));
+  EXPECT_FALSE(c.media_from_loopback);
+
+  for (auto [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"S3_PREFIX", "/abs"},
+                                                        {"S3_PREFIX", "a/../b"},
+                                                        {"RECORDING_CALLBACK_WAIT", "20s"},
+                                                        {"RECORDING_CALLBACK_WAIT", "soon"},
+                                                        {"RECORDING_FORMAT", "ogg"},
+                                                        {"S3_PART_SIZE", "1MiB"},
+                                                        {"S3_MULTIPART_THRESHOLD", "12 parsecs"},
+                                                        {"S3_SSE", "rot13"},
+                                                        {"S3_SSE_KMS_KEY_ID", "key"},
+                                                        {"RECORDING_WORKERS", "0"}}) {
+    SCOPED_TRACE(name + "=" + value);
+    try {
+      load({{name, value}});
+      ADD_FAILURE() << "accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.variable, name);
+    }
+  }
+}
+
+TEST(Config, ParsesDurationsAndSizes) {
+  EXPECT_EQ(parse_duration("10"), std::chrono::seconds(10));
+  EXPECT_EQ(parse_duration("15m"), std::chrono::minutes(15));
+  EXPECT_EQ(parse_duration("7d"), std::chrono::hours(168));
+  EXPECT_FALSE(parse_duration("").has_value());
+  EXPECT_FALSE(parse_duration("-1s").has_value());
+  EXPECT_FALSE(parse_duration("3w").has_value());
+  EXPECT_EQ(parse_size("65536"), 65536u);
+  EXPECT_EQ(parse_size("16MiB"), 16ull << 20);
+  EXPECT_EQ(parse_size("1GiB"), 1ull << 30);
+  EXPECT_FALSE(parse_size("MiB").has_value());
+  EXPECT_FALSE(parse_size("1TiB").has_value());
+}
+
+}  // namespace
+}  // namespace partyline::config

@@ -1,0 +1,317 @@
+#include "recordings/pipeline.hpp"
+
+#include <random>
+
+#include "recordings/naming.hpp"
+#include "twilio/media.hpp"
+
+namespace partyline::recordings {
+namespace fs = std::filesystem;
+
+namespace {
+
+double jitter01() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               since)
+      .count();
+}
+
+}  // namespace
+
+Pipeline::Pipeline(PipelineOptions options, store::JobStore& jobs, storage::ObjectStore& storage,
+                   log::Logger& log, util::Clock clock)
+    : options_(std::move(options)),
+      jobs_(jobs),
+      storage_(storage),
+      log_(log),
+      clock_(std::move(clock)) {}
+
+Pipeline::~Pipeline() {
+  stop();
+}
+
+std::int64_t Pipeline::now_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_().time_since_epoch()).count();
+}
+
+std::string Pipeline::content_type() const {
+  return options_.format == "wav" ? "audio/wav" : "audio/mpeg";
+}
+
+std::string Pipeline::key_for(const RecordingCallback& cb,
+                              util::Clock::result_type first_seen) const {
+  const auto start = parse_twilio_time(cb.start_time).value_or(first_seen);
+  return recording_key(options_.prefix, start, cb.recording_sid, options_.format);
+}
+
+void Pipeline::start() {
+  std::error_code ec;
+  fs::create_directories(options_.spool_dir, ec);
+  // A spool file is only ever a partial or unverified copy: a restart fetches again.
+  std::size_t removed = 0;
+  for (const auto& entry : fs::directory_iterator(options_.spool_dir, ec)) {
+    if (entry.is_regular_file()) removed += fs::remove(entry.path(), ec) ? 1 : 0;
+  }
+  const std::size_t pending = jobs_.count_pending();
+  log_.info(
+      "recordings.start",
+      {{"workers", options_.workers}, {"pending", pending}, {"spool_leftovers_removed", removed}});
+  for (unsigned i = 0; i < options_.workers; ++i)
+    threads_.emplace_back([this] { worker_loop(); });
+  threads_.emplace_back([this] { deadline_loop(); });
+}
+
+void Pipeline::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  deadline_cv_.notify_all();
+  for (auto& t : threads_)
+    t.join();
+  threads_.clear();
+  // Anyone still waiting gets the current row now.
+  std::multimap<std::string, Waiter> left;
+  {
+    std::lock_guard lock(mutex_);
+    left.swap(waiters_);
+  }
+  for (auto& [sid, w] : left) {
+    auto job = jobs_.get(sid);
+    w.done(job.value_or(store::Job{}), false);
+  }
+}
+
+Pipeline::Accepted Pipeline::accept(const RecordingCallback& cb) {
+  const auto now = clock_();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  store::Job job;
+  job.recording_sid = cb.recording_sid;
+  job.conference_sid = cb.conference_sid;
+  job.call_sid = cb.call_sid;
+  job.recording_url = cb.recording_url;
+  job.duration = cb.duration;
+  job.start_time = iso8601(parse_twilio_time(cb.start_time).value_or(now));
+  job.key = key_for(cb, now);
+  job.first_seen_ms = job.next_attempt_ms = job.updated_ms = ms;
+  auto [row, inserted] = jobs_.insert_or_get(job);
+  if (row.state == store::JobState::kDead) {
+    // Twilio says it is there again: give it a fresh life rather than ignore it.
+    jobs_.requeue(row.recording_sid, ms);
+    row = jobs_.get(row.recording_sid).value_or(row);
+    log_.warn("recording.requeued", {{"RecordingSid", row.recording_sid}, {"key", row.key}});
+  }
+  if (row.state == store::JobState::kPending) {
+    if (!inserted) jobs_.make_due(row.recording_sid, ms);
+    work_cv_.notify_one();
+  }
+  return {std::move(row), inserted};
+}
+
+void Pipeline::wait(const std::string& sid, std::chrono::milliseconds timeout, WaitDone done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      waiters_.emplace(sid, Waiter{std::chrono::steady_clock::now() + timeout, std::move(done)});
+      deadline_cv_.notify_one();
+      done = nullptr;
+    }
+  }
+  if (done) done(jobs_.get(sid).value_or(store::Job{}), false);
+  // The job may have finished between accept() and now: check once more.
+  auto job = jobs_.get(sid);
+  if (job && job->state != store::JobState::kPending) finish(sid);
+}
+
+void Pipeline::finish(const std::string& sid) {
+  // A failed attempt leaves the job pending: its waiters keep waiting for a retry (or their
+  // deadline) rather than hearing 503 at once.
+  const auto job = jobs_.get(sid);
+  if (!job || job->state == store::JobState::kPending) return;
+  std::vector<WaitDone> ready;
+  {
+    std::lock_guard lock(mutex_);
+    auto [first, last] = waiters_.equal_range(sid);
+    for (auto it = first; it != last; ++it)
+      ready.push_back(std::move(it->second.done));
+    waiters_.erase(first, last);
+  }
+  for (auto& done : ready)
+    done(*job, true);
+}
+
+void Pipeline::deadline_loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::pair<std::string, WaitDone>> expired;
+    auto next = now + std::chrono::hours(1);
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (it->second.deadline <= now) {
+        expired.emplace_back(it->first, std::move(it->second.done));
+        it = waiters_.erase(it);
+      } else {
+        next = std::min(next, it->second.deadline);
+        ++it;
+      }
+    }
+    if (!expired.empty()) {
+      lock.unlock();
+      for (auto& [sid, done] : expired) {
+        const auto job = jobs_.get(sid).value_or(store::Job{});
+        done(job, job.state != store::JobState::kPending);
+      }
+      lock.lock();
+      continue;
+    }
+    deadline_cv_.wait_until(lock, next);
+  }
+}
+
+void Pipeline::worker_loop() {
+  while (true) {
+    std::optional<store::Job> claimed;
+    std::unique_lock lock(mutex_);
+    if (stopping_) return;
+    try {
+      for (auto& job : jobs_.due(now_ms(), running_.size() + options_.workers + 1)) {
+        if (running_.insert(job.recording_sid).second) {
+          claimed = std::move(job);
+          break;
+        }
+      }
+    } catch (const std::exception& e) {
+      log_.error("recordings.store_error", {{"reason", e.what()}});
+    }
+    if (!claimed) {
+      std::optional<std::int64_t> next;
+      try {
+        next = jobs_.next_due_ms();
+      } catch (const std::exception&) {
+      }
+      const auto wait = std::chrono::milliseconds(
+          next ? std::clamp<std::int64_t>(*next - now_ms(), 5, 60'000) : 60'000);
+      work_cv_.wait_for(lock, wait);
+      continue;
+    }
+    lock.unlock();
+    const std::string sid = claimed->recording_sid;
+    try {
+      process(std::move(*claimed));
+    } catch (const std::exception& e) {
+      log_.error("recordings.worker_error", {{"RecordingSid", sid}, {"reason", e.what()}});
+    }
+    {
+      std::lock_guard relock(mutex_);
+      running_.erase(sid);
+    }
+    finish(sid);
+  }
+}
+
+void Pipeline::process(store::Job job) {
+  const std::int64_t now = now_ms();
+  const auto max_age_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_age).count();
+  if (now - job.first_seen_ms > max_age_ms) {
+    const std::string reason = "not stored within RECORDING_MAX_AGE after " +
+                               std::to_string(job.attempts) +
+                               " attempts; last error: " + job.last_error;
+    jobs_.mark_dead(job.recording_sid, reason, now);
+    log_.error("recording.dead",
+               {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"reason", reason}});
+    return;
+  }
+
+  const auto retry = [&](const std::string& error) {
+    const int attempts = job.attempts + 1;
+    const auto delay = backoff_delay(static_cast<unsigned>(job.attempts), options_.retry_min,
+                                     options_.retry_max, jitter01());
+    jobs_.mark_retry(job.recording_sid, attempts, now_ms() + delay.count(), error, now_ms());
+    return delay.count();
+  };
+
+  const fs::path spool = options_.spool_dir / (job.recording_sid + "." + options_.format + ".part");
+  struct SpoolGuard {
+    fs::path path;
+    ~SpoolGuard() {
+      std::error_code ec;
+      fs::remove(path, ec);
+    }
+  } guard{spool};
+
+  const auto fetch_start = std::chrono::steady_clock::now();
+  const auto media = twilio::fetch_media({.url = job.recording_url + "." + options_.format,
+                                          .username = options_.account_sid,
+                                          .password = options_.auth_token.reveal(),
+                                          .spool = spool,
+                                          .allow_http = options_.allow_http_media});
+  if (media.kind != twilio::MediaResult::Kind::kOk) {
+    const std::string reason = media.kind == twilio::MediaResult::Kind::kNotReady
+                                   ? "media not ready yet (HTTP 404)"
+                                   : media.error;
+    const auto retry_in = retry(reason);
+    log_.warn("recording.fetch.error", {{"RecordingSid", job.recording_sid},
+                                        {"status", media.http_status},
+                                        {"reason", reason},
+                                        {"attempt", job.attempts + 1},
+                                        {"retry_in_ms", retry_in}});
+    return;
+  }
+  log_.info("recording.fetch.ok", {{"RecordingSid", job.recording_sid},
+                                   {"bytes", media.bytes},
+                                   {"ms", elapsed_ms(fetch_start)}});
+
+  storage::Object object;
+  object.file = spool;
+  object.size = media.bytes;
+  object.md5_hex = media.md5_hex;
+  object.sha256_hex = media.sha256_hex;
+  object.content_type = content_type();
+  object.metadata = {{"recording-sid", job.recording_sid},
+                     {"duration", job.duration},
+                     {"conference-sid", job.conference_sid},
+                     {"start-time", job.start_time}};
+
+  const auto put_start = std::chrono::steady_clock::now();
+  log_.info("s3.put.begin",
+            {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"bytes", media.bytes}});
+  const auto put = storage_.put_if_absent(job.key, object);
+  if (!put.ok) {
+    const auto retry_in = retry(put.error);
+    log_.warn("s3.put.error", {{"RecordingSid", job.recording_sid},
+                               {"key", job.key},
+                               {"status", put.http_status},
+                               {"reason", put.error},
+                               {"attempt", job.attempts + 1},
+                               {"retry_in_ms", retry_in}});
+    return;
+  }
+  const std::string location = storage_.location(job.key);
+  if (put.outcome == storage::PutOutcome::kAlreadyExists) {
+    log_.info("recording.duplicate", {{"RecordingSid", job.recording_sid},
+                                      {"key", job.key},
+                                      {"reason", "already in storage; not written again"}});
+  } else {
+    log_.info("s3.put.ok", {{"RecordingSid", job.recording_sid},
+                            {"key", job.key},
+                            {"bytes", media.bytes},
+                            {"ms", elapsed_ms(put_start)},
+                            {"location", location}});
+  }
+  jobs_.mark_stored(job.recording_sid, location, media.bytes, media.sha256_hex, now_ms());
+  log_.info("recording.stored", {{"RecordingSid", job.recording_sid},
+                                 {"key", job.key},
+                                 {"location", location},
+                                 {"latency_ms", now_ms() - job.first_seen_ms}});
+}
+
+}  // namespace partyline::recordings

@@ -1,0 +1,263 @@
+#include "store/jobs.hpp"
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+namespace partyline::store {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS recordings (
+  recording_sid   TEXT PRIMARY KEY,
+  conference_sid  TEXT NOT NULL DEFAULT '',
+  call_sid        TEXT NOT NULL DEFAULT '',
+  recording_url   TEXT NOT NULL,
+  duration        TEXT NOT NULL DEFAULT '',
+  start_time      TEXT NOT NULL,
+  storage_key     TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('pending', 'stored', 'dead')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  first_seen_ms   INTEGER NOT NULL,
+  next_attempt_ms INTEGER NOT NULL,
+  updated_ms      INTEGER NOT NULL,
+  stored_ms       INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT NOT NULL DEFAULT '',
+  location        TEXT NOT NULL DEFAULT '',
+  bytes           INTEGER NOT NULL DEFAULT 0,
+  sha256          TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS recordings_due ON recordings (state, next_attempt_ms);
+)sql";
+
+constexpr const char* kColumns =
+    "recording_sid, conference_sid, call_sid, recording_url, duration, start_time, storage_key, "
+    "state, attempts, first_seen_ms, next_attempt_ms, updated_ms, stored_ms, last_error, "
+    "location, bytes, sha256";
+
+JobState parse_state(std::string_view s) {
+  if (s == "stored") return JobState::kStored;
+  if (s == "dead") return JobState::kDead;
+  return JobState::kPending;
+}
+
+// One prepared statement, finalized on scope exit.
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+    }
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  bool step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db_));
+  }
+  std::string text(int i) const {
+    const auto* p = sqlite3_column_text(stmt_, i);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, i)) : "";
+  }
+  std::int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
+
+  Job job() const {
+    Job j;
+    j.recording_sid = text(0);
+    j.conference_sid = text(1);
+    j.call_sid = text(2);
+    j.recording_url = text(3);
+    j.duration = text(4);
+    j.start_time = text(5);
+    j.key = text(6);
+    j.state = parse_state(text(7));
+    j.attempts = static_cast<int>(integer(8));
+    j.first_seen_ms = integer(9);
+    j.next_attempt_ms = integer(10);
+    j.updated_ms = integer(11);
+    j.stored_ms = integer(12);
+    j.last_error = text(13);
+    j.location = text(14);
+    j.bytes = static_cast<std::uint64_t>(integer(15));
+    j.sha256 = text(16);
+    return j;
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+}  // namespace
+
+const char* state_name(JobState state) {
+  switch (state) {
+    case JobState::kPending:
+      return "pending";
+    case JobState::kStored:
+      return "stored";
+    case JobState::kDead:
+      return "dead";
+  }
+  return "pending";
+}
+
+JobStore::JobStore(const std::filesystem::path& file) {
+  if (sqlite3_open_v2(file.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw std::runtime_error("cannot open " + file.string() + ": " + why);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=FULL");
+  exec(kSchema);
+}
+
+JobStore::~JobStore() {
+  sqlite3_close(db_);
+}
+
+void JobStore::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string why = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw std::runtime_error("sqlite: " + why);
+  }
+}
+
+std::pair<Job, bool> JobStore::insert_or_get(const Job& j) {
+  std::lock_guard lock(mutex_);
+  Statement ins(db_,
+                "INSERT INTO recordings (recording_sid, conference_sid, call_sid, recording_url, "
+                "duration, start_time, storage_key, state, attempts, first_seen_ms, "
+                "next_attempt_ms, updated_ms) VALUES (?,?,?,?,?,?,?,'pending',0,?,?,?) "
+                "ON CONFLICT(recording_sid) DO NOTHING");
+  ins.bind(1, j.recording_sid)
+      .bind(2, j.conference_sid)
+      .bind(3, j.call_sid)
+      .bind(4, j.recording_url);
+  ins.bind(5, j.duration).bind(6, j.start_time).bind(7, j.key);
+  ins.bind(8, j.first_seen_ms).bind(9, j.next_attempt_ms).bind(10, j.updated_ms);
+  ins.step();
+  const bool inserted = sqlite3_changes(db_) > 0;
+  Statement sel(db_,
+                std::string("SELECT ") + kColumns + " FROM recordings WHERE recording_sid = ?");
+  sel.bind(1, j.recording_sid);
+  if (!sel.step()) throw std::runtime_error("sqlite: inserted row not found");
+  return {sel.job(), inserted};
+}
+
+std::optional<Job> JobStore::get(const std::string& sid) {
+  std::lock_guard lock(mutex_);
+  Statement sel(db_,
+                std::string("SELECT ") + kColumns + " FROM recordings WHERE recording_sid = ?");
+  sel.bind(1, sid);
+  if (!sel.step()) return std::nullopt;
+  return sel.job();
+}
+
+std::vector<Job> JobStore::due(std::int64_t now_ms, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  Statement sel(db_, std::string("SELECT ") + kColumns +
+                         " FROM recordings WHERE state = 'pending' AND next_attempt_ms <= ? "
+                         "ORDER BY next_attempt_ms, first_seen_ms LIMIT ?");
+  sel.bind(1, now_ms).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<Job> out;
+  while (sel.step())
+    out.push_back(sel.job());
+  return out;
+}
+
+std::optional<std::int64_t> JobStore::next_due_ms() {
+  std::lock_guard lock(mutex_);
+  Statement sel(db_, "SELECT MIN(next_attempt_ms) FROM recordings WHERE state = 'pending'");
+  if (!sel.step() || sel.text(0).empty()) return std::nullopt;  // MIN() of no rows is NULL
+  return sel.integer(0);
+}
+
+std::vector<Job> JobStore::list(std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  Statement sel(db_, std::string("SELECT ") + kColumns +
+                         " FROM recordings ORDER BY first_seen_ms DESC LIMIT ?");
+  sel.bind(1, static_cast<std::int64_t>(limit));
+  std::vector<Job> out;
+  while (sel.step())
+    out.push_back(sel.job());
+  return out;
+}
+
+std::size_t JobStore::count_pending() {
+  std::lock_guard lock(mutex_);
+  Statement sel(db_, "SELECT COUNT(*) FROM recordings WHERE state = 'pending'");
+  sel.step();
+  return static_cast<std::size_t>(sel.integer(0));
+}
+
+void JobStore::mark_stored(const std::string& sid, const std::string& location, std::uint64_t bytes,
+                           const std::string& sha256, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  Statement up(db_,
+               "UPDATE recordings SET state = 'stored', location = ?, bytes = ?, sha256 = ?, "
+               "stored_ms = ?, updated_ms = ?, last_error = '' WHERE recording_sid = ?");
+  up.bind(1, location).bind(2, static_cast<std::int64_t>(bytes)).bind(3, sha256);
+  up.bind(4, now_ms).bind(5, now_ms).bind(6, sid);
+  up.step();
+}
+
+void JobStore::mark_retry(const std::string& sid, int attempts, std::int64_t next_attempt_ms,
+                          const std::string& error, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  Statement up(db_,
+               "UPDATE recordings SET attempts = ?, next_attempt_ms = ?, last_error = ?, "
+               "updated_ms = ? WHERE recording_sid = ? AND state = 'pending'");
+  up.bind(1, static_cast<std::int64_t>(attempts)).bind(2, next_attempt_ms).bind(3, error);
+  up.bind(4, now_ms).bind(5, sid);
+  up.step();
+}
+
+void JobStore::mark_dead(const std::string& sid, const std::string& error, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  Statement up(db_,
+               "UPDATE recordings SET state = 'dead', last_error = ?, updated_ms = ? "
+               "WHERE recording_sid = ?");
+  up.bind(1, error).bind(2, now_ms).bind(3, sid);
+  up.step();
+}
+
+void JobStore::make_due(const std::string& sid, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  Statement up(db_,
+               "UPDATE recordings SET next_attempt_ms = ? WHERE recording_sid = ? AND "
+               "state = 'pending' AND next_attempt_ms > ?");
+  up.bind(1, now_ms).bind(2, sid).bind(3, now_ms);
+  up.step();
+}
+
+bool JobStore::requeue(const std::string& sid, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  Statement up(db_,
+               "UPDATE recordings SET state = 'pending', attempts = 0, next_attempt_ms = ?, "
+               "first_seen_ms = ?, updated_ms = ? WHERE recording_sid = ?");
+  up.bind(1, now_ms).bind(2, now_ms).bind(3, now_ms).bind(4, sid);
+  up.step();
+  return sqlite3_changes(db_) > 0;
+}
+
+}  // namespace partyline::store

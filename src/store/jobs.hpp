@@ -1,0 +1,75 @@
+#pragma once
+// The recording jobs, in SQLite: the row is the truth about a recording. Every state change is
+// one transaction (WAL, synchronous=FULL), keyed by RecordingSid; the S3 key is chosen once on
+// insert and never changes.
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace partyline::store {
+
+enum class JobState { kPending, kStored, kDead };
+const char* state_name(JobState state);
+
+struct Job {
+  std::string recording_sid;
+  std::string conference_sid;
+  std::string call_sid;
+  std::string recording_url;  // without extension
+  std::string duration;
+  std::string start_time;  // ISO 8601 UTC, decided on first sight
+  std::string key;         // storage key, decided on first sight
+  JobState state = JobState::kPending;
+  int attempts = 0;
+  std::int64_t first_seen_ms = 0;
+  std::int64_t next_attempt_ms = 0;
+  std::int64_t updated_ms = 0;
+  std::int64_t stored_ms = 0;
+  std::string last_error;
+  std::string location;  // where it was stored
+  std::uint64_t bytes = 0;
+  std::string sha256;
+};
+
+class JobStore {
+ public:
+  // Opens (creating) the database file and applies the schema. Throws std::runtime_error.
+  explicit JobStore(const std::filesystem::path& file);
+  ~JobStore();
+  JobStore(const JobStore&) = delete;
+  JobStore& operator=(const JobStore&) = delete;
+
+  // Inserts the job unless its RecordingSid is known; returns the stored row and whether it
+  // was new. Durable when it returns.
+  std::pair<Job, bool> insert_or_get(const Job& job);
+  std::optional<Job> get(const std::string& recording_sid);
+
+  // Pending jobs due at `now_ms`, oldest first.
+  std::vector<Job> due(std::int64_t now_ms, std::size_t limit);
+  // When the next pending job is due (none: nullopt).
+  std::optional<std::int64_t> next_due_ms();
+  std::vector<Job> list(std::size_t limit);
+  std::size_t count_pending();
+
+  void mark_stored(const std::string& sid, const std::string& location, std::uint64_t bytes,
+                   const std::string& sha256, std::int64_t now_ms);
+  void mark_retry(const std::string& sid, int attempts, std::int64_t next_attempt_ms,
+                  const std::string& error, std::int64_t now_ms);
+  void mark_dead(const std::string& sid, const std::string& error, std::int64_t now_ms);
+  // A pending job waiting out its backoff becomes due now (a new callback for it arrived).
+  void make_due(const std::string& sid, std::int64_t now_ms);
+  // Makes a stored or dead job pending again, due now (for `recordings retry`).
+  bool requeue(const std::string& sid, std::int64_t now_ms);
+
+ private:
+  void exec(const char* sql);
+  sqlite3* db_ = nullptr;
+  std::mutex mutex_;
+};
+
+}  // namespace partyline::store

@@ -1,4 +1,6 @@
 // partyline: command line and wiring. Everything it calls is a component under src/.
+#include <curl/curl.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +12,11 @@
 #include "config/env_file.hpp"
 #include "http/server.hpp"
 #include "log/logger.hpp"
+#include "recordings/pipeline.hpp"
+#include "storage/local_store.hpp"
+#include "storage/s3_store.hpp"
+#include "store/jobs.hpp"
+#include "tools/simulate.hpp"
 
 namespace {
 
@@ -110,11 +117,52 @@ int serve(const config::Config& config) {
                "the webhooks. Never run like this in production."}});
   }
 
-  app::App application(config, runtime, log, util::system_clock(), util::system_random());
+  std::unique_ptr<store::JobStore> jobs;
+  try {
+    jobs = std::make_unique<store::JobStore>(config.data_dir / "partyline.db");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "partyline: DATA_DIR: %s\n", e.what());
+    return kExitConfig;
+  }
+  std::unique_ptr<storage::ObjectStore> storage;
+  if (config.s3_bucket.empty()) {
+    storage = std::make_unique<storage::LocalStore>(config.data_dir / "recordings");
+  } else {
+    storage = std::make_unique<storage::S3Store>(
+        storage::S3Options{
+            .bucket = config.s3_bucket,
+            .region = config.aws_region,
+            .endpoint = config.s3_endpoint,
+            .path_style = config.s3_force_path_style,
+            .credentials = {config.aws_access_key_id, config.aws_secret_access_key.reveal(),
+                            config.aws_session_token.reveal()},
+            .multipart_threshold = config.s3_multipart_threshold,
+            .part_size = config.s3_part_size,
+            .sse = config.s3_sse,
+            .sse_kms_key_id = config.s3_sse_kms_key_id},
+        log);
+  }
+  recordings::Pipeline pipeline({.spool_dir = config.data_dir / "spool",
+                                 .account_sid = runtime.account_sid,
+                                 .auth_token = runtime.auth_token,
+                                 .prefix = config.s3_prefix,
+                                 .format = config.recording_format,
+                                 .workers = config.recording_workers,
+                                 .retry_min = config.retry_min,
+                                 .retry_max = config.retry_max,
+                                 .max_age = config.recording_max_age,
+                                 .allow_http_media = config.media_from_loopback ||
+                                                     config.twilio_api_base.starts_with("http://")},
+                                *jobs, *storage, log, util::system_clock());
+  pipeline.start();
+
+  app::App application(config, runtime, log, util::system_clock(), util::system_random(),
+                       &pipeline);
   log.info("http.listen", {{"host", config.host}, {"port", port}});
   server.run([&application](const http::Request& r, http::Respond respond) {
     application.handle(r, std::move(respond));
   });
+  pipeline.stop();
   log.info("service.stop");
   return 0;
 }
@@ -128,9 +176,11 @@ int main(int argc, char** argv) {
   cli.add_option("--env-file", env_file,
                  "Read variables from this .env file (the environment wins)");
   cli.require_subcommand(0, 1);
-  auto* serve_cmd = cli.add_subcommand("serve", "Run the service (the default)");
-  (void)serve_cmd;
+  cli.add_subcommand("serve", "Run the service (the default)");
+  auto* simulate_cmd = cli.add_subcommand(
+      "simulate", "Play Twilio against a running local-mode service: two callers, a recording");
   CLI11_PARSE(cli, argc, argv);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
 
   config::Config config;
   try {
@@ -141,5 +191,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "partyline: configuration error: %s\n", e.what());
     return kExitConfig;
   }
+  if (simulate_cmd->parsed()) return tools::simulate(config);
   return serve(config);
 }

@@ -43,12 +43,13 @@ Response bad_request(std::string reason) {
 }  // namespace
 
 App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::Clock clock,
-         util::RandomBytes random)
+         util::RandomBytes random, recordings::Pipeline* pipeline)
     : config_(config),
       runtime_(std::move(runtime)),
       log_(log),
       clock_(std::move(clock)),
-      random_(std::move(random)) {
+      random_(std::move(random)),
+      pipeline_(pipeline) {
   router_.add("/health", {"GET"}, [](const Request&, const http::Respond& respond) {
     respond(Response::text(200, "OK"));
   });
@@ -60,25 +61,43 @@ App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::
   add_webhook("/conf-status", [this](const Request&, const Params& p) { return conf_status(p); });
   add_webhook("/silence",
               [](const Request&, const Params&) { return Response::xml(call_flow::silence()); });
-  add_webhook("/recording-callback",
-              [this](const Request&, const Params& p) { return recording_callback(p); });
+  add_async_webhook("/recording-callback", [this](const Params& p, http::Respond respond) {
+    recording_callback(p, std::move(respond));
+  });
 }
 
 void App::add_webhook(const std::string& path, WebhookHandler handler) {
   router_.add(path, {"POST"},
               [this, handler = std::move(handler)](const Request& r, const http::Respond& respond) {
-                respond(guard(r, handler));
+                auto checked = guard(r);
+                if (auto* refused = std::get_if<Response>(&checked)) {
+                  return respond(std::move(*refused));
+                }
+                respond(handler(r, std::get<Params>(checked)));
+              });
+}
+
+void App::add_async_webhook(const std::string& path, AsyncWebhookHandler handler) {
+  router_.add(path, {"POST"},
+              [this, handler = std::move(handler)](const Request& r, const http::Respond& respond) {
+                auto checked = guard(r);
+                if (auto* refused = std::get_if<Response>(&checked)) {
+                  return respond(std::move(*refused));
+                }
+                handler(std::get<Params>(checked), respond);
               });
 }
 
 void App::handle(const Request& request, http::Respond respond) const {
   const auto start = std::chrono::steady_clock::now();
-  router_.dispatch(request, [this, &request, start, respond = std::move(respond)](Response r) {
+  // The answer may come later (a recording callback waits): keep what the log line needs.
+  router_.dispatch(request, [this, method = request.method, path = std::string(request.path()),
+                             start, respond = std::move(respond)](Response r) {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
     boost::json::object fields{
-        {"method", request.method}, {"path", request.path()}, {"status", r.status}, {"us", us}};
+        {"method", method}, {"path", path}, {"status", r.status}, {"us", us}};
     if (!r.reason.empty()) fields["reason"] = r.reason;
     log_.write(r.status >= 500   ? log::LogLevel::kError
                : r.status >= 400 ? log::LogLevel::kWarn
@@ -88,7 +107,7 @@ void App::handle(const Request& request, http::Respond respond) const {
   });
 }
 
-Response App::guard(const Request& request, const WebhookHandler& handler) const {
+std::variant<Params, Response> App::guard(const Request& request) const {
   const std::string_view type = request.header("Content-Type");
   const std::string_view mime = type.substr(0, type.find(';'));
   if (!http::iequals(mime, "application/x-www-form-urlencoded")) {
@@ -97,7 +116,7 @@ Response App::guard(const Request& request, const WebhookHandler& handler) const
   }
   auto form = http::parse_form(request.body);
   if (!form.params) return bad_request(form.error);
-  const Params& params = *form.params;
+  Params& params = *form.params;
 
   if (config_.validate_signature) {
     const std::string_view signature = request.header("X-Twilio-Signature");
@@ -115,7 +134,7 @@ Response App::guard(const Request& request, const WebhookHandler& handler) const
   if (!account.empty() && account != runtime_.account_sid) {
     return Response::text(403, "Forbidden\n", "AccountSid is not this service's account");
   }
-  return handler(request, params);
+  return std::move(params);
 }
 
 Response App::voice(const Params& p) const {
@@ -168,22 +187,55 @@ Response App::conf_status(const Params& p) const {
   return Response::empty(204);
 }
 
-Response App::recording_callback(const Params& p) const {
-  auto check =
-      recordings::check_recording_callback(p, runtime_.account_sid, config_.twilio_api_base);
-  if (!check.callback) return bad_request(check.error);
+void App::recording_callback(const Params& p, http::Respond respond) const {
+  auto check = recordings::check_recording_callback(
+      p, runtime_.account_sid, config_.twilio_api_base, config_.media_from_loopback);
+  if (!check.callback) return respond(bad_request(check.error));
   const auto& cb = *check.callback;
   if (cb.status != "completed") {
     boost::json::object fields{{"RecordingSid", cb.recording_sid}, {"status", cb.status}};
     if (!cb.error_code.empty()) fields["ErrorCode"] = cb.error_code;
     log_.warn("recording.failed", std::move(fields));
-    return Response::empty(200);
+    return respond(Response::empty(200));
   }
-  log_.info("recording.ready", {{"RecordingSid", cb.recording_sid},
-                                {"ConferenceSid", cb.conference_sid},
-                                {"duration", cb.duration},
-                                {"url", cb.recording_url}});
-  return Response::empty(200);
+  if (pipeline_ == nullptr) {
+    log_.info("recording.ready", {{"RecordingSid", cb.recording_sid}, {"url", cb.recording_url}});
+    return respond(Response::empty(200));
+  }
+  recordings::Pipeline::Accepted accepted;
+  try {
+    accepted = pipeline_->accept(cb);
+  } catch (const std::exception& e) {
+    return respond(Response::text(503, "Service Unavailable\n",
+                                  std::string("cannot record the job durably: ") + e.what()));
+  }
+  const auto& job = accepted.job;
+  if (job.state == store::JobState::kStored) {
+    log_.info("recording.duplicate", {{"RecordingSid", job.recording_sid},
+                                      {"key", job.key},
+                                      {"reason", "callback for a recording already stored"}});
+    return respond(Response::empty(200));
+  }
+  log_.info(accepted.inserted ? "recording.ready" : "recording.joined",
+            {{"RecordingSid", job.recording_sid},
+             {"ConferenceSid", job.conference_sid},
+             {"duration", job.duration},
+             {"key", job.key}});
+  pipeline_->wait(job.recording_sid, config_.recording_callback_wait,
+                  [respond](const store::Job& now, bool finished) {
+                    if (finished && now.state == store::JobState::kStored) {
+                      return respond(Response::empty(200));
+                    }
+                    // Twilio may not retry: our own queue goes on regardless (see README).
+                    Response r = Response::text(
+                        503, "Service Unavailable\n",
+                        now.state == store::JobState::kDead
+                            ? "recording dead-lettered: " + now.last_error
+                            : "recording not stored yet (the copy goes on in the background)" +
+                                  (now.last_error.empty() ? std::string() : ": " + now.last_error));
+                    r.headers.emplace_back("Retry-After", "60");
+                    respond(std::move(r));
+                  });
 }
 
 Response App::token(const Request& request) const {

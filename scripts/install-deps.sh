@@ -12,6 +12,9 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # black-box tests: Node's test runner and the official twilio npm package
   nodejs npm
+  # the loopback S3 server of the tests (OpenStack Swift, unpacked by scripts/swift-s3.sh) runs on
+  # Debian's python3
+  python3
 )
 [ "${1:-}" = "--print" ] && { printf '%s\n' "${PKGS[@]}"; exit 0; }
 

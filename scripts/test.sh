@@ -21,6 +21,10 @@ scripts/build.sh asan
 step "unit tests under ASan + UBSan"
 ctest --preset asan
 
+step "S3 client against a real S3 server (OpenStack Swift from Debian packages, on loopback)"
+export SWIFT_PKGS=${SWIFT_PKGS:-$PWD/build/swift-pkgs}
+tests/integration/run_s3_swift_tests.sh
+
 step "black-box tests (tests/e2e)"
 cd tests/e2e
 npm ci --no-audit --no-fund --loglevel=error

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, before, after } from 'node:test';
 import { signedPost } from './lib/http.mjs';
-import { confParams, recordingParams, sid } from './lib/ids.mjs';
+import { confParams, DEAD_API_BASE, NO_FETCH_ENV, recordingParams, sid } from './lib/ids.mjs';
 import { startServer } from './lib/server.mjs';
 import { stopAndCheck } from './lib/logcheck.mjs';
 
@@ -100,17 +100,19 @@ describe('POST /recording-callback: invalid requests -> 400 and nothing else', (
   it('stops cleanly, stdout clean', async () => { await stopAndCheck(srv); });
 });
 
-// The success answer may change with the next issue (S3 upload): keep these assertions here only.
-describe('POST /recording-callback: valid request (current success answer)', () => {
+// Past validation the job is recorded durably; its copy is the pipeline's (recordings*.test.mjs).
+// Here the media origin is a dead loopback port, so the answer is 503 (not stored yet).
+describe('POST /recording-callback: a valid request is accepted as a job', () => {
   let srv;
-  before(async () => { srv = await startServer(); });
+  before(async () => { srv = await startServer({ env: NO_FETCH_ENV }); });
   after(() => srv?.stop());
 
-  it('-> 200 and a recording.ready line with the RecordingSid', async () => {
-    const p = recordingParams(srv.accountSid);
+  it('-> recording.ready with the RecordingSid, then 503 while the media is unreachable', async () => {
+    const p = recordingParams(srv.accountSid, {}, DEAD_API_BASE);
     const r = await signedPost(srv, '/recording-callback', p);
-    assert.equal(r.status, 200, r.body);
+    assert.equal(r.status, 503, r.body);
     await srv.waitForLog((l) => l.evt === 'recording.ready' && l.RecordingSid === p.RecordingSid, 'recording.ready');
+    await srv.waitForLog((l) => l.evt === 'recording.fetch.error' && l.RecordingSid === p.RecordingSid, 'recording.fetch.error');
   });
 
   it('stops cleanly, stdout clean', async () => { await stopAndCheck(srv); });

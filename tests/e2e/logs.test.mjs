@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, before, after } from 'node:test';
 import { earlyAnswerRequest, FORM, request, sign, signedPost } from './lib/http.mjs';
-import { confParams, hex, PIN_PRODUCER, PIN_SPEAKER, recordingParams, sid, voiceParams } from './lib/ids.mjs';
+import { confParams, DEAD_API_BASE, hex, NO_FETCH_ENV, PIN_PRODUCER, PIN_SPEAKER, recordingParams, sid, voiceParams } from './lib/ids.mjs';
 import { startServer, waitFor } from './lib/server.mjs';
 import { stopAndCheck } from './lib/logcheck.mjs';
 
@@ -12,6 +12,7 @@ describe('request logging and redaction', () => {
     PIN_SPEAKER, PIN_PRODUCER,
     TWILIO_API_KEY: sid('SK'), TWILIO_API_SECRET: hex(32), TWILIO_TWIML_APP_SID: sid('AP'),
     APP_BEARER_TOKEN: hex(24),
+    ...NO_FETCH_ENV,
   };
   const sent = []; // { method, path, status }
   before(async () => { srv = await startServer({ env }); });
@@ -33,7 +34,7 @@ describe('request logging and redaction', () => {
       ['POST', '/check-pin', 200, () => signedPost(srv, '/check-pin', voiceParams(acc, { Digits: PIN_SPEAKER }))],
       ['POST', '/check-pin', 200, () => signedPost(srv, '/check-pin', voiceParams(acc, { Digits: '0000' }))],
       ['POST', '/conf-status', 204, () => signedPost(srv, '/conf-status', confParams(acc, 'participant-join'))],
-      ['POST', '/recording-callback', 200, () => signedPost(srv, '/recording-callback', recordingParams(acc))],
+      ['POST', '/recording-callback', 503, () => signedPost(srv, '/recording-callback', recordingParams(acc, {}, DEAD_API_BASE))],
       ['POST', '/recording-callback', 400, () => signedPost(srv, '/recording-callback', recordingParams(acc, { RecordingSid: 'RE123' }))],
       ['GET', '/token', 200, () => request(srv.port, { path: '/token', headers: auth })],
       ['GET', '/token', 401, () => request(srv.port, { path: '/token', headers: { Authorization: 'Bearer wrong' } })],

@@ -2,12 +2,17 @@
 import assert from 'node:assert/strict';
 import { describe, it, before, after } from 'node:test';
 import { formBody, signedPost, sign } from './lib/http.mjs';
-import { confParams, hex, PIN_PRODUCER, PIN_SPEAKER, recordingParams, voiceParams } from './lib/ids.mjs';
+import { confParams, DEAD_API_BASE, hex, NO_FETCH_ENV, PIN_PRODUCER, PIN_SPEAKER, recordingParams, voiceParams } from './lib/ids.mjs';
 import { startServer } from './lib/server.mjs';
 import { stopAndCheck } from './lib/logcheck.mjs';
 import { assertSameTwiml, golden } from './lib/twiml.mjs';
 
 const PINS = { PIN_SPEAKER, PIN_PRODUCER };
+
+// Past the guard: 2xx; the recording callback answers 503 here because its media origin is a
+// dead loopback port (the job was accepted; the copy cannot run in this test).
+const accepted = (path, status) =>
+  (status >= 200 && status < 300) || (path === '/recording-callback' && status === 503);
 
 // path -> params factory
 const WEBHOOKS = {
@@ -16,19 +21,19 @@ const WEBHOOKS = {
   '/consent': (acc) => voiceParams(acc, { Digits: '1' }),
   '/conf-status': (acc) => confParams(acc, 'participant-join'),
   '/silence': (acc) => voiceParams(acc, { ConferenceSid: 'CF' + hex(32) }),
-  '/recording-callback': (acc) => recordingParams(acc),
+  '/recording-callback': (acc) => recordingParams(acc, {}, DEAD_API_BASE),
 };
 
 describe('signature validation on every webhook', () => {
   let srv;
-  before(async () => { srv = await startServer({ env: { ...PINS, CONSENT_MODE: 'press1' } }); });
+  before(async () => { srv = await startServer({ env: { ...PINS, CONSENT_MODE: 'press1', ...NO_FETCH_ENV } }); });
   after(() => srv?.stop());
 
   for (const [path, make] of Object.entries(WEBHOOKS)) {
     describe(path, () => {
       it('correctly signed -> 2xx', async () => {
         const r = await signedPost(srv, path, make(srv.accountSid));
-        assert.ok(r.status >= 200 && r.status < 300, `status ${r.status}: ${r.body}`);
+        assert.ok(accepted(path, r.status), `status ${r.status}: ${r.body}`);
       });
 
       it('missing X-Twilio-Signature -> 403', async () => {
@@ -83,7 +88,7 @@ describe('signature validation on every webhook', () => {
         const r = await signedPost(srv, path, make(srv.accountSid), {
           signUrl: srv.publicBaseUrl.replace('calls.example.com', 'calls.example.com:443') + path,
         });
-        assert.ok(r.status >= 200 && r.status < 300, `status ${r.status}`);
+        assert.ok(accepted(path, r.status), `status ${r.status}`);
       });
 
       it('signed for a non-default port :8443 -> 403', async () => {
@@ -144,7 +149,7 @@ describe('signature validation on every webhook', () => {
 
 describe('PUBLIC_BASE_URL with a path prefix (https://calls.example.com/pl)', () => {
   let srv;
-  before(async () => { srv = await startServer({ env: { PUBLIC_BASE_URL: 'https://calls.example.com/pl' } }); });
+  before(async () => { srv = await startServer({ env: { PUBLIC_BASE_URL: 'https://calls.example.com/pl', ...NO_FETCH_ENV } }); });
   after(() => srv?.stop());
 
   it('POST /voice signed for https://calls.example.com/pl/voice -> 200 with /pl callbacks', async () => {

@@ -37,13 +37,18 @@ export function voiceParams(accountSid, extra = {}) {
   };
 }
 
-export function recordingParams(accountSid, extra = {}) {
+// A loopback origin where nothing listens: services that must not fetch real media (tests of
+// the call flow and of signatures) use it as TWILIO_API_BASE, so no request leaves the machine.
+export const DEAD_API_BASE = 'http://127.0.0.1:9';
+export const NO_FETCH_ENV = { TWILIO_API_BASE: DEAD_API_BASE, RECORDING_CALLBACK_WAIT: '0s' };
+
+export function recordingParams(accountSid, extra = {}, apiBase = 'https://api.twilio.com') {
   const RecordingSid = sid('RE');
   return {
     AccountSid: accountSid,
     ConferenceSid: sid('CF'),
     RecordingSid,
-    RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/${accountSid}/Recordings/${RecordingSid}`,
+    RecordingUrl: `${apiBase}/2010-04-01/Accounts/${accountSid}/Recordings/${RecordingSid}`,
     RecordingStatus: 'completed',
     RecordingDuration: '42',
     RecordingChannels: '1',

@@ -63,7 +63,10 @@ function spawnBinary(childEnv, cwd) {
  *           waitForLog(pred), stop(), sentSignatures, exited }.
  */
 export async function startServer(opts = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'partyline-e2e-'));
+  // opts.dataDir: use this directory (owned by the caller: not removed on stop), e.g. to restart
+  // a service on the same state. Otherwise a fresh one, removed on stop.
+  const ownDir = !opts.dataDir;
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'partyline-e2e-'));
   const env = buildEnv(dataDir, opts);
   const proc = spawnBinary(env, dataDir);
   const srv = {
@@ -102,8 +105,13 @@ export async function startServer(opts = {}) {
       await srv.exited;
       clearTimeout(t);
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     return srv.exit;
+  };
+  /** SIGKILL (no clean shutdown); the data directory is kept. */
+  srv.kill = async () => {
+    if (!srv.exit) proc.kill('SIGKILL');
+    return srv.exited;
   };
 
   let listen;
@@ -140,4 +148,22 @@ export async function runExpectExit(opts = {}, timeout = 10000) {
   clearTimeout(t);
   rmSync(dataDir, { recursive: true, force: true });
   return { code, signal, stdout, stderr, listened: stdout.includes('"http.listen"') };
+}
+
+/**
+ * Run the binary with other arguments (e.g. `simulate`) and an explicit environment.
+ * Resolves { code, signal, stdout, stderr, timedOut } once it exits (SIGKILL after `timeout`).
+ */
+export async function runCommand(args, env, { timeout = 30000, cwd } = {}) {
+  assertBinary();
+  const proc = spawn(BIN, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let timedOut = false;
+  proc.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+  proc.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+  const t = setTimeout(() => { timedOut = true; proc.kill('SIGKILL'); }, timeout);
+  const { code, signal } = await new Promise((res) => proc.on('exit', (c, s) => res({ code: c, signal: s })));
+  clearTimeout(t);
+  return { code, signal, stdout, stderr, timedOut };
 }

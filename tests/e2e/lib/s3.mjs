@@ -1,0 +1,49 @@
+// An S3 client for checking what the service stored (AWS SDK v3 against the loopback Swift).
+import {
+  S3Client, CreateBucketCommand, ListObjectsV2Command, HeadObjectCommand, GetObjectCommand,
+} from '@aws-sdk/client-s3';
+
+export const S3_ACCESS_KEY_ID = 'test:tester';
+export const S3_SECRET = 'testing';
+export const S3_REGION = 'us-east-1';
+
+export function s3Client(endpoint, { secret = S3_SECRET } = {}) {
+  return new S3Client({
+    region: S3_REGION,
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: S3_ACCESS_KEY_ID, secretAccessKey: secret },
+    maxAttempts: 1,
+  });
+}
+
+export async function createBucket(client, Bucket) {
+  await client.send(new CreateBucketCommand({ Bucket }));
+}
+
+/** Every key under `prefix` (follows continuation tokens). */
+export async function listKeys(client, Bucket, prefix) {
+  const keys = [];
+  let ContinuationToken;
+  do {
+    const r = await client.send(new ListObjectsV2Command({ Bucket, Prefix: prefix, ContinuationToken }));
+    for (const o of r.Contents ?? []) keys.push(o.Key);
+    ContinuationToken = r.IsTruncated ? r.NextContinuationToken : undefined;
+  } while (ContinuationToken);
+  return keys;
+}
+
+/** HeadObject, or null on 404. */
+export async function headObject(client, Bucket, Key) {
+  try {
+    return await client.send(new HeadObjectCommand({ Bucket, Key }));
+  } catch (e) {
+    if (e?.$metadata?.httpStatusCode === 404) return null;
+    throw e;
+  }
+}
+
+export async function getBytes(client, Bucket, Key) {
+  const r = await client.send(new GetObjectCommand({ Bucket, Key }));
+  return Buffer.from(await r.Body.transformToByteArray());
+}

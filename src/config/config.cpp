@@ -338,7 +338,7 @@ Config load(const Env& env) {
   c.recording_callback_wait = duration("RECORDING_CALLBACK_WAIT", c.recording_callback_wait,
                                        milliseconds(0), milliseconds(14'000));
   c.recording_max_age = std::chrono::duration_cast<std::chrono::seconds>(
-      duration("RECORDING_MAX_AGE", c.recording_max_age, milliseconds(60'000),
+      duration("RECORDING_MAX_AGE", c.recording_max_age, milliseconds(1'000),
                milliseconds(365ll * 86'400'000)));
   c.retry_min =
       duration("RECORDING_RETRY_MIN", c.retry_min, milliseconds(10), milliseconds(3'600'000));

@@ -148,4 +148,18 @@ describe('recordings: S3 failures, restarts, crashes', () => {
     await assertStoredOnce(f);
     await stopAndCheck(b);
   });
+
+  it('never ready within RECORDING_MAX_AGE: dead-lettered with an error line, nothing stored', async () => {
+    const f = await fixture('dead');
+    f.p.RecordingUrl = f.fake.addRecording(f.sid, f.body, { notReady: 1e9 });
+    const srv = await f.start({ RECORDING_MAX_AGE: '2s', RECORDING_RETRY_MIN: '100ms', RECORDING_RETRY_MAX: '300ms' });
+    const r = await post(srv, f.p);
+    assert.equal(r.status, 503);
+    const dead = await srv.waitForLog((l) => l.evt === 'recording.dead' && l.RecordingSid === f.sid, 'recording.dead', 15000);
+    assert.equal(dead.level, 'error');
+    assert.match(dead.reason, /404/);
+    assert.ok(srv.logs.filter((l) => l.evt === 'recording.fetch.error' && l.RecordingSid === f.sid).length >= 2);
+    assert.deepStrictEqual(await keys(f.prefix), []);
+    await stopAndCheck(srv);
+  });
 });

@@ -52,6 +52,10 @@ devices = $R/srv/node
 mount_check = false
 swift_dir = $R/etc
 log_level = WARNING
+# no /dev/log here: syslog datagrams go to 127.0.0.1 (dropped); by name "localhost" they would
+# need /etc/hosts, which a minimal root lacks
+log_udp_host = 127.0.0.1
+log_udp_port = 514
 
 [pipeline:main]
 pipeline = healthcheck $n-server
@@ -73,6 +77,10 @@ bind_port = $PORT
 workers = 0
 swift_dir = $R/etc
 log_level = WARNING
+# no /dev/log here: syslog datagrams go to 127.0.0.1 (dropped); by name "localhost" they would
+# need /etc/hosts, which a minimal root lacks
+log_udp_host = 127.0.0.1
+log_udp_port = 514
 
 [pipeline:main]
 pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo keymaster encryption proxy-logging proxy-server
@@ -129,7 +137,11 @@ PY
 
   # --- launcher: Swift reads swift.conf from /etc/swift unless set_swift_dir() is called first
   cat > "$R/run_server.py" <<'PY'
-import sys
+import socket, sys
+# pyeclib opens a syslog socket to "localhost" on import; a minimal root (no /etc/hosts) cannot
+# resolve that name, so answer it here: loopback is all these servers ever use.
+_getaddrinfo = socket.getaddrinfo
+socket.getaddrinfo = lambda host, *a, **k: _getaddrinfo('127.0.0.1' if host == 'localhost' else host, *a, **k)
 from swift.common import utils, constraints, storage_policy
 from swift.common.wsgi import run_wsgi
 swift_dir, conf_file, app_section = sys.argv[1:4]

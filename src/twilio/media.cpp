@@ -144,9 +144,10 @@ void classify(MediaResult& result, CURLcode rc, const char* errors, const Transf
   result.kind = MediaResult::Kind::kOk;
 }
 
-// Makes the bytes durable before anyone is told they are there.
+// Hands the bytes to the kernel. No fsync: the spool file is a scratch copy that a restart
+// deletes and fetches again, so making it durable would only slow every copy down.
 bool flush_to_disk(std::FILE* file, std::string& error) {
-  if (std::fflush(file) != 0 || ::fsync(::fileno(file)) != 0) {
+  if (std::fflush(file) != 0) {
     error = "cannot flush the spool file: " + std::string(std::strerror(errno));
     return false;
   }

@@ -2,20 +2,25 @@
 #include <curl/curl.h>
 
 #include <CLI/CLI.hpp>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "app/app.hpp"
+#include "app/backend.hpp"
 #include "app/local_credentials.hpp"
 #include "config/config.hpp"
 #include "config/env_file.hpp"
 #include "http/server.hpp"
 #include "log/logger.hpp"
+#include "recordings/naming.hpp"
 #include "recordings/pipeline.hpp"
-#include "storage/local_store.hpp"
-#include "storage/s3_store.hpp"
 #include "store/jobs.hpp"
+#include "tools/check.hpp"
 #include "tools/simulate.hpp"
 
 namespace {
@@ -26,6 +31,144 @@ constexpr int kExitConfig = 2;
 
 const char* consent_name(config::ConsentMode m) {
   return m == config::ConsentMode::kPress1 ? "press1" : "notice";
+}
+
+boost::json::object report_fields(const recordings::ReconcileReport& r) {
+  return {{"ok", r.ok},         {"listed", r.listed}, {"candidates", r.candidates},
+          {"queued", r.queued}, {"known", r.known},   {"error", r.error}};
+}
+
+// Every RECONCILE_INTERVAL, asks Twilio for the recordings of the last 72 h and queues any
+// completed conference recording whose callback never arrived.
+class Reconciler {
+ public:
+  Reconciler(const config::Config& config, app::Backend& backend, log::Logger& log)
+      : backend_(backend), log_(log), interval_(config.reconcile_interval) {
+    if (config.local_mode || interval_.count() == 0) return;
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~Reconciler() { stop(); }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
+      lock.unlock();
+      const auto report =
+          backend_.reconcile(std::chrono::system_clock::now() - std::chrono::hours(72));
+      log_.write(report.ok ? log::LogLevel::kInfo : log::LogLevel::kWarn, "reconcile.done",
+                 report_fields(report));
+      lock.lock();
+    }
+  }
+  app::Backend& backend_;
+  log::Logger& log_;
+  std::chrono::milliseconds interval_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// The account and token the stores and clients use (local mode: DATA_DIR's).
+std::optional<app::Runtime> command_runtime(const config::Config& config) {
+  app::Runtime runtime{config.public_base_url, config.twilio_account_sid, config.twilio_auth_token};
+  if (!config.local_mode) return runtime;
+  try {
+    const auto local = app::read_local_credentials(config.data_dir);
+    runtime.account_sid = local.account_sid;
+    runtime.auth_token = config::Secret(local.auth_token);
+    return runtime;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "partyline: %s (has the service run with this DATA_DIR?)\n", e.what());
+    return std::nullopt;
+  }
+}
+
+int reconcile_command(const config::Config& config, const std::string& since_text) {
+  const auto since = config::parse_duration(since_text);
+  if (!since) {
+    std::fprintf(stderr, "partyline reconcile: --since expects a duration such as 72h or 7d\n");
+    return kExitConfig;
+  }
+  auto runtime = command_runtime(config);
+  if (!runtime) return 1;
+  log::Logger log(1, config.log_level, util::system_clock());
+  try {
+    app::Backend backend(config, *runtime, log);
+    const auto report = backend.reconcile(std::chrono::system_clock::now() - *since);
+    log.write(report.ok ? log::LogLevel::kInfo : log::LogLevel::kError, "reconcile.done",
+              report_fields(report));
+    return report.ok ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "partyline reconcile: %s\n", e.what());
+    return 1;
+  }
+}
+
+std::string when(std::int64_t ms) {
+  return ms == 0 ? "-" : recordings::iso8601(recordings::TimePoint(std::chrono::milliseconds(ms)));
+}
+
+int recordings_command(const config::Config& config, const std::string& action,
+                       const std::string& sid) {
+  try {
+    store::JobStore jobs(config.data_dir / "partyline.db");
+    if (action == "list") {
+      std::printf("%-34s  %-7s  %8s  %-20s  %s\n", "RECORDING", "STATE", "ATTEMPTS", "FIRST SEEN",
+                  "KEY / LAST ERROR");
+      for (const auto& j : jobs.list(1000)) {
+        std::printf("%-34s  %-7s  %8d  %-20s  %s\n", j.recording_sid.c_str(),
+                    store::state_name(j.state), j.attempts, when(j.first_seen_ms).c_str(),
+                    (j.state == store::JobState::kStored
+                         ? j.key
+                         : j.key + (j.last_error.empty() ? "" : "  (" + j.last_error + ")"))
+                        .c_str());
+      }
+      return 0;
+    }
+    const auto job = jobs.get(sid);
+    if (!job) {
+      std::fprintf(stderr, "partyline recordings: no recording %s\n", sid.c_str());
+      return 1;
+    }
+    if (action == "show") {
+      std::printf(
+          "recording      %s\nstate          %s\nkey            %s\nlocation       %s\n"
+          "conference     %s\nduration       %s s\nstarted        %s\nfirst seen     %s\n"
+          "stored         %s\nattempts       %d\nnext attempt   %s\nbytes          %llu\n"
+          "sha256         %s\nlast error     %s\n",
+          job->recording_sid.c_str(), store::state_name(job->state), job->key.c_str(),
+          job->location.empty() ? "-" : job->location.c_str(),
+          job->conference_sid.empty() ? "-" : job->conference_sid.c_str(), job->duration.c_str(),
+          job->start_time.c_str(), when(job->first_seen_ms).c_str(), when(job->stored_ms).c_str(),
+          job->attempts,
+          job->state == store::JobState::kPending ? when(job->next_attempt_ms).c_str() : "-",
+          static_cast<unsigned long long>(job->bytes),
+          job->sha256.empty() ? "-" : job->sha256.c_str(),
+          job->last_error.empty() ? "-" : job->last_error.c_str());
+      return 0;
+    }
+    // retry: due now; a running service picks it up within a minute (create-only writes make a
+    // retry of a stored recording harmless).
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    jobs.requeue(sid, now);
+    std::printf("recording %s queued again (was %s)\n", sid.c_str(), store::state_name(job->state));
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "partyline recordings: %s\n", e.what());
+    return 1;
+  }
 }
 
 int serve(const config::Config& config) {
@@ -117,52 +260,24 @@ int serve(const config::Config& config) {
                "the webhooks. Never run like this in production."}});
   }
 
-  std::unique_ptr<store::JobStore> jobs;
+  std::unique_ptr<app::Backend> backend;
   try {
-    jobs = std::make_unique<store::JobStore>(config.data_dir / "partyline.db");
+    backend = std::make_unique<app::Backend>(config, runtime, log);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "partyline: DATA_DIR: %s\n", e.what());
     return kExitConfig;
   }
-  std::unique_ptr<storage::ObjectStore> storage;
-  if (config.s3_bucket.empty()) {
-    storage = std::make_unique<storage::LocalStore>(config.data_dir / "recordings");
-  } else {
-    storage = std::make_unique<storage::S3Store>(
-        storage::S3Options{
-            .bucket = config.s3_bucket,
-            .region = config.aws_region,
-            .endpoint = config.s3_endpoint,
-            .path_style = config.s3_force_path_style,
-            .credentials = {config.aws_access_key_id, config.aws_secret_access_key.reveal(),
-                            config.aws_session_token.reveal()},
-            .multipart_threshold = config.s3_multipart_threshold,
-            .part_size = config.s3_part_size,
-            .sse = config.s3_sse,
-            .sse_kms_key_id = config.s3_sse_kms_key_id},
-        log);
-  }
-  recordings::Pipeline pipeline({.spool_dir = config.data_dir / "spool",
-                                 .account_sid = runtime.account_sid,
-                                 .auth_token = runtime.auth_token,
-                                 .prefix = config.s3_prefix,
-                                 .format = config.recording_format,
-                                 .workers = config.recording_workers,
-                                 .retry_min = config.retry_min,
-                                 .retry_max = config.retry_max,
-                                 .max_age = config.recording_max_age,
-                                 .allow_http_media = config.media_from_loopback ||
-                                                     config.twilio_api_base.starts_with("http://")},
-                                *jobs, *storage, log, util::system_clock());
-  pipeline.start();
+  backend->pipeline->start();
+  Reconciler reconciler(config, *backend, log);
 
   app::App application(config, runtime, log, util::system_clock(), util::system_random(),
-                       &pipeline);
+                       backend->services());
   log.info("http.listen", {{"host", config.host}, {"port", port}});
   server.run([&application](const http::Request& r, http::Respond respond) {
     application.handle(r, std::move(respond));
   });
-  pipeline.stop();
+  reconciler.stop();
+  backend->pipeline->stop();
   log.info("service.stop");
   return 0;
 }
@@ -179,6 +294,23 @@ int main(int argc, char** argv) {
   cli.add_subcommand("serve", "Run the service (the default)");
   auto* simulate_cmd = cli.add_subcommand(
       "simulate", "Play Twilio against a running local-mode service: two callers, a recording");
+  auto* check_cmd = cli.add_subcommand(
+      "check", "Test the configuration for real: Twilio, storage, DATA_DIR, PUBLIC_BASE_URL");
+  auto* reconcile_cmd = cli.add_subcommand(
+      "reconcile", "Queue every completed conference recording Twilio has that is not stored yet");
+  std::string since = "72h";
+  reconcile_cmd->add_option("--since", since, "How far back to look (e.g. 72h, 7d)");
+  auto* recordings_cmd =
+      cli.add_subcommand("recordings", "The recording jobs: list, show SID, retry SID");
+  recordings_cmd->require_subcommand(1);
+  std::string recording_sid;
+  recordings_cmd->add_subcommand("list", "Every recording job, newest first");
+  recordings_cmd->add_subcommand("show", "One job in full")
+      ->add_option("SID", recording_sid)
+      ->required();
+  recordings_cmd->add_subcommand("retry", "Queue a job again now")
+      ->add_option("SID", recording_sid)
+      ->required();
   CLI11_PARSE(cli, argc, argv);
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
@@ -192,5 +324,11 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
   if (simulate_cmd->parsed()) return tools::simulate(config);
+  if (check_cmd->parsed()) return tools::check(config);
+  if (reconcile_cmd->parsed()) return reconcile_command(config, since);
+  if (recordings_cmd->parsed()) {
+    return recordings_command(config, recordings_cmd->get_subcommands().front()->get_name(),
+                              recording_sid);
+  }
   return serve(config);
 }

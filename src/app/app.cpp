@@ -5,6 +5,7 @@
 
 #include "call_flow/call_flow.hpp"
 #include "recordings/callback.hpp"
+#include "recordings/naming.hpp"
 #include "twilio/access_token.hpp"
 #include "twilio/sid.hpp"
 #include "twilio/signature.hpp"
@@ -43,16 +44,18 @@ Response bad_request(std::string reason) {
 }  // namespace
 
 App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::Clock clock,
-         util::RandomBytes random, recordings::Pipeline* pipeline)
+         util::RandomBytes random, Services services)
     : config_(config),
       runtime_(std::move(runtime)),
       log_(log),
       clock_(std::move(clock)),
       random_(std::move(random)),
-      pipeline_(pipeline) {
+      services_(services) {
   router_.add("/health", {"GET"}, [](const Request&, const http::Respond& respond) {
     respond(Response::text(200, "OK"));
   });
+  router_.add("/metrics", {"GET"},
+              [this](const Request& r, const http::Respond& respond) { respond(metrics(r)); });
   router_.add("/token", {"GET"},
               [this](const Request& r, const http::Respond& respond) { respond(token(r)); });
   add_webhook("/voice", [this](const Request&, const Params& p) { return voice(p); });
@@ -99,6 +102,12 @@ void App::handle(const Request& request, http::Respond respond) const {
     boost::json::object fields{
         {"method", method}, {"path", path}, {"status", r.status}, {"us", us}};
     if (!r.reason.empty()) fields["reason"] = r.reason;
+    if (services_.metrics) {
+      services_.metrics->observe_request(path, r.status, std::chrono::microseconds(us));
+      if (r.status == 403 && r.reason.find("X-Twilio-Signature") != std::string::npos) {
+        services_.metrics->signature_rejected();
+      }
+    }
     log_.write(r.status >= 500   ? log::LogLevel::kError
                : r.status >= 400 ? log::LogLevel::kWarn
                                  : log::LogLevel::kInfo,
@@ -144,6 +153,13 @@ Response App::voice(const Params& p) const {
                           {"From", param(p, "From")},
                           {"To", param(p, "To")},
                           {"CallStatus", param(p, "CallStatus")}});
+  const std::string caller = log::redact_phone(param(p, "From"));
+  record("voice", [&](store::CallStore& calls) {
+    calls.record_call(call_sid, caller, now_ms());
+    // With the spoken notice, staying on the line is the consent the design asks for.
+    if (config_.consent_mode == config::ConsentMode::kNotice)
+      calls.record_consent(call_sid, now_ms());
+  });
   return Response::xml(call_flow::voice(config_, runtime_.public_base_url).twiml);
 }
 
@@ -153,6 +169,9 @@ Response App::consent(const Params& p) const {
   const auto answer =
       call_flow::consent(config_, runtime_.public_base_url, http::find_param(p, "Digits"));
   log_.info(answer.evt, {{"CallSid", call_sid}});
+  if (answer.evt == "consent.given") {
+    record("consent", [&](store::CallStore& calls) { calls.record_consent(call_sid, now_ms()); });
+  }
   return Response::xml(answer.twiml);
 }
 
@@ -165,6 +184,10 @@ Response App::check_pin(const Params& p) const {
   if (!answer.role.empty()) fields["role"] = answer.role;
   log_.write(answer.role.empty() ? log::LogLevel::kWarn : log::LogLevel::kInfo, answer.evt,
              std::move(fields));
+  if (!answer.role.empty()) {
+    record("role",
+           [&](store::CallStore& calls) { calls.record_role(call_sid, answer.role, now_ms()); });
+  }
   return Response::xml(answer.twiml);
 }
 
@@ -183,6 +206,19 @@ Response App::conf_status(const Params& p) const {
     const std::string v = param(p, name);
     if (!v.empty()) fields[name] = v.substr(0, 128);
   }
+  // Twilio sends duplicates and out-of-order events: SequenceNumber places each one; without it
+  // (not expected from Twilio) arrival order stands in.
+  store::ConferenceEvent e{conference_sid, 0,        event,
+                           call_sid,       now_ms(), param(p, "Muted") == "true"};
+  const std::string seq = param(p, "SequenceNumber");
+  const bool seq_ok =
+      !seq.empty() && seq.size() <= 18 &&
+      std::all_of(seq.begin(), seq.end(), [](char c) { return c >= '0' && c <= '9'; });
+  e.sequence = seq_ok ? std::stoll(seq) : (std::int64_t{1} << 40) + e.at_ms;
+  if (auto t = recordings::parse_twilio_time(param(p, "Timestamp"))) {
+    e.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
+  }
+  record("conference event", [&](store::CallStore& calls) { calls.record_event(e); });
   log_.info(conference_event_name(event), std::move(fields));
   return Response::empty(204);
 }
@@ -198,13 +234,13 @@ void App::recording_callback(const Params& p, http::Respond respond) const {
     log_.warn("recording.failed", std::move(fields));
     return respond(Response::empty(200));
   }
-  if (pipeline_ == nullptr) {
+  if (services_.pipeline == nullptr) {
     log_.info("recording.ready", {{"RecordingSid", cb.recording_sid}, {"url", cb.recording_url}});
     return respond(Response::empty(200));
   }
   recordings::Pipeline::Accepted accepted;
   try {
-    accepted = pipeline_->accept(cb);
+    accepted = services_.pipeline->accept(cb);
   } catch (const std::exception& e) {
     return respond(Response::text(503, "Service Unavailable\n",
                                   std::string("cannot record the job durably: ") + e.what()));
@@ -221,21 +257,61 @@ void App::recording_callback(const Params& p, http::Respond respond) const {
              {"ConferenceSid", job.conference_sid},
              {"duration", job.duration},
              {"key", job.key}});
-  pipeline_->wait(job.recording_sid, config_.recording_callback_wait,
-                  [respond](const store::Job& now, bool finished) {
-                    if (finished && now.state == store::JobState::kStored) {
-                      return respond(Response::empty(200));
-                    }
-                    // Twilio may not retry: our own queue goes on regardless (see README).
-                    Response r = Response::text(
-                        503, "Service Unavailable\n",
-                        now.state == store::JobState::kDead
-                            ? "recording dead-lettered: " + now.last_error
-                            : "recording not stored yet (the copy goes on in the background)" +
-                                  (now.last_error.empty() ? std::string() : ": " + now.last_error));
-                    r.headers.emplace_back("Retry-After", "60");
-                    respond(std::move(r));
-                  });
+  services_.pipeline->wait(
+      job.recording_sid, config_.recording_callback_wait,
+      [respond](const store::Job& now, bool finished) {
+        if (finished && now.state == store::JobState::kStored) {
+          return respond(Response::empty(200));
+        }
+        // Twilio may not retry: our own queue goes on regardless (see README).
+        Response r = Response::text(
+            503, "Service Unavailable\n",
+            now.state == store::JobState::kDead
+                ? "recording dead-lettered: " + now.last_error
+                : "recording not stored yet (the copy goes on in the background)" +
+                      (now.last_error.empty() ? std::string() : ": " + now.last_error));
+        r.headers.emplace_back("Retry-After", "60");
+        respond(std::move(r));
+      });
+}
+
+std::int64_t App::now_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_().time_since_epoch()).count();
+}
+
+void App::record(const char* what, const std::function<void(store::CallStore&)>& write) const {
+  if (!services_.calls) return;
+  try {
+    write(*services_.calls);
+  } catch (const std::exception& e) {
+    log_.error("calls.store_error", {{"what", what}, {"reason", e.what()}});
+  }
+}
+
+Response App::metrics(const Request& request) const {
+  if (!services_.metrics) return Response::text(404, "Not Found\n", "metrics not enabled");
+  if (!config_.metrics_token.empty() &&
+      !util::constant_time_equal(request.header("Authorization"),
+                                 "Bearer " + config_.metrics_token.reveal())) {
+    Response r = Response::text(401, "Unauthorized\n", "missing or wrong METRICS_TOKEN bearer");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  metrics::Metrics::Gauges g;
+  try {
+    if (services_.jobs) {
+      g.queue_depth = services_.jobs->count_pending();
+      if (auto oldest = services_.jobs->oldest_pending_ms()) {
+        g.oldest_pending_age_seconds = static_cast<double>(now_ms() - *oldest) / 1000.0;
+      }
+    }
+    if (services_.calls) g.participants_now = services_.calls->participants_now();
+  } catch (const std::exception& e) {
+    log_.error("metrics.store_error", {{"reason", e.what()}});
+  }
+  Response r = Response::text(200, services_.metrics->render(g));
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return r;
 }
 
 Response App::token(const Request& request) const {

@@ -9,7 +9,10 @@
 #include "http/message.hpp"
 #include "http/router.hpp"
 #include "log/logger.hpp"
+#include "metrics/metrics.hpp"
 #include "recordings/pipeline.hpp"
+#include "store/calls.hpp"
+#include "store/jobs.hpp"
 #include "util/clock.hpp"
 
 namespace partyline::app {
@@ -22,12 +25,19 @@ struct Runtime {
   config::Secret auth_token;
 };
 
+// What the routes write to. Each may be absent (unit tests of the call flow): without a pipeline a
+// valid completed recording callback is answered 200 without being copied.
+struct Services {
+  recordings::Pipeline* pipeline = nullptr;
+  store::JobStore* jobs = nullptr;
+  store::CallStore* calls = nullptr;
+  metrics::Metrics* metrics = nullptr;
+};
+
 class App {
  public:
-  // pipeline: where recording callbacks go; without one (tests of the call flow) a valid
-  // completed callback is answered 200 without being copied.
   App(const config::Config& config, Runtime runtime, log::Logger& log, util::Clock clock,
-      util::RandomBytes random, recordings::Pipeline* pipeline = nullptr);
+      util::RandomBytes random, Services services = {});
 
   void handle(const http::Request& request, http::Respond respond) const;
 
@@ -48,13 +58,17 @@ class App {
   http::Response conf_status(const http::Params& params) const;
   void recording_callback(const http::Params& params, http::Respond respond) const;
   http::Response token(const http::Request& request) const;
+  http::Response metrics(const http::Request& request) const;
+  // Call records are best effort: a failing store is logged, the caller still joins.
+  void record(const char* what, const std::function<void(store::CallStore&)>& write) const;
+  std::int64_t now_ms() const;
 
   const config::Config& config_;
   Runtime runtime_;
   log::Logger& log_;
   util::Clock clock_;
   util::RandomBytes random_;
-  recordings::Pipeline* pipeline_;
+  Services services_;
   http::Router router_;
 };
 

@@ -349,6 +349,23 @@ Config load(const Env& env) {
     throw ConfigError("RECORDING_FORMAT", "expected mp3 or wav");
   }
   c.media_from_loopback = c.local_mode && !r.has("TWILIO_API_BASE");
+  if (r.has("RECORDING_NOTIFY_URL")) {
+    c.recording_notify_url =
+        require_http_url("RECORDING_NOTIFY_URL", r.get("RECORDING_NOTIFY_URL"), true);
+  }
+  c.twilio_delete_after_copy = r.boolean("TWILIO_DELETE_AFTER_COPY", false);
+  if (c.twilio_delete_after_copy && c.local_mode) {
+    throw ConfigError("TWILIO_DELETE_AFTER_COPY", "needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN");
+  }
+  c.reconcile_interval = duration("RECONCILE_INTERVAL", c.reconcile_interval, milliseconds(0),
+                                  milliseconds(7ll * 86'400'000));
+  if (c.reconcile_interval.count() > 0 && c.reconcile_interval < std::chrono::seconds(1)) {
+    throw ConfigError("RECONCILE_INTERVAL", "at least 1s (or 0 to turn the reconciler off)");
+  }
+  if (r.has("METRICS_TOKEN")) {
+    require_token_shape("METRICS_TOKEN", r.get("METRICS_TOKEN"));
+    c.metrics_token = Secret(r.get("METRICS_TOKEN"));
+  }
 
   // --- call flow
   if (r.has("PIN_SPEAKER")) {

@@ -64,6 +64,11 @@ struct Config {
   std::chrono::seconds recording_max_age{7 * 24 * 3600};
   std::chrono::milliseconds retry_min{1'000};
   std::chrono::milliseconds retry_max{600'000};
+  std::string recording_notify_url;       // POST a JSON notice when stored / dead-lettered
+  bool twilio_delete_after_copy = false;  // delete Twilio's copy once ours is verified
+  std::chrono::milliseconds reconcile_interval{15 * 60 * 1000};  // 0: off
+  Secret metrics_token;  // bearer for GET /metrics, optional
+
   // Local mode without TWILIO_API_BASE: media may come from any loopback port (the simulator).
   bool media_from_loopback = false;
 

@@ -10,6 +10,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Idle workers look at the table this often: jobs queued by another process (`partyline
+// reconcile`, `recordings retry`) start within this time. One indexed SELECT each.
+constexpr std::int64_t kIdlePollMs = 2'000;
+
 double jitter01() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
@@ -103,6 +107,7 @@ Pipeline::Accepted Pipeline::accept(const RecordingCallback& cb) {
   job.key = key_for(cb, now);
   job.first_seen_ms = job.next_attempt_ms = job.updated_ms = ms;
   auto [row, inserted] = jobs_.insert_or_get(job);
+  if (inserted && options_.metrics) options_.metrics->recording_queued();
   if (row.state == store::JobState::kDead) {
     // Twilio says it is there again: give it a fresh life rather than ignore it.
     jobs_.requeue(row.recording_sid, ms);
@@ -198,7 +203,7 @@ void Pipeline::worker_loop() {
       } catch (const std::exception&) {
       }
       const auto wait = std::chrono::milliseconds(
-          next ? std::clamp<std::int64_t>(*next - now_ms(), 5, 60'000) : 60'000);
+          next ? std::clamp<std::int64_t>(*next - now_ms(), 5, kIdlePollMs) : kIdlePollMs);
       work_cv_.wait_for(lock, wait);
       continue;
     }
@@ -228,6 +233,10 @@ void Pipeline::process(store::Job job) {
     jobs_.mark_dead(job.recording_sid, reason, now);
     log_.error("recording.dead",
                {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"reason", reason}});
+    if (options_.metrics) options_.metrics->recording_dead();
+    if (options_.after_dead) {
+      if (auto row = jobs_.get(job.recording_sid)) options_.after_dead(*row);
+    }
     return;
   }
 
@@ -236,6 +245,7 @@ void Pipeline::process(store::Job job) {
     const auto delay = backoff_delay(static_cast<unsigned>(job.attempts), options_.retry_min,
                                      options_.retry_max, jitter01());
     jobs_.mark_retry(job.recording_sid, attempts, now_ms() + delay.count(), error, now_ms());
+    if (options_.metrics) options_.metrics->recording_attempt_failed();
     return delay.count();
   };
 
@@ -312,6 +322,13 @@ void Pipeline::process(store::Job job) {
                                  {"key", job.key},
                                  {"location", location},
                                  {"latency_ms", now_ms() - job.first_seen_ms}});
+  if (options_.metrics) {
+    options_.metrics->recording_stored(media.bytes,
+                                       std::chrono::milliseconds(elapsed_ms(fetch_start)));
+  }
+  if (options_.after_stored) {
+    if (auto row = jobs_.get(job.recording_sid)) options_.after_stored(*row);
+  }
 }
 
 }  // namespace partyline::recordings

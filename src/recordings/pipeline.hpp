@@ -16,6 +16,7 @@
 
 #include "config/config.hpp"
 #include "log/logger.hpp"
+#include "metrics/metrics.hpp"
 #include "recordings/callback.hpp"
 #include "storage/object_store.hpp"
 #include "store/jobs.hpp"
@@ -34,6 +35,11 @@ struct PipelineOptions {
   std::chrono::milliseconds retry_max{600'000};
   std::chrono::seconds max_age{7 * 24 * 3600};
   bool allow_http_media = false;
+  metrics::Metrics* metrics = nullptr;
+  // Follow-ups (report, notice, delete-after-copy), on the worker thread; they log their own
+  // errors.
+  std::function<void(const store::Job&)> after_stored;
+  std::function<void(const store::Job&)> after_dead;
 };
 
 class Pipeline {

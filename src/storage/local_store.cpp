@@ -1,5 +1,7 @@
 #include "storage/local_store.hpp"
 
+#include <fstream>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -115,6 +117,24 @@ std::optional<fs::path> LocalStore::path_for(const std::string& key) const {
 std::string LocalStore::location(const std::string& key) const {
   const auto path = path_for(key);
   return path ? path->string() : std::string();
+}
+
+ReadResult LocalStore::read_small(const std::string& key) {
+  const auto path = path_for(key);
+  if (!path) return {false, {}, "invalid key"};
+  std::ifstream in(*path, std::ios::binary);
+  if (!in) return {false, {}, "cannot read " + path->string()};
+  std::string body(1 << 20, '\0');
+  in.read(body.data(), static_cast<std::streamsize>(body.size()));
+  body.resize(static_cast<std::size_t>(in.gcount()));
+  return {true, std::move(body), {}};
+}
+
+RemoveResult LocalStore::remove(const std::string& key) {
+  const auto path = path_for(key);
+  if (!path) return {false, "invalid key"};
+  if (::unlink(path->c_str()) != 0 && errno != ENOENT) return {false, errno_text("unlink", errno)};
+  return {true, {}};
 }
 
 HeadResult LocalStore::head(const std::string& key) {

@@ -15,6 +15,8 @@ class LocalStore : public ObjectStore {
 
   PutResult put_if_absent(const std::string& key, const Object& object) override;
   HeadResult head(const std::string& key) override;
+  ReadResult read_small(const std::string& key) override;
+  RemoveResult remove(const std::string& key) override;
   std::string location(const std::string& key) const override;
 
  private:

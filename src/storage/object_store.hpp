@@ -29,6 +29,15 @@ struct PutResult {
   int http_status = 0;  // last status seen, 0 for transport errors
 };
 
+struct ReadResult {
+  bool ok = false;
+  std::string body;
+  std::string error;
+};
+struct RemoveResult {
+  bool ok = false;
+  std::string error;
+};
 struct HeadResult {
   bool ok = false;
   bool exists = false;
@@ -43,6 +52,9 @@ class ObjectStore {
   // Create-only write: never overwrites an existing object.
   virtual PutResult put_if_absent(const std::string& key, const Object& object) = 0;
   virtual HeadResult head(const std::string& key) = 0;
+  // For `partyline check`'s probe: small objects only (up to 1 MiB).
+  virtual ReadResult read_small(const std::string& key) = 0;
+  virtual RemoveResult remove(const std::string& key) = 0;
   virtual std::string location(const std::string& key) const = 0;  // "s3://bucket/key" or a path
 };
 

@@ -425,6 +425,24 @@ HeadResult S3Store::head(const std::string& key) {
   return result;
 }
 
+ReadResult S3Store::read_small(const std::string& key) {
+  Request request;
+  request.method = "GET";
+  request.path = object_path(key);
+  const Response response = send(request);
+  if (response.status != 200) return {false, {}, response.describe("GET")};
+  return {true, response.body, {}};
+}
+
+RemoveResult S3Store::remove(const std::string& key) {
+  Request request;
+  request.method = "DELETE";
+  request.path = object_path(key);
+  const Response response = send(request);
+  if (response.status != 204 && response.status != 200) return {false, response.describe("DELETE")};
+  return {true, {}};
+}
+
 PutResult S3Store::resolve_existing(const std::string& key, std::uint64_t size, int status) {
   const HeadResult existing = head(key);
   if (!existing.ok) return failure(existing.error, status);

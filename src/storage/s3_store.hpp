@@ -40,6 +40,8 @@ class S3Store : public ObjectStore {
 
   PutResult put_if_absent(const std::string& key, const Object& object) override;
   HeadResult head(const std::string& key) override;
+  ReadResult read_small(const std::string& key) override;
+  RemoveResult remove(const std::string& key) override;
   std::string location(const std::string& key) const override;  // "s3://bucket/key"
 
   // PUT /bucket, for tests and tools (the service expects an existing bucket). kAlreadyExists

@@ -210,6 +210,13 @@ std::size_t JobStore::count_pending() {
   return static_cast<std::size_t>(sel.integer(0));
 }
 
+std::optional<std::int64_t> JobStore::oldest_pending_ms() {
+  std::lock_guard lock(mutex_);
+  Statement sel(db_, "SELECT MIN(first_seen_ms) FROM recordings WHERE state = 'pending'");
+  if (!sel.step() || sel.text(0).empty()) return std::nullopt;
+  return sel.integer(0);
+}
+
 void JobStore::mark_stored(const std::string& sid, const std::string& location, std::uint64_t bytes,
                            const std::string& sha256, std::int64_t now_ms) {
   std::lock_guard lock(mutex_);

@@ -55,6 +55,8 @@ class JobStore {
   std::optional<std::int64_t> next_due_ms();
   std::vector<Job> list(std::size_t limit);
   std::size_t count_pending();
+  // first_seen_ms of the oldest pending job.
+  std::optional<std::int64_t> oldest_pending_ms();
 
   void mark_stored(const std::string& sid, const std::string& location, std::uint64_t bytes,
                    const std::string& sha256, std::int64_t now_ms);

@@ -1,0 +1,76 @@
+#include "app/backend.hpp"
+
+#include "storage/local_store.hpp"
+#include "storage/s3_store.hpp"
+
+namespace partyline::app {
+
+Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logger& log)
+    : config_(config) {
+  const auto db = config.data_dir / "partyline.db";
+  jobs = std::make_unique<store::JobStore>(db);
+  calls = std::make_unique<store::CallStore>(db);
+  if (config.s3_bucket.empty()) {
+    storage = std::make_unique<storage::LocalStore>(config.data_dir / "recordings");
+  } else {
+    storage = std::make_unique<storage::S3Store>(
+        storage::S3Options{
+            .bucket = config.s3_bucket,
+            .region = config.aws_region,
+            .endpoint = config.s3_endpoint,
+            .path_style = config.s3_force_path_style,
+            .credentials = {config.aws_access_key_id, config.aws_secret_access_key.reveal(),
+                            config.aws_session_token.reveal()},
+            .multipart_threshold = config.s3_multipart_threshold,
+            .part_size = config.s3_part_size,
+            .sse = config.s3_sse,
+            .sse_kms_key_id = config.s3_sse_kms_key_id},
+        log);
+  }
+  const bool http_api = config.twilio_api_base.starts_with("http://");
+  if (!config.local_mode) {
+    rest = std::make_unique<twilio::RestClient>(
+        twilio::RestOptions{.api_base = config.twilio_api_base,
+                            .account_sid = runtime.account_sid,
+                            .username = runtime.account_sid,
+                            .password = runtime.auth_token.reveal(),
+                            .allow_http = http_api});
+  }
+  const auto spool = config.data_dir / "spool";
+  followups = std::make_unique<recordings::Followups>(
+      recordings::FollowupOptions{
+          .spool_dir = spool,
+          .notify_url = config.recording_notify_url,
+          .allow_http_notify = config.recording_notify_url.starts_with("http://"),
+          .delete_after_copy = config.twilio_delete_after_copy},
+      *storage, calls.get(), rest.get(), log);
+  pipeline = std::make_unique<recordings::Pipeline>(
+      recordings::PipelineOptions{
+          .spool_dir = spool,
+          .account_sid = runtime.account_sid,
+          .auth_token = runtime.auth_token,
+          .prefix = config.s3_prefix,
+          .format = config.recording_format,
+          .workers = config.recording_workers,
+          .retry_min = config.retry_min,
+          .retry_max = config.retry_max,
+          .max_age = config.recording_max_age,
+          .allow_http_media = config.media_from_loopback || http_api,
+          .metrics = &metrics,
+          .after_stored = [f = followups.get()](const store::Job& job) { f->stored(job); },
+          .after_dead = [f = followups.get()](const store::Job& job) { f->dead(job); }},
+      *jobs, *storage, log, util::system_clock());
+}
+
+recordings::ReconcileReport Backend::reconcile(std::chrono::system_clock::time_point since) {
+  if (!rest) {
+    recordings::ReconcileReport r;
+    r.error = "the reconciler needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (not in local mode)";
+    return r;
+  }
+  return recordings::reconcile(
+      *rest, config_.twilio_api_base, config_.twilio_account_sid, since,
+      [this](const recordings::RecordingCallback& cb) { return pipeline->accept(cb).inserted; });
+}
+
+}  // namespace partyline::app

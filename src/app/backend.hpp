@@ -1,0 +1,41 @@
+#pragma once
+// The stores, storage, Twilio client and recording pipeline, built from the configuration: the
+// same wiring for the service and for the commands that act on its state (reconcile, recordings).
+#include <memory>
+
+#include "app/app.hpp"
+#include "config/config.hpp"
+#include "log/logger.hpp"
+#include "metrics/metrics.hpp"
+#include "recordings/followups.hpp"
+#include "recordings/pipeline.hpp"
+#include "recordings/reconciler.hpp"
+#include "storage/object_store.hpp"
+#include "store/calls.hpp"
+#include "store/jobs.hpp"
+#include "twilio/rest.hpp"
+
+namespace partyline::app {
+
+struct Backend {
+  // Throws std::runtime_error (e.g. DATA_DIR not writable).
+  Backend(const config::Config& config, const Runtime& runtime, log::Logger& log);
+
+  metrics::Metrics metrics;
+  std::unique_ptr<store::JobStore> jobs;
+  std::unique_ptr<store::CallStore> calls;
+  std::unique_ptr<storage::ObjectStore> storage;
+  std::unique_ptr<twilio::RestClient> rest;  // absent in local mode
+  std::unique_ptr<recordings::Followups> followups;
+  std::unique_ptr<recordings::Pipeline> pipeline;
+
+  Services services() { return {pipeline.get(), jobs.get(), calls.get(), &metrics}; }
+
+  // One reconciler pass over recordings created since `since`.
+  recordings::ReconcileReport reconcile(std::chrono::system_clock::time_point since);
+
+ private:
+  const config::Config& config_;
+};
+
+}  // namespace partyline::app

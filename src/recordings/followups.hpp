@@ -1,0 +1,47 @@
+#pragma once
+// What happens after a recording is stored or dead-lettered: the JSON report next to it,
+// a notice to RECORDING_NOTIFY_URL, and (TWILIO_DELETE_AFTER_COPY) deleting Twilio's copy once
+// the stored object is verified. None of these can undo or block the copy itself.
+#include <filesystem>
+#include <string>
+
+#include "log/logger.hpp"
+#include "storage/object_store.hpp"
+#include "store/calls.hpp"
+#include "store/jobs.hpp"
+#include "twilio/rest.hpp"
+
+namespace partyline::recordings {
+
+struct FollowupOptions {
+  std::filesystem::path spool_dir;
+  std::string notify_url;          // empty: no notices
+  bool allow_http_notify = false;  // http:// notify URLs (loopback tests, private networks)
+  bool delete_after_copy = false;
+};
+
+class Followups {
+ public:
+  Followups(FollowupOptions options, storage::ObjectStore& storage, store::CallStore* calls,
+            const twilio::RestClient* rest, log::Logger& log);
+
+  void stored(const store::Job& job);
+  void dead(const store::Job& job);
+
+ private:
+  void store_report(const store::Job& job);
+  void notify(const std::string& event, const store::Job& job);
+  void delete_twilio_copy(const store::Job& job);
+
+  FollowupOptions options_;
+  storage::ObjectStore& storage_;
+  store::CallStore* calls_;
+  const twilio::RestClient* rest_;
+  log::Logger& log_;
+};
+
+// POSTs a JSON body; returns the HTTP status (0 when unreachable) and fills `error`.
+long post_json(const std::string& url, const std::string& body, bool allow_http,
+               std::string& error);
+
+}  // namespace partyline::recordings

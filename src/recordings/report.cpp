@@ -1,0 +1,59 @@
+#include "recordings/report.hpp"
+
+#include <boost/json.hpp>
+#include <chrono>
+
+#include "recordings/naming.hpp"
+
+namespace partyline::recordings {
+namespace {
+
+boost::json::value when(std::int64_t ms) {
+  if (ms == 0) return nullptr;
+  return boost::json::value(iso8601(TimePoint(std::chrono::milliseconds(ms))));
+}
+
+}  // namespace
+
+std::string report_key(const std::string& recording_key) {
+  const auto dot = recording_key.rfind('.');
+  const auto slash = recording_key.rfind('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
+    return recording_key + ".json";
+  return recording_key.substr(0, dot) + ".json";
+}
+
+std::string build_report(const store::Job& job, const std::optional<store::ConferenceSummary>& c) {
+  boost::json::object out{
+      {"recording_sid", job.recording_sid},
+      {"key", job.key},
+      {"conference_sid", job.conference_sid},
+      {"recording_start", job.start_time},
+      {"duration_seconds", job.duration.empty() ? boost::json::value(nullptr)
+                                                : boost::json::value(std::stoll(job.duration))}};
+  if (!c) {
+    out["conference"] = nullptr;
+    out["participants"] = boost::json::array{};
+    return boost::json::serialize(out);
+  }
+  out["start"] = when(c->started_ms);
+  out["end"] = when(c->ended_ms);
+  out["conference_seconds"] = (c->started_ms && c->ended_ms)
+                                  ? boost::json::value((c->ended_ms - c->started_ms) / 1000)
+                                  : boost::json::value(nullptr);
+  out["peak_participants"] = c->peak_participants;
+  boost::json::array people;
+  for (const auto& p : c->participants) {
+    people.push_back(boost::json::object{
+        {"call_sid", p.call_sid},
+        {"caller", p.caller},
+        {"role", p.role.empty() ? boost::json::value(nullptr) : boost::json::value(p.role)},
+        {"joined", when(p.joined_ms)},
+        {"left", when(p.left_ms)},
+        {"muted", p.muted}});
+  }
+  out["participants"] = std::move(people);
+  return boost::json::serialize(out);
+}
+
+}  // namespace partyline::recordings

@@ -1,0 +1,292 @@
+#include "store/calls.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+
+namespace partyline::store {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS calls (
+  call_sid      TEXT PRIMARY KEY,
+  caller        TEXT NOT NULL DEFAULT '',
+  role          TEXT NOT NULL DEFAULT '',
+  consent       INTEGER NOT NULL DEFAULT 0,
+  first_seen_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS conference_events (
+  conference_sid TEXT NOT NULL,
+  sequence       INTEGER NOT NULL,
+  event          TEXT NOT NULL,
+  call_sid       TEXT NOT NULL DEFAULT '',
+  at_ms          INTEGER NOT NULL,
+  muted          INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (conference_sid, sequence)
+);
+)sql";
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+    }
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Stmt& bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  bool step() {
+    const int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db_));
+  }
+  std::string text(int i) const {
+    const auto* p = sqlite3_column_text(s_, i);
+    return p ? reinterpret_cast<const char*>(p) : "";
+  }
+  std::int64_t integer(int i) const { return sqlite3_column_int64(s_, i); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_ = nullptr;
+};
+
+}  // namespace
+
+ConferenceSummary replay(const std::string& conference_sid, std::vector<ConferenceEvent> events,
+                         const std::vector<CallRecord>& calls) {
+  std::sort(events.begin(), events.end(),
+            [](const auto& a, const auto& b) { return a.sequence < b.sequence; });
+  ConferenceSummary s;
+  s.conference_sid = conference_sid;
+  std::map<std::string, std::size_t> index;  // call_sid -> participants[i]
+  int present = 0;
+  for (const auto& e : events) {
+    if (e.event == "conference-start") {
+      if (s.started_ms == 0) s.started_ms = e.at_ms;
+      continue;
+    }
+    if (e.event == "conference-end") {
+      s.ended_ms = e.at_ms;
+      continue;
+    }
+    if (e.call_sid.empty()) continue;
+    auto [it, added] = index.emplace(e.call_sid, s.participants.size());
+    if (added) {
+      Participant p;
+      p.call_sid = e.call_sid;
+      for (const auto& c : calls) {
+        if (c.call_sid == e.call_sid) {
+          p.caller = c.caller;
+          p.role = c.role;
+        }
+      }
+      s.participants.push_back(std::move(p));
+    }
+    Participant& p = s.participants[it->second];
+    if (e.event == "participant-join") {
+      if (p.joined_ms == 0 || p.left_ms != 0) {
+        if (p.joined_ms == 0) p.joined_ms = e.at_ms;
+        p.left_ms = 0;
+        ++present;
+      }
+      p.muted = e.muted;
+    } else if (e.event == "participant-leave") {
+      if (p.joined_ms != 0 && p.left_ms == 0) --present;
+      p.left_ms = e.at_ms;
+    } else if (e.event == "participant-mute") {
+      p.muted = true;
+    } else if (e.event == "participant-unmute") {
+      p.muted = false;
+    }
+    s.peak_participants = std::max(s.peak_participants, present);
+  }
+  s.participants_now = s.ended_ms != 0 ? 0 : present;
+  return s;
+}
+
+CallStore::CallStore(const std::filesystem::path& file) {
+  if (sqlite3_open_v2(file.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw std::runtime_error("cannot open " + file.string() + ": " + why);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  exec("PRAGMA journal_mode=WAL");
+  // Call records are written on the webhook path: WAL + NORMAL commits without an fsync (the
+  // database stays consistent; a power cut may lose the last few events). Recording jobs, which
+  // must never be lost, keep synchronous=FULL on their own connection.
+  exec("PRAGMA synchronous=NORMAL");
+  exec(kSchema);
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+CallStore::~CallStore() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  writer_.join();
+  sqlite3_close(db_);
+}
+
+void CallStore::enqueue(std::function<void()> write) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    queue_.push_back(std::move(write));
+    ++enqueued_;
+  }
+  queue_cv_.notify_one();
+}
+
+void CallStore::flush() {
+  std::unique_lock lock(queue_mutex_);
+  const auto target = enqueued_;
+  drained_cv_.wait(lock, [&] { return committed_ >= target; });
+}
+
+void CallStore::writer_loop() {
+  std::unique_lock lock(queue_mutex_);
+  while (true) {
+    queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty() && stopping_) return;
+    std::deque<std::function<void()>> batch;
+    batch.swap(queue_);
+    lock.unlock();
+    {
+      std::lock_guard db_lock(mutex_);
+      try {
+        exec("BEGIN");
+        for (auto& write : batch)
+          write();
+        exec("COMMIT");
+      } catch (const std::exception&) {
+        // A failed batch is dropped: call records are analytics, never worth blocking calls for.
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      }
+    }
+    lock.lock();
+    committed_ += batch.size();
+    drained_cv_.notify_all();
+  }
+}
+
+void CallStore::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string why = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw std::runtime_error("sqlite: " + why);
+  }
+}
+
+void CallStore::record_call(const std::string& call_sid, const std::string& caller,
+                            std::int64_t now_ms) {
+  enqueue([=, this] {
+    Stmt s(db_,
+           "INSERT INTO calls (call_sid, caller, first_seen_ms) VALUES (?, ?, ?) "
+           "ON CONFLICT(call_sid) DO NOTHING");
+    s.bind(1, call_sid).bind(2, caller).bind(3, now_ms);
+    s.step();
+  });
+}
+
+void CallStore::record_consent(const std::string& call_sid, std::int64_t now_ms) {
+  enqueue([=, this] {
+    Stmt s(db_,
+           "INSERT INTO calls (call_sid, consent, first_seen_ms) VALUES (?, 1, ?) "
+           "ON CONFLICT(call_sid) DO UPDATE SET consent = 1");
+    s.bind(1, call_sid).bind(2, now_ms);
+    s.step();
+  });
+}
+
+void CallStore::record_role(const std::string& call_sid, const std::string& role,
+                            std::int64_t now_ms) {
+  enqueue([=, this] {
+    Stmt s(db_,
+           "INSERT INTO calls (call_sid, role, first_seen_ms) VALUES (?, ?, ?) "
+           "ON CONFLICT(call_sid) DO UPDATE SET role = excluded.role");
+    s.bind(1, call_sid).bind(2, role).bind(3, now_ms);
+    s.step();
+  });
+}
+
+void CallStore::record_event(const ConferenceEvent& e) {
+  enqueue([=, this] {
+    Stmt s(
+        db_,
+        "INSERT INTO conference_events (conference_sid, sequence, event, call_sid, at_ms, muted) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(conference_sid, sequence) DO NOTHING");
+    s.bind(1, e.conference_sid).bind(2, e.sequence).bind(3, e.event).bind(4, e.call_sid);
+    s.bind(5, e.at_ms).bind(6, static_cast<std::int64_t>(e.muted));
+    s.step();
+  });
+}
+
+std::vector<CallRecord> CallStore::calls_of(const std::vector<ConferenceEvent>& events) {
+  std::vector<CallRecord> out;
+  for (const auto& e : events) {
+    if (e.call_sid.empty()) continue;
+    if (std::any_of(out.begin(), out.end(),
+                    [&](const auto& c) { return c.call_sid == e.call_sid; }))
+      continue;
+    Stmt s(db_,
+           "SELECT call_sid, caller, role, consent, first_seen_ms FROM calls WHERE call_sid = ?");
+    s.bind(1, e.call_sid);
+    if (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4)});
+  }
+  return out;
+}
+
+std::optional<ConferenceSummary> CallStore::conference(const std::string& conference_sid) {
+  flush();
+  std::lock_guard lock(mutex_);
+  Stmt s(db_,
+         "SELECT sequence, event, call_sid, at_ms, muted FROM conference_events "
+         "WHERE conference_sid = ? ORDER BY sequence");
+  s.bind(1, conference_sid);
+  std::vector<ConferenceEvent> events;
+  while (s.step()) {
+    events.push_back(
+        {conference_sid, s.integer(0), s.text(1), s.text(2), s.integer(3), s.integer(4) != 0});
+  }
+  if (events.empty()) return std::nullopt;
+  return replay(conference_sid, events, calls_of(events));
+}
+
+int CallStore::participants_now() {
+  flush();
+  std::vector<std::string> open;
+  {
+    std::lock_guard lock(mutex_);
+    Stmt s(db_,
+           "SELECT DISTINCT conference_sid FROM conference_events WHERE conference_sid NOT IN "
+           "(SELECT conference_sid FROM conference_events WHERE event = 'conference-end')");
+    while (s.step())
+      open.push_back(s.text(0));
+  }
+  int n = 0;
+  for (const auto& sid : open) {
+    if (auto c = conference(sid)) n += c->participants_now;
+  }
+  return n;
+}
+
+}  // namespace partyline::store

@@ -1,0 +1,73 @@
+#pragma once
+// A small client for the parts of Twilio's REST API the service needs (reference twilio.md §6):
+// listing recordings (for the reconciler that catches missed callbacks), deleting a recording
+// once it is safely stored, and fetching the account (a credentials check at start-up).
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace partyline::twilio {
+
+struct RestOptions {
+  std::string api_base;     // e.g. https://api.twilio.com (TWILIO_API_BASE)
+  std::string account_sid;  // AC…
+  std::string username;     // Basic auth user (the account SID)
+  std::string password;     // the auth token
+  bool allow_http = false;  // tests: http://127.0.0.1
+  std::chrono::seconds timeout{30};
+};
+
+// One entry of Recordings.json, fields as Twilio sends them (strings; absent or null -> "").
+struct RecordingInfo {
+  std::string sid, account_sid, call_sid, conference_sid, status, source, start_time, date_created,
+      duration, error_code;
+  int channels = 1;
+};
+
+struct ListRecordingsResult {
+  bool ok = false;
+  std::vector<RecordingInfo> recordings;
+  int pages = 0;
+  std::size_t skipped = 0;  // entries dropped as malformed (bad SID, another account)
+  std::string error;
+};
+
+struct RestResult {
+  bool ok = false;
+  int http_status = 0;
+  std::string error;
+};
+
+struct AccountInfo {
+  bool ok = false;
+  int http_status = 0;
+  std::string friendly_name, status, error;
+};
+
+// Blocking; one curl easy handle per request, so a client may be used from several threads at
+// once. The caller must have called curl_global_init once at start-up. Errors read like
+// "HTTP 401: <Twilio's message>" and never contain the password.
+class RestClient {
+ public:
+  explicit RestClient(RestOptions options);
+
+  // GET /2010-04-01/Accounts/{AC}/Recordings.json?PageSize=1000&DateCreated%3E=YYYY-MM-DD (the day
+  // of `since`, UTC; filter exact times client-side), following next_page_uri (a path: prefix
+  // api_base) until null; at most 1000 pages. Entries whose SIDs are malformed are skipped.
+  ListRecordingsResult list_recordings(std::chrono::system_clock::time_point since) const;
+
+  // DELETE /2010-04-01/Accounts/{AC}/Recordings/{RE}.json -> 204 ok; 404 counts as ok (already
+  // gone).
+  RestResult delete_recording(const std::string& recording_sid) const;
+
+  // GET /2010-04-01/Accounts/{AC}.json
+  AccountInfo fetch_account() const;
+
+  const RestOptions& options() const { return options_; }
+
+ private:
+  RestOptions options_;
+};
+
+}  // namespace partyline::twilio

@@ -1,0 +1,56 @@
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "recordings/report.hpp"
+
+namespace partyline::recordings {
+namespace {
+
+TEST(Report, DescribesTheConferenceWithRedactedCallers) {
+  store::Job job;
+  job.recording_sid = "RE" + std::string(32, '2');
+  job.conference_sid = "CF" + std::string(32, '1');
+  job.key = "partyline/2025-10-25T19-17-43Z-" + job.recording_sid + ".mp3";
+  job.duration = "42";
+  job.start_time = "2025-10-25T19:17:43Z";
+  store::ConferenceSummary c;
+  c.conference_sid = job.conference_sid;
+  c.started_ms = 1761419863000;
+  c.ended_ms = 1761419923000;
+  c.peak_participants = 2;
+  c.participants = {{"CA1", "***1111", "producer", 1761419863000, 1761419920000, true},
+                    {"CA2", "***2222", "", 1761419864000, 0, false}};
+  const auto o = boost::json::parse(build_report(job, c)).as_object();
+  EXPECT_EQ(o.at("recording_sid").as_string(), job.recording_sid);
+  EXPECT_EQ(o.at("duration_seconds"), 42);
+  EXPECT_EQ(o.at("start"), "2025-10-25T19:17:43Z");
+  EXPECT_EQ(o.at("end"), "2025-10-25T19:18:43Z");
+  EXPECT_EQ(o.at("conference_seconds"), 60);
+  EXPECT_EQ(o.at("peak_participants"), 2);
+  const auto& people = o.at("participants").as_array();
+  ASSERT_EQ(people.size(), 2u);
+  EXPECT_EQ(people[0].at("caller"), "***1111");
+  EXPECT_EQ(people[0].at("role"), "producer");
+  EXPECT_EQ(people[0].at("left"), "2025-10-25T19:18:40Z");
+  EXPECT_TRUE(people[1].at("role").is_null());
+  EXPECT_TRUE(people[1].at("left").is_null());
+}
+
+TEST(Report, WithoutConferenceEvents) {
+  store::Job job;
+  job.recording_sid = "RE1";
+  const auto o = boost::json::parse(build_report(job, std::nullopt)).as_object();
+  EXPECT_TRUE(o.at("conference").is_null());
+  EXPECT_TRUE(o.at("participants").as_array().empty());
+  EXPECT_TRUE(o.at("duration_seconds").is_null());
+}
+
+TEST(Report, KeySitsNextToTheRecording) {
+  EXPECT_EQ(report_key("partyline/2025-10-25T19-17-43Z-RE1.mp3"),
+            "partyline/2025-10-25T19-17-43Z-RE1.json");
+  EXPECT_EQ(report_key("a.b/c"), "a.b/c.json");
+}
+
+}  // namespace
+}  // namespace partyline::recordings

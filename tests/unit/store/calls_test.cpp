@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "store/calls.hpp"
+
+namespace partyline::store {
+namespace {
+
+const std::string kCf = "CF" + std::string(32, '1');
+const std::string kA = "CA" + std::string(32, 'a');
+const std::string kB = "CA" + std::string(32, 'b');
+
+std::vector<ConferenceEvent> story() {
+  return {{kCf, 1, "participant-join", kA, 1000, false},
+          {kCf, 2, "conference-start", "", 1500, false},
+          {kCf, 3, "participant-join", kB, 2000, true},
+          {kCf, 4, "participant-unmute", kB, 2500, false},
+          {kCf, 5, "participant-leave", kB, 9000, false},
+          {kCf, 6, "participant-leave", kA, 9500, false},
+          {kCf, 7, "conference-end", "", 9600, false}};
+}
+
+TEST(CallsReplay, TellsTheConference) {
+  const std::vector<CallRecord> calls{{kA, "***1111", "producer", true, 900},
+                                      {kB, "***2222", "speaker", true, 1900}};
+  const auto s = replay(kCf, story(), calls);
+  EXPECT_EQ(s.started_ms, 1500);
+  EXPECT_EQ(s.ended_ms, 9600);
+  EXPECT_EQ(s.peak_participants, 2);
+  EXPECT_EQ(s.participants_now, 0);
+  ASSERT_EQ(s.participants.size(), 2u);
+  EXPECT_EQ(s.participants[0].caller, "***1111");
+  EXPECT_EQ(s.participants[0].role, "producer");
+  EXPECT_EQ(s.participants[0].joined_ms, 1000);
+  EXPECT_EQ(s.participants[0].left_ms, 9500);
+  EXPECT_EQ(s.participants[1].joined_ms, 2000);
+  EXPECT_FALSE(s.participants[1].muted);
+}
+
+TEST(CallsReplay, OrderOfArrivalDoesNotMatter) {
+  auto events = story();
+  std::reverse(events.begin(), events.end());
+  const auto s = replay(kCf, events, {});
+  EXPECT_EQ(s.peak_participants, 2);
+  EXPECT_EQ(s.participants[0].call_sid, kA);
+  EXPECT_EQ(s.participants[0].left_ms, 9500);
+}
+
+TEST(CallStore, DuplicatesAreIgnoredAndTheStoryIsReplayed) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("partyline-calls-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  {
+    CallStore store(dir / "db");
+    store.record_call(kA, "***1111", 900);
+    store.record_role(kA, "producer", 950);
+    store.record_consent(kA, 950);
+    auto events = story();
+    // Out of order, and each twice.
+    std::reverse(events.begin(), events.end());
+    for (const auto& e : events)
+      store.record_event(e);
+    for (auto e : events) {
+      e.at_ms += 1;  // a duplicate with other content must not replace the first
+      store.record_event(e);
+    }
+    const auto s = store.conference(kCf);
+    ASSERT_TRUE(s.has_value());
+    EXPECT_EQ(s->peak_participants, 2);
+    EXPECT_EQ(s->participants[0].role, "producer");
+    EXPECT_EQ(s->participants[0].joined_ms, 1000);
+    EXPECT_EQ(s->started_ms, 1500);
+    EXPECT_EQ(store.participants_now(), 0);
+    store.record_event({"CF" + std::string(32, '2'), 1, "participant-join", kB, 100, false});
+    EXPECT_EQ(store.participants_now(), 1);
+    EXPECT_FALSE(store.conference("CF" + std::string(32, '9')).has_value());
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace partyline::store

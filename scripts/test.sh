@@ -25,6 +25,9 @@ step "S3 client against a real S3 server (OpenStack Swift from Debian packages, 
 export SWIFT_PKGS=${SWIFT_PKGS:-$PWD/build/swift-pkgs}
 tests/integration/run_s3_swift_tests.sh
 
+step "deploy: systemd unit, Debian package built and installed in a throwaway Debian 12 root"
+scripts/check-deploy.sh
+
 step "black-box tests (tests/e2e)"
 cd tests/e2e
 npm ci --no-audit --no-fund --loglevel=error

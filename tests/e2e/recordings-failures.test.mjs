@@ -14,7 +14,7 @@ import { assertWellFormedLogs, stopAndCheck } from './lib/logcheck.mjs';
 import { startSwift, serviceEnv } from './lib/swift.mjs';
 import { startFakeTwilio, expectedKey } from './lib/fake-twilio.mjs';
 import { startTcpProxy } from './lib/tcp-proxy.mjs';
-import { listKeys, headObject, getBytes } from './lib/s3.mjs';
+import { listRecordingKeys as listKeys, headObject, getBytes } from './lib/s3.mjs';
 
 const BUCKET = `pl-recf-${hex(8)}`;
 const KiB = 1024;

@@ -13,7 +13,7 @@ import { startServer, waitFor } from './lib/server.mjs';
 import { stopAndCheck } from './lib/logcheck.mjs';
 import { startSwift, serviceEnv } from './lib/swift.mjs';
 import { startFakeTwilio, expectedKey } from './lib/fake-twilio.mjs';
-import { listKeys, headObject, getBytes } from './lib/s3.mjs';
+import { listRecordingKeys as listKeys, headObject, getBytes } from './lib/s3.mjs';
 
 const BUCKET = `pl-rec-${hex(8)}`;
 const MiB = 1024 * 1024;

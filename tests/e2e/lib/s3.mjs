@@ -47,3 +47,8 @@ export async function getBytes(client, Bucket, Key) {
   const r = await client.send(new GetObjectCommand({ Bucket, Key }));
   return Buffer.from(await r.Body.transformToByteArray());
 }
+
+/** Recording objects only: each stored recording also has its JSON report next to it (key.json). */
+export async function listRecordingKeys(client, bucket, prefix) {
+  return (await listKeys(client, bucket, prefix)).filter((k) => !k.endsWith('.json'));
+}

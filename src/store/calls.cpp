@@ -1,6 +1,6 @@
 #include "store/calls.hpp"
 
-#include <sqlite3.h>
+#include "store/sqlite.hpp"
 
 #include <algorithm>
 #include <map>
@@ -28,40 +28,7 @@ CREATE TABLE IF NOT EXISTS conference_events (
 );
 )sql";
 
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) {
-      throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
-    }
-  }
-  ~Stmt() { sqlite3_finalize(s_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  Stmt& bind(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& bind(int i, std::int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  bool step() {
-    const int rc = sqlite3_step(s_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db_));
-  }
-  std::string text(int i) const {
-    const auto* p = sqlite3_column_text(s_, i);
-    return p ? reinterpret_cast<const char*>(p) : "";
-  }
-  std::int64_t integer(int i) const { return sqlite3_column_int64(s_, i); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* s_ = nullptr;
-};
+using Stmt = sqlite::Statement;
 
 }  // namespace
 
@@ -117,22 +84,16 @@ ConferenceSummary replay(const std::string& conference_sid, std::vector<Conferen
   return s;
 }
 
-CallStore::CallStore(const std::filesystem::path& file) {
-  if (sqlite3_open_v2(file.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+// Call records are written on the webhook path: WAL + NORMAL commits without an fsync (the
+// database stays consistent; a power cut may lose the last few events). Recording jobs, which
+// must never be lost, keep synchronous=FULL on their own connection.
+CallStore::CallStore(const std::filesystem::path& file) : db_(sqlite::open(file, "NORMAL")) {
+  try {
+    exec(kSchema);
+  } catch (...) {
     sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot open " + file.string() + ": " + why);
+    throw;
   }
-  sqlite3_busy_timeout(db_, 5000);
-  exec("PRAGMA journal_mode=WAL");
-  // Call records are written on the webhook path: WAL + NORMAL commits without an fsync (the
-  // database stays consistent; a power cut may lose the last few events). Recording jobs, which
-  // must never be lost, keep synchronous=FULL on their own connection.
-  exec("PRAGMA synchronous=NORMAL");
-  exec(kSchema);
   writer_ = std::thread([this] { writer_loop(); });
 }
 
@@ -188,12 +149,7 @@ void CallStore::writer_loop() {
 }
 
 void CallStore::exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string why = err ? err : "unknown error";
-    sqlite3_free(err);
-    throw std::runtime_error("sqlite: " + why);
-  }
+  sqlite::exec(db_, sql);
 }
 
 void CallStore::record_call(const std::string& call_sid, const std::string& caller,

@@ -1,6 +1,6 @@
 #include "store/jobs.hpp"
 
-#include <sqlite3.h>
+#include "store/sqlite.hpp"
 
 #include <stdexcept>
 
@@ -41,64 +41,29 @@ JobState parse_state(std::string_view s) {
   return JobState::kPending;
 }
 
-// One prepared statement, finalized on scope exit.
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
-      throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
-    }
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
+using sqlite::Statement;
 
-  Statement& bind(int i, const std::string& v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& bind(int i, std::int64_t v) {
-    sqlite3_bind_int64(stmt_, i, v);
-    return *this;
-  }
-  bool step() {
-    const int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db_));
-  }
-  std::string text(int i) const {
-    const auto* p = sqlite3_column_text(stmt_, i);
-    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, i)) : "";
-  }
-  std::int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
-
-  Job job() const {
-    Job j;
-    j.recording_sid = text(0);
-    j.conference_sid = text(1);
-    j.call_sid = text(2);
-    j.recording_url = text(3);
-    j.duration = text(4);
-    j.start_time = text(5);
-    j.key = text(6);
-    j.state = parse_state(text(7));
-    j.attempts = static_cast<int>(integer(8));
-    j.first_seen_ms = integer(9);
-    j.next_attempt_ms = integer(10);
-    j.updated_ms = integer(11);
-    j.stored_ms = integer(12);
-    j.last_error = text(13);
-    j.location = text(14);
-    j.bytes = static_cast<std::uint64_t>(integer(15));
-    j.sha256 = text(16);
-    return j;
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
+Job job_from(const Statement& row) {
+  Job j;
+  j.recording_sid = row.text(0);
+  j.conference_sid = row.text(1);
+  j.call_sid = row.text(2);
+  j.recording_url = row.text(3);
+  j.duration = row.text(4);
+  j.start_time = row.text(5);
+  j.key = row.text(6);
+  j.state = parse_state(row.text(7));
+  j.attempts = static_cast<int>(row.integer(8));
+  j.first_seen_ms = row.integer(9);
+  j.next_attempt_ms = row.integer(10);
+  j.updated_ms = row.integer(11);
+  j.stored_ms = row.integer(12);
+  j.last_error = row.text(13);
+  j.location = row.text(14);
+  j.bytes = static_cast<std::uint64_t>(row.integer(15));
+  j.sha256 = row.text(16);
+  return j;
+}
 
 }  // namespace
 
@@ -114,19 +79,13 @@ const char* state_name(JobState state) {
   return "pending";
 }
 
-JobStore::JobStore(const std::filesystem::path& file) {
-  if (sqlite3_open_v2(file.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+JobStore::JobStore(const std::filesystem::path& file) : db_(sqlite::open(file, "FULL")) {
+  try {
+    exec(kSchema);
+  } catch (...) {
     sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot open " + file.string() + ": " + why);
+    throw;
   }
-  sqlite3_busy_timeout(db_, 5000);
-  exec("PRAGMA journal_mode=WAL");
-  exec("PRAGMA synchronous=FULL");
-  exec(kSchema);
 }
 
 JobStore::~JobStore() {
@@ -134,12 +93,7 @@ JobStore::~JobStore() {
 }
 
 void JobStore::exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string why = err ? err : "unknown error";
-    sqlite3_free(err);
-    throw std::runtime_error("sqlite: " + why);
-  }
+  sqlite::exec(db_, sql);
 }
 
 std::pair<Job, bool> JobStore::insert_or_get(const Job& j) {
@@ -161,7 +115,7 @@ std::pair<Job, bool> JobStore::insert_or_get(const Job& j) {
                 std::string("SELECT ") + kColumns + " FROM recordings WHERE recording_sid = ?");
   sel.bind(1, j.recording_sid);
   if (!sel.step()) throw std::runtime_error("sqlite: inserted row not found");
-  return {sel.job(), inserted};
+  return {job_from(sel), inserted};
 }
 
 std::optional<Job> JobStore::get(const std::string& sid) {
@@ -170,7 +124,7 @@ std::optional<Job> JobStore::get(const std::string& sid) {
                 std::string("SELECT ") + kColumns + " FROM recordings WHERE recording_sid = ?");
   sel.bind(1, sid);
   if (!sel.step()) return std::nullopt;
-  return sel.job();
+  return job_from(sel);
 }
 
 std::vector<Job> JobStore::due(std::int64_t now_ms, std::size_t limit) {
@@ -181,7 +135,7 @@ std::vector<Job> JobStore::due(std::int64_t now_ms, std::size_t limit) {
   sel.bind(1, now_ms).bind(2, static_cast<std::int64_t>(limit));
   std::vector<Job> out;
   while (sel.step())
-    out.push_back(sel.job());
+    out.push_back(job_from(sel));
   return out;
 }
 
@@ -199,7 +153,7 @@ std::vector<Job> JobStore::list(std::size_t limit) {
   sel.bind(1, static_cast<std::int64_t>(limit));
   std::vector<Job> out;
   while (sel.step())
-    out.push_back(sel.job());
+    out.push_back(job_from(sel));
   return out;
 }
 

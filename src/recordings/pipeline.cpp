@@ -249,6 +249,20 @@ void Pipeline::process(store::Job job) {
     return delay.count();
   };
 
+  // A job stored before and queued again (`recordings retry`): if storage still holds the same
+  // bytes there is nothing to copy, and Twilio may no longer have the media anyway.
+  if (job.bytes > 0) {
+    const auto head = storage_.head(job.key);
+    if (head.ok && head.exists && head.size == job.bytes) {
+      jobs_.mark_stored(job.recording_sid, storage_.location(job.key), job.bytes, job.sha256,
+                        now_ms());
+      log_.info("recording.duplicate", {{"RecordingSid", job.recording_sid},
+                                        {"key", job.key},
+                                        {"reason", "already in storage with the recorded size"}});
+      return;
+    }
+  }
+
   const fs::path spool = options_.spool_dir / (job.recording_sid + "." + options_.format + ".part");
   struct SpoolGuard {
     fs::path path;

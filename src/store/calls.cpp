@@ -104,6 +104,7 @@ CallStore::~CallStore() {
   }
   queue_cv_.notify_all();
   writer_.join();
+  prepared_.clear();
   sqlite3_close(db_);
 }
 
@@ -152,12 +153,19 @@ void CallStore::exec(const char* sql) {
   sqlite::exec(db_, sql);
 }
 
+sqlite::Statement& CallStore::prepared(const char* sql) {
+  auto& slot = prepared_[sql];
+  if (!slot) slot = std::make_unique<sqlite::Statement>(db_, sql);
+  slot->reset();
+  return *slot;
+}
+
 void CallStore::record_call(const std::string& call_sid, const std::string& caller,
                             std::int64_t now_ms) {
   enqueue([=, this] {
-    Stmt s(db_,
-           "INSERT INTO calls (call_sid, caller, first_seen_ms) VALUES (?, ?, ?) "
-           "ON CONFLICT(call_sid) DO NOTHING");
+    auto& s = prepared(
+        "INSERT INTO calls (call_sid, caller, first_seen_ms) VALUES (?, ?, ?) "
+        "ON CONFLICT(call_sid) DO NOTHING");
     s.bind(1, call_sid).bind(2, caller).bind(3, now_ms);
     s.step();
   });
@@ -165,9 +173,9 @@ void CallStore::record_call(const std::string& call_sid, const std::string& call
 
 void CallStore::record_consent(const std::string& call_sid, std::int64_t now_ms) {
   enqueue([=, this] {
-    Stmt s(db_,
-           "INSERT INTO calls (call_sid, consent, first_seen_ms) VALUES (?, 1, ?) "
-           "ON CONFLICT(call_sid) DO UPDATE SET consent = 1");
+    auto& s = prepared(
+        "INSERT INTO calls (call_sid, consent, first_seen_ms) VALUES (?, 1, ?) "
+        "ON CONFLICT(call_sid) DO UPDATE SET consent = 1");
     s.bind(1, call_sid).bind(2, now_ms);
     s.step();
   });
@@ -176,9 +184,9 @@ void CallStore::record_consent(const std::string& call_sid, std::int64_t now_ms)
 void CallStore::record_role(const std::string& call_sid, const std::string& role,
                             std::int64_t now_ms) {
   enqueue([=, this] {
-    Stmt s(db_,
-           "INSERT INTO calls (call_sid, role, first_seen_ms) VALUES (?, ?, ?) "
-           "ON CONFLICT(call_sid) DO UPDATE SET role = excluded.role");
+    auto& s = prepared(
+        "INSERT INTO calls (call_sid, role, first_seen_ms) VALUES (?, ?, ?) "
+        "ON CONFLICT(call_sid) DO UPDATE SET role = excluded.role");
     s.bind(1, call_sid).bind(2, role).bind(3, now_ms);
     s.step();
   });
@@ -186,8 +194,7 @@ void CallStore::record_role(const std::string& call_sid, const std::string& role
 
 void CallStore::record_event(const ConferenceEvent& e) {
   enqueue([=, this] {
-    Stmt s(
-        db_,
+    auto& s = prepared(
         "INSERT INTO conference_events (conference_sid, sequence, event, call_sid, at_ms, muted) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(conference_sid, sequence) DO NOTHING");
     s.bind(1, e.conference_sid).bind(2, e.sequence).bind(3, e.event).bind(4, e.call_sid);

@@ -23,6 +23,11 @@ class Statement {
   Statement& bind(int i, const std::string& v);
   Statement& bind(int i, std::int64_t v);
   bool step();  // true: a row is ready; false: done
+  // Ready to bind and step again (for statements kept prepared).
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
   std::string text(int i) const;
   std::int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
   bool is_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }

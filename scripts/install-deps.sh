@@ -12,6 +12,8 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # black-box tests: Node's test runner and the official twilio npm package
   nodejs npm
+  # the Debian package (CPack's DEB generator runs file and dpkg-shlibdeps)
+  file dpkg-dev
   # the loopback S3 server of the tests (OpenStack Swift, unpacked by scripts/swift-s3.sh) runs on
   # Debian's python3
   python3

@@ -159,7 +159,9 @@ if [ ! -x "$template_root/usr/bin/apt-get" ]; then
 	if [ ! -x "$template_root/usr/bin/apt-get" ]; then
 		command -v debootstrap >/dev/null ||
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-		mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
+		# The mirror this machine's apt uses (deb822 or one-line format); either file may be absent.
+		mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1 || true)
+		[ -n "$mirror" ] || mirror=$(awk '$1=="deb"{print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
 		mirror=${mirror:-http://deb.debian.org/debian}
 		echo "check-deploy: creating a minimal Debian 12 root in $template_root from $mirror"
 		[ -z "$(mounts_under "$template_root")" ] || fail "$template_root has mounts"

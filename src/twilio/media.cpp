@@ -1,4 +1,5 @@
 #include "twilio/media.hpp"
+#include "util/crypto.hpp"
 
 #include <curl/curl.h>
 #include <unistd.h>
@@ -57,16 +58,6 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   }
   transfer.bytes += n;
   return n;
-}
-
-// Defence in depth: curl's messages name hosts, not credentials, but a URL the caller built badly
-// could carry userinfo.
-std::string scrub(std::string text, std::string_view secret) {
-  if (secret.empty()) return text;
-  for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
-    text.replace(at, secret.size(), "***");
-  }
-  return text;
 }
 
 // Only what curl_easy_setopt can refuse in practice (an option unknown to an old libcurl).
@@ -206,7 +197,7 @@ MediaResult fetch_media(const MediaRequest& request) {
   }
   if (result.kind != MediaResult::Kind::kOk) {
     discard_contents(file.get());
-    result.error = scrub(std::move(result.error), request.password);
+    result.error = util::scrub_secret(std::move(result.error), request.password);
     return result;
   }
   result.sha256_hex = transfer.digest.sha256_hex();

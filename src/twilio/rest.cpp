@@ -1,4 +1,5 @@
 #include "twilio/rest.hpp"
+#include "util/crypto.hpp"
 
 #include <curl/curl.h>
 
@@ -49,16 +50,6 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
     return 0;  // must not unwind through libcurl's C frames
   }
   return n;
-}
-
-// Defence in depth: curl's messages and Twilio's texts should never carry the token, but a
-// misconfigured base URL with userinfo could.
-std::string scrub(std::string text, std::string_view secret) {
-  if (secret.empty()) return text;
-  for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
-    text.replace(at, secret.size(), "***");
-  }
-  return text;
 }
 
 CURLcode configure(CURL* curl, const RestOptions& options, const char* method,
@@ -121,7 +112,7 @@ Response perform(const RestOptions& options, const char* method, const std::stri
   if (rc != CURLE_OK) {
     response.error =
         std::string(curl_easy_strerror(rc)) + (errors[0] ? std::string(": ") + errors : "");
-    response.error = scrub(std::move(response.error), options.password);
+    response.error = util::scrub_secret(std::move(response.error), options.password);
     return response;
   }
   response.transported = true;
@@ -144,7 +135,7 @@ std::string http_error(const Response& response, std::string_view secret) {
   if (const json::value* code = object.if_contains("code"); code && code->is_int64()) {
     error += " (Twilio error " + std::to_string(code->get_int64()) + ")";
   }
-  return scrub(std::move(error), secret);
+  return util::scrub_secret(std::move(error), secret);
 }
 
 // Strings as sent; numbers (fakes and older API versions send some) as their decimal text;

@@ -19,6 +19,10 @@ std::string base64url(std::string_view bytes);  // URL alphabet, no padding (JWT
 // Length check first, then a data-independent comparison (CRYPTO_memcmp).
 bool constant_time_equal(std::string_view a, std::string_view b);
 
+// `text` with every occurrence of `secret` replaced by "***": error texts from libraries (curl,
+// Twilio) should never carry a credential, and a URL built with userinfo could make them.
+std::string scrub_secret(std::string text, std::string_view secret);
+
 // Cryptographically strong random bytes (RAND_bytes); throws std::runtime_error if the RNG fails.
 std::string random_bytes(std::size_t n);
 

@@ -172,7 +172,7 @@ int recordings_command(const config::Config& config, const std::string& action,
 }
 
 int serve(const config::Config& config) {
-  log::Logger log(1, config.log_level, util::system_clock());
+  log::Logger log(1, config.log_level, util::system_clock(), log::Logger::Mode::kBuffered);
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);

@@ -50,7 +50,9 @@ App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::
       log_(log),
       clock_(std::move(clock)),
       random_(std::move(random)),
-      services_(services) {
+      services_(services),
+      answers_(config_, runtime_.public_base_url) {
+  if (!runtime_.auth_token.empty()) signature_.emplace(runtime_.auth_token.reveal());
   router_.add("/health", {"GET"}, [](const Request&, const http::Respond& respond) {
     respond(Response::text(200, "OK"));
   });
@@ -63,7 +65,7 @@ App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::
   add_webhook("/check-pin", [this](const Request&, const Params& p) { return check_pin(p); });
   add_webhook("/conf-status", [this](const Request&, const Params& p) { return conf_status(p); });
   add_webhook("/silence",
-              [](const Request&, const Params&) { return Response::xml(call_flow::silence()); });
+              [this](const Request&, const Params&) { return Response::xml(answers_.silence()); });
   add_async_webhook("/recording-callback", [this](const Params& p, http::Respond respond) {
     recording_callback(p, std::move(respond));
   });
@@ -133,7 +135,7 @@ std::variant<Params, Response> App::guard(const Request& request) const {
       return Response::text(403, "Forbidden\n", "missing X-Twilio-Signature");
     }
     const std::string url = runtime_.public_base_url + request.target;
-    if (!twilio::validate_signature(runtime_.auth_token.reveal(), signature, url, params)) {
+    if (!signature_ || !signature_->valid(signature, url, params)) {
       return Response::text(403, "Forbidden\n",
                             "X-Twilio-Signature does not match PUBLIC_BASE_URL + path and the "
                             "auth token (check PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN)");
@@ -155,19 +157,17 @@ Response App::voice(const Params& p) const {
                           {"CallStatus", param(p, "CallStatus")}});
   const std::string caller = log::redact_phone(param(p, "From"));
   record("voice", [&](store::CallStore& calls) {
-    calls.record_call(call_sid, caller, now_ms());
     // With the spoken notice, staying on the line is the consent the design asks for.
-    if (config_.consent_mode == config::ConsentMode::kNotice)
-      calls.record_consent(call_sid, now_ms());
+    calls.record_call(call_sid, caller, now_ms(),
+                      config_.consent_mode == config::ConsentMode::kNotice);
   });
-  return Response::xml(call_flow::voice(config_, runtime_.public_base_url).twiml);
+  return Response::xml(answers_.voice().twiml);
 }
 
 Response App::consent(const Params& p) const {
   const std::string call_sid = param(p, "CallSid");
   if (!twilio::is_sid(call_sid, "CA")) return bad_request("CallSid missing or malformed");
-  const auto answer =
-      call_flow::consent(config_, runtime_.public_base_url, http::find_param(p, "Digits"));
+  const auto& answer = answers_.consent(http::find_param(p, "Digits"));
   log_.info(answer.evt, {{"CallSid", call_sid}});
   if (answer.evt == "consent.given") {
     record("consent", [&](store::CallStore& calls) { calls.record_consent(call_sid, now_ms()); });
@@ -178,8 +178,7 @@ Response App::consent(const Params& p) const {
 Response App::check_pin(const Params& p) const {
   const std::string call_sid = param(p, "CallSid");
   if (!twilio::is_sid(call_sid, "CA")) return bad_request("CallSid missing or malformed");
-  const auto answer =
-      call_flow::check_pin(config_, runtime_.public_base_url, http::find_param(p, "Digits"));
+  const auto& answer = answers_.check_pin(http::find_param(p, "Digits"));
   boost::json::object fields{{"CallSid", call_sid}};
   if (!answer.role.empty()) fields["role"] = answer.role;
   log_.write(answer.role.empty() ? log::LogLevel::kWarn : log::LogLevel::kInfo, answer.evt,
@@ -279,13 +278,8 @@ std::int64_t App::now_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock_().time_since_epoch()).count();
 }
 
-void App::record(const char* what, const std::function<void(store::CallStore&)>& write) const {
-  if (!services_.calls) return;
-  try {
-    write(*services_.calls);
-  } catch (const std::exception& e) {
-    log_.error("calls.store_error", {{"what", what}, {"reason", e.what()}});
-  }
+void App::record_failed(const char* what, const std::exception& e) const {
+  log_.error("calls.store_error", {{"what", what}, {"reason", e.what()}});
 }
 
 Response App::metrics(const Request& request) const {

@@ -1,9 +1,11 @@
 #pragma once
 // The application: every route, the webhook guard (content type, form, signature) and one log
 // line per request. No sockets here: the server hands it a Request and sends what it answers.
+#include <optional>
 #include <string>
 #include <variant>
 
+#include "call_flow/call_flow.hpp"
 #include "config/config.hpp"
 #include "http/form.hpp"
 #include "http/message.hpp"
@@ -13,6 +15,7 @@
 #include "recordings/pipeline.hpp"
 #include "store/calls.hpp"
 #include "store/jobs.hpp"
+#include "twilio/signature.hpp"
 #include "util/clock.hpp"
 
 namespace partyline::app {
@@ -60,7 +63,16 @@ class App {
   http::Response token(const http::Request& request) const;
   http::Response metrics(const http::Request& request) const;
   // Call records are best effort: a failing store is logged, the caller still joins.
-  void record(const char* what, const std::function<void(store::CallStore&)>& write) const;
+  template <typename Write>
+  void record(const char* what, const Write& write) const {
+    if (!services_.calls) return;
+    try {
+      write(*services_.calls);
+    } catch (const std::exception& e) {
+      record_failed(what, e);
+    }
+  }
+  void record_failed(const char* what, const std::exception& e) const;
   std::int64_t now_ms() const;
 
   const config::Config& config_;
@@ -69,6 +81,8 @@ class App {
   util::Clock clock_;
   util::RandomBytes random_;
   Services services_;
+  call_flow::Answers answers_;                           // TwiML, built once
+  std::optional<twilio::SignatureValidator> signature_;  // keyed once with the auth token
   http::Router router_;
 };
 

@@ -76,23 +76,69 @@ Answer consent(const config::Config& config, const std::string& base, const std:
   return {t.str(), "consent.given", ""};
 }
 
-Answer check_pin(const config::Config& config, const std::string& base, const std::string* digits) {
+namespace {
+
+enum class PinRole { kProducer, kSpeaker, kInvalid };
+
+PinRole classify_pin(const config::Config& config, const std::string* digits) {
   const std::string entered = digits ? *digits : std::string();
-  twilio::Twiml t;
   // Both comparisons always run, in constant time, so timing says nothing about either PIN.
   const bool producer = pin_matches(config.pin_producer, entered);
   const bool speaker = pin_matches(config.pin_speaker, entered);
-  if (producer) {
-    t.say("Joining as a producer, you are muted on entry.")
-        .dial_conference(conference_attributes(base, true), kRoom);
-    return {t.str(), "pin.producer", "producer"};
-  }
-  if (speaker) {
-    t.say("Joining as a speaker.").dial_conference(conference_attributes(base, false), kRoom);
-    return {t.str(), "pin.speaker", "speaker"};
+  if (producer) return PinRole::kProducer;
+  if (speaker) return PinRole::kSpeaker;
+  return PinRole::kInvalid;
+}
+
+Answer pin_answer(const config::Config&, const std::string& base, PinRole role) {
+  twilio::Twiml t;
+  switch (role) {
+    case PinRole::kProducer:
+      t.say("Joining as a producer, you are muted on entry.")
+          .dial_conference(conference_attributes(base, true), kRoom);
+      return {t.str(), "pin.producer", "producer"};
+    case PinRole::kSpeaker:
+      t.say("Joining as a speaker.").dial_conference(conference_attributes(base, false), kRoom);
+      return {t.str(), "pin.speaker", "speaker"};
+    case PinRole::kInvalid:
+      break;
   }
   t.say("Sorry, that PIN is not valid. Goodbye.").hangup();
   return {t.str(), "pin.invalid", ""};
+}
+
+}  // namespace
+
+Answer check_pin(const config::Config& config, const std::string& base, const std::string* digits) {
+  return pin_answer(config, base, classify_pin(config, digits));
+}
+
+Answers::Answers(const config::Config& config, const std::string& base)
+    : config_(config),
+      voice_(call_flow::voice(config, base)),
+      producer_(pin_answer(config, base, PinRole::kProducer)),
+      speaker_(pin_answer(config, base, PinRole::kSpeaker)),
+      invalid_pin_(pin_answer(config, base, PinRole::kInvalid)),
+      silence_(call_flow::silence()) {
+  const std::string one = "1";
+  consent_given_ = call_flow::consent(config, base, &one);
+  consent_refused_ = call_flow::consent(config, base, nullptr);
+}
+
+const Answer& Answers::consent(const std::string* digits) const {
+  return digits != nullptr && *digits == "1" ? consent_given_ : consent_refused_;
+}
+
+const Answer& Answers::check_pin(const std::string* digits) const {
+  switch (classify_pin(config_, digits)) {
+    case PinRole::kProducer:
+      return producer_;
+    case PinRole::kSpeaker:
+      return speaker_;
+    case PinRole::kInvalid:
+      break;
+  }
+  return invalid_pin_;
 }
 
 std::string silence() {

@@ -24,4 +24,20 @@ Answer check_pin(const config::Config& config, const std::string& base, const st
 // not re-request the document in a tight loop.
 std::string silence();
 
+// Every answer above, built once: each depends only on the configuration and on which branch
+// the webhook's digits take (the PINs are still compared per request, in constant time).
+class Answers {
+ public:
+  Answers(const config::Config& config, const std::string& base);
+  const Answer& voice() const { return voice_; }
+  const Answer& consent(const std::string* digits) const;
+  const Answer& check_pin(const std::string* digits) const;
+  const std::string& silence() const { return silence_; }
+
+ private:
+  const config::Config& config_;
+  Answer voice_, consent_given_, consent_refused_, producer_, speaker_, invalid_pin_;
+  std::string silence_;
+};
+
 }  // namespace partyline::call_flow

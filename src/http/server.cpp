@@ -137,8 +137,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     request.body = std::move(req.body());
 
+    // Answered at once (the usual case), the write starts right here on the session's strand;
+    // an answer from another thread (a recording callback) is posted to it.
     shared_->handler(request, [self = shared_from_this()](Response response) {
-      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+      net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->write(std::move(response), false);
       });
     });

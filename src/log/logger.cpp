@@ -3,7 +3,8 @@
 #include <unistd.h>
 
 #include <array>
-#include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
+#include <boost/json/value.hpp>
 #include <cerrno>
 
 namespace partyline::log {
@@ -43,28 +44,164 @@ void redact_value(boost::json::value& v, bool phone_key) {
 
 }  // namespace
 
-Logger::Logger(int fd, LogLevel min_level, util::Clock clock)
-    : fd_(fd), min_level_(min_level), clock_(std::move(clock)) {}
+Logger::Logger(int fd, LogLevel min_level, util::Clock clock, Mode mode)
+    : fd_(fd), min_level_(min_level), clock_(std::move(clock)), mode_(mode) {
+  if (mode_ == Mode::kBuffered) writer_ = std::thread([this] { writer_loop(); });
+}
+
+Logger::~Logger() {
+  if (writer_.joinable()) {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    writer_.join();
+  }
+  flush();
+}
+
+namespace {
+
+// One serializer per thread: its buffers are reused from line to line.
+void append_json(std::string& out, const boost::json::value& v) {
+  thread_local boost::json::serializer sr;
+  char buf[512];
+  sr.reset(&v);
+  while (!sr.done())
+    out.append(sr.read(buf));
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  thread_local boost::json::serializer sr;
+  char buf[256];
+  sr.reset(s);
+  while (!sr.done())
+    out.append(sr.read(buf));
+}
+
+// "2025-10-25T19:17:43.123Z"; the date and time up to the second are cached per thread.
+void append_timestamp(std::string& out, std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  thread_local std::int64_t cached_second = -1;
+  thread_local std::string cached;  // "2025-10-25T19:17:43."
+  const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
+  const std::int64_t second = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  if (second != cached_second) {
+    cached = util::iso8601_millis(t);
+    cached.resize(cached.size() - 4);  // drop "123Z"
+    cached_second = second;
+  }
+  const int milli = static_cast<int>(ms - second * 1000);
+  out += cached;
+  out += static_cast<char>('0' + milli / 100);
+  out += static_cast<char>('0' + milli / 10 % 10);
+  out += static_cast<char>('0' + milli % 10);
+  out += 'Z';
+}
+
+}  // namespace
+
+void Logger::format_into(std::string& out, LogLevel level, std::string_view evt,
+                         boost::json::object& fields) const {
+  redact(fields);
+  out += R"({"ts":")";
+  append_timestamp(out, clock_());
+  out += R"(","level":")";
+  out += level_name(level);
+  out += R"(","evt":)";
+  append_json_string(out, evt);
+  for (const auto& [k, v] : fields) {
+    if (k == "ts" || k == "level" || k == "evt") continue;
+    out += ',';
+    append_json_string(out, k);
+    out += ':';
+    append_json(out, v);
+  }
+  out += '}';
+}
 
 std::string Logger::format(LogLevel level, std::string_view evt, boost::json::object fields) const {
-  redact(fields);
-  boost::json::object line;
-  line.reserve(fields.size() + 3);
-  line["ts"] = util::iso8601_millis(clock_());
-  line["level"] = level_name(level);
-  line["evt"] = evt;
-  for (auto& [k, v] : fields) {
-    if (k == "ts" || k == "level" || k == "evt") continue;
-    line[k] = std::move(v);
-  }
-  return boost::json::serialize(line);
+  std::string out;
+  format_into(out, level, evt, fields);
+  return out;
 }
 
 void Logger::write(LogLevel level, std::string_view evt, boost::json::object fields) {
   if (!enabled(level)) return;
-  std::string text = format(level, evt, std::move(fields));
-  text += '\n';
-  std::lock_guard lock(mutex_);
+  if (mode_ == Mode::kDirect || level >= LogLevel::kWarn) {
+    std::string text;
+    text.reserve(256);
+    format_into(text, level, evt, fields);
+    text += '\n';
+    std::lock_guard out(write_mutex_);
+    if (mode_ == Mode::kBuffered) {
+      std::lock_guard lock(mutex_);
+      if (!pending_.empty()) {
+        pending_ += text;  // keep the order: what waited goes first, in the same write(2)
+        text.swap(pending_);
+        pending_.clear();
+        room_.notify_all();
+      }
+    }
+    write_out(text);
+    return;
+  }
+  thread_local std::string line;
+  line.clear();
+  format_into(line, level, evt, fields);
+  line += '\n';
+  std::unique_lock lock(mutex_);
+  room_.wait(lock, [this] { return pending_.size() < kMaxPending || stopping_; });
+  pending_ += line;
+  if (writer_idle_) {
+    writer_idle_ = false;  // one wake-up is enough
+    lock.unlock();
+    wake_.notify_one();
+  }
+}
+
+void Logger::writer_loop() {
+  std::string batch;
+  std::unique_lock lock(mutex_);
+  while (true) {
+    // A wake-up may find nothing: a warning wrote out what was pending in the meantime.
+    while (!stopping_ && pending_.empty()) {
+      writer_idle_ = true;
+      wake_.wait(lock);
+    }
+    writer_idle_ = false;
+    if (stopping_) return;  // the destructor flushes
+    // Let a busy second's lines gather: one write(2) for many of them.
+    wake_.wait_for(lock, kLinger, [this] { return stopping_; });
+    lock.unlock();
+    {
+      std::lock_guard out(write_mutex_);
+      {
+        std::lock_guard again(mutex_);
+        batch.swap(pending_);
+        room_.notify_all();
+      }
+      write_out(batch);
+      batch.clear();
+      if (batch.capacity() > (64 << 10)) batch.shrink_to_fit();
+    }
+    lock.lock();
+  }
+}
+
+void Logger::flush() {
+  std::lock_guard out(write_mutex_);
+  std::string batch;
+  {
+    std::lock_guard lock(mutex_);
+    batch.swap(pending_);
+    room_.notify_all();
+  }
+  write_out(batch);
+}
+
+void Logger::write_out(const std::string& text) {
   const char* p = text.data();
   std::size_t left = text.size();
   while (left > 0) {

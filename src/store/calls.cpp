@@ -3,6 +3,7 @@
 #include "store/sqlite.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <stdexcept>
 
@@ -108,35 +109,52 @@ CallStore::~CallStore() {
   sqlite3_close(db_);
 }
 
-void CallStore::enqueue(std::function<void()> write) {
+namespace {
+constexpr auto kLinger = std::chrono::milliseconds(20);
+constexpr std::size_t kBatch = 1024;
+}  // namespace
+
+void CallStore::enqueue(Write write) {
+  bool wake = false;
   {
     std::lock_guard lock(queue_mutex_);
     queue_.push_back(std::move(write));
     ++enqueued_;
+    wake = (writer_idle_ && queue_.size() == 1) || queue_.size() == kBatch;
   }
-  queue_cv_.notify_one();
+  if (wake) queue_cv_.notify_one();
 }
 
 void CallStore::flush() {
   std::unique_lock lock(queue_mutex_);
   const auto target = enqueued_;
+  if (committed_ >= target) return;
+  ++flush_waiters_;
+  queue_cv_.notify_one();  // no lingering while someone waits
   drained_cv_.wait(lock, [&] { return committed_ >= target; });
+  --flush_waiters_;
 }
 
 void CallStore::writer_loop() {
   std::unique_lock lock(queue_mutex_);
+  std::vector<Write> batch;
   while (true) {
+    writer_idle_ = true;
     queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    writer_idle_ = false;
     if (queue_.empty() && stopping_) return;
-    std::deque<std::function<void()>> batch;
+    queue_cv_.wait_for(lock, kLinger, [this] {
+      return stopping_ || flush_waiters_ > 0 || queue_.size() >= kBatch;
+    });
+    batch.clear();
     batch.swap(queue_);
     lock.unlock();
     {
       std::lock_guard db_lock(mutex_);
       try {
         exec("BEGIN");
-        for (auto& write : batch)
-          write();
+        for (const auto& write : batch)
+          apply(write);
         exec("COMMIT");
       } catch (const std::exception&) {
         // A failed batch is dropped: call records are analytics, never worth blocking calls for.
@@ -160,47 +178,63 @@ sqlite::Statement& CallStore::prepared(const char* sql) {
   return *slot;
 }
 
+void CallStore::apply(const Write& w) {
+  switch (w.kind) {
+    case Write::Kind::kCall: {
+      auto& s = prepared(w.flag ? "INSERT INTO calls (call_sid, caller, consent, first_seen_ms) "
+                                  "VALUES (?, ?, 1, ?) ON CONFLICT(call_sid) DO UPDATE SET "
+                                  "consent = 1"
+                                : "INSERT INTO calls (call_sid, caller, first_seen_ms) VALUES "
+                                  "(?, ?, ?) ON CONFLICT(call_sid) DO NOTHING");
+      s.bind(1, w.a).bind(2, w.b).bind(3, w.n1);
+      s.step();
+      return;
+    }
+    case Write::Kind::kConsent: {
+      auto& s = prepared(
+          "INSERT INTO calls (call_sid, consent, first_seen_ms) VALUES (?, 1, ?) "
+          "ON CONFLICT(call_sid) DO UPDATE SET consent = 1");
+      s.bind(1, w.a).bind(2, w.n1);
+      s.step();
+      return;
+    }
+    case Write::Kind::kRole: {
+      auto& s = prepared(
+          "INSERT INTO calls (call_sid, role, first_seen_ms) VALUES (?, ?, ?) "
+          "ON CONFLICT(call_sid) DO UPDATE SET role = excluded.role");
+      s.bind(1, w.a).bind(2, w.b).bind(3, w.n1);
+      s.step();
+      return;
+    }
+    case Write::Kind::kEvent: {
+      auto& s = prepared(
+          "INSERT INTO conference_events (conference_sid, sequence, event, call_sid, at_ms, "
+          "muted) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(conference_sid, sequence) DO NOTHING");
+      s.bind(1, w.a).bind(2, w.n2).bind(3, w.b).bind(4, w.c);
+      s.bind(5, w.n1).bind(6, static_cast<std::int64_t>(w.flag));
+      s.step();
+      return;
+    }
+  }
+}
+
 void CallStore::record_call(const std::string& call_sid, const std::string& caller,
-                            std::int64_t now_ms) {
-  enqueue([=, this] {
-    auto& s = prepared(
-        "INSERT INTO calls (call_sid, caller, first_seen_ms) VALUES (?, ?, ?) "
-        "ON CONFLICT(call_sid) DO NOTHING");
-    s.bind(1, call_sid).bind(2, caller).bind(3, now_ms);
-    s.step();
-  });
+                            std::int64_t now_ms, bool consent) {
+  enqueue({Write::Kind::kCall, call_sid, caller, {}, now_ms, 0, consent});
 }
 
 void CallStore::record_consent(const std::string& call_sid, std::int64_t now_ms) {
-  enqueue([=, this] {
-    auto& s = prepared(
-        "INSERT INTO calls (call_sid, consent, first_seen_ms) VALUES (?, 1, ?) "
-        "ON CONFLICT(call_sid) DO UPDATE SET consent = 1");
-    s.bind(1, call_sid).bind(2, now_ms);
-    s.step();
-  });
+  enqueue({Write::Kind::kConsent, call_sid, {}, {}, now_ms, 0, false});
 }
 
 void CallStore::record_role(const std::string& call_sid, const std::string& role,
                             std::int64_t now_ms) {
-  enqueue([=, this] {
-    auto& s = prepared(
-        "INSERT INTO calls (call_sid, role, first_seen_ms) VALUES (?, ?, ?) "
-        "ON CONFLICT(call_sid) DO UPDATE SET role = excluded.role");
-    s.bind(1, call_sid).bind(2, role).bind(3, now_ms);
-    s.step();
-  });
+  enqueue({Write::Kind::kRole, call_sid, role, {}, now_ms, 0, false});
 }
 
 void CallStore::record_event(const ConferenceEvent& e) {
-  enqueue([=, this] {
-    auto& s = prepared(
-        "INSERT INTO conference_events (conference_sid, sequence, event, call_sid, at_ms, muted) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(conference_sid, sequence) DO NOTHING");
-    s.bind(1, e.conference_sid).bind(2, e.sequence).bind(3, e.event).bind(4, e.call_sid);
-    s.bind(5, e.at_ms).bind(6, static_cast<std::int64_t>(e.muted));
-    s.step();
-  });
+  enqueue(
+      {Write::Kind::kEvent, e.conference_sid, e.event, e.call_sid, e.at_ms, e.sequence, e.muted});
 }
 
 std::vector<CallRecord> CallStore::calls_of(const std::vector<ConferenceEvent>& events) {

@@ -5,9 +5,7 @@
 // (start, end, participants, peak) is replayed from them in sequence order.
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -56,7 +54,9 @@ ConferenceSummary replay(const std::string& conference_sid, std::vector<Conferen
                          const std::vector<CallRecord>& calls);
 
 // Writes are queued and committed by one writer thread in batches, so webhooks never wait for
-// the disk; reads first wait for the writes queued before them.
+// the disk; reads first wait for the writes queued before them. The writer wakes for the first
+// queued write and then lingers (kLinger, or until kBatch writes wait) before it commits, so a
+// busy line costs one wake-up and one transaction per batch, not per webhook.
 class CallStore {
  public:
   explicit CallStore(const std::filesystem::path& file);
@@ -64,7 +64,9 @@ class CallStore {
   CallStore(const CallStore&) = delete;
   CallStore& operator=(const CallStore&) = delete;
 
-  void record_call(const std::string& call_sid, const std::string& caller, std::int64_t now_ms);
+  // consent = true also records consent (the spoken notice: staying on the line is consent).
+  void record_call(const std::string& call_sid, const std::string& caller, std::int64_t now_ms,
+                   bool consent = false);
   void record_consent(const std::string& call_sid, std::int64_t now_ms);
   void record_role(const std::string& call_sid, const std::string& role, std::int64_t now_ms);
   // A duplicate (same conference and sequence) is ignored.
@@ -79,7 +81,14 @@ class CallStore {
  private:
   std::vector<CallRecord> calls_of(const std::vector<ConferenceEvent>& events);
   void exec(const char* sql);
-  void enqueue(std::function<void()> write);
+  struct Write {
+    enum class Kind { kCall, kConsent, kRole, kEvent } kind;
+    std::string a, b, c;  // call: sid, caller; role: sid, role; event: conference, event, call
+    std::int64_t n1 = 0, n2 = 0;  // at_ms; event: sequence
+    bool flag = false;            // call: with consent; event: muted
+  };
+  void enqueue(Write write);
+  void apply(const Write& write);
   // The writer's statements stay prepared: preparing costs more than the insert (callgrind).
   sqlite::Statement& prepared(const char* sql);
   std::map<const char*, std::unique_ptr<sqlite::Statement>> prepared_;
@@ -89,9 +98,11 @@ class CallStore {
 
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_, drained_cv_;
-  std::deque<std::function<void()>> queue_;
+  std::vector<Write> queue_;
   std::uint64_t enqueued_ = 0, committed_ = 0;
   bool stopping_ = false;
+  bool writer_idle_ = false;  // waiting for the first write of a batch
+  std::uint64_t flush_waiters_ = 0;
   std::thread writer_;
 };
 

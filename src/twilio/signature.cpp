@@ -6,18 +6,46 @@
 
 namespace partyline::twilio {
 
-std::string compute_signature(std::string_view auth_token, std::string_view url,
-                              const http::Params& params) {
-  // Values of a repeated name are sorted and de-duplicated, as twilio-node does.
+namespace {
+
+// The sorted name+value pairs that follow the URL in the signed text. Values of a repeated name
+// are sorted and de-duplicated, as twilio-node does.
+std::string signed_params(const http::Params& params) {
   std::vector<std::pair<std::string_view, std::string_view>> sorted(params.begin(), params.end());
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-  std::string data(url);
+  std::size_t size = 0;
+  for (const auto& [name, value] : sorted)
+    size += name.size() + value.size();
+  std::string data;
+  data.reserve(size);
   for (const auto& [name, value] : sorted) {
     data += name;
     data += value;
   }
-  return util::base64(util::hmac_sha1(auth_token, data));
+  return data;
+}
+
+template <typename Sign>
+bool matches_any_variant(std::string_view signature, std::string_view url,
+                         const http::Params& params, const Sign& sign) {
+  const std::string tail = signed_params(params);
+  bool ok = false;
+  std::string data;
+  for (const auto& candidate : url_variants(url)) {
+    data.assign(candidate);
+    data += tail;
+    // No early exit: every variant costs the same whether or not an earlier one matched.
+    ok |= util::constant_time_equal(util::base64(sign(data)), signature);
+  }
+  return ok;
+}
+
+}  // namespace
+
+std::string compute_signature(std::string_view auth_token, std::string_view url,
+                              const http::Params& params) {
+  return util::base64(util::hmac_sha1(auth_token, std::string(url) + signed_params(params)));
 }
 
 std::vector<std::string> url_variants(std::string_view url) {
@@ -49,12 +77,19 @@ std::vector<std::string> url_variants(std::string_view url) {
 bool validate_signature(std::string_view auth_token, std::string_view signature,
                         std::string_view url, const http::Params& params) {
   if (signature.empty() || auth_token.empty()) return false;
-  bool ok = false;
-  for (const auto& candidate : url_variants(url)) {
-    // No early exit: every variant costs the same whether or not an earlier one matched.
-    ok |= util::constant_time_equal(compute_signature(auth_token, candidate, params), signature);
-  }
-  return ok;
+  return matches_any_variant(signature, url, params, [&](std::string_view data) {
+    return util::hmac_sha1(auth_token, data);
+  });
+}
+
+SignatureValidator::SignatureValidator(std::string_view auth_token)
+    : empty_token_(auth_token.empty()), hmac_(util::Hmac::Digest::kSha1, auth_token) {}
+
+bool SignatureValidator::valid(std::string_view signature, std::string_view url,
+                               const http::Params& params) const {
+  if (signature.empty() || empty_token_) return false;
+  return matches_any_variant(signature, url, params,
+                             [this](std::string_view data) { return hmac_.sign(data); });
 }
 
 }  // namespace partyline::twilio

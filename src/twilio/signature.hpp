@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "http/form.hpp"
+#include "util/crypto.hpp"
 
 namespace partyline::twilio {
 
@@ -20,5 +21,16 @@ std::vector<std::string> url_variants(std::string_view url);
 // Constant-time comparison against every URL variant. A missing signature never validates.
 bool validate_signature(std::string_view auth_token, std::string_view signature,
                         std::string_view url, const http::Params& params);
+
+// validate_signature() for one auth token, keyed once (the service's hot path).
+class SignatureValidator {
+ public:
+  explicit SignatureValidator(std::string_view auth_token);
+  bool valid(std::string_view signature, std::string_view url, const http::Params& params) const;
+
+ private:
+  bool empty_token_;
+  util::Hmac hmac_;
+};
 
 }  // namespace partyline::twilio

@@ -1,11 +1,14 @@
 #include "util/crypto.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <cstdio>
+#include <memory>
 #include <stdexcept>
 
 namespace partyline::util {
@@ -67,6 +70,41 @@ std::string hmac_sha1(std::string_view key, std::string_view data) {
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   return hmac(EVP_sha256(), key, data);
+}
+
+Hmac::Hmac(Digest digest, std::string_view key) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac == nullptr) throw std::runtime_error("HMAC unavailable");
+  ctx_ = EVP_MAC_CTX_new(mac);
+  EVP_MAC_free(mac);  // the context keeps its own reference
+  if (ctx_ == nullptr) throw std::runtime_error("EVP_MAC_CTX_new failed");
+  char name[8];
+  std::snprintf(name, sizeof name, "%s", digest == Digest::kSha1 ? "SHA1" : "SHA256");
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, name, 0),
+                               OSSL_PARAM_construct_end()};
+  if (EVP_MAC_init(ctx_, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) !=
+      1) {
+    EVP_MAC_CTX_free(ctx_);
+    throw std::runtime_error("EVP_MAC_init failed");
+  }
+}
+
+Hmac::~Hmac() {
+  EVP_MAC_CTX_free(ctx_);
+}
+
+std::string Hmac::sign(std::string_view data) const {
+  using Ctx = std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)>;
+  Ctx ctx(EVP_MAC_CTX_dup(ctx_), EVP_MAC_CTX_free);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  std::size_t len = 0;
+  if (!ctx ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) !=
+          1 ||
+      EVP_MAC_final(ctx.get(), out, &len, sizeof out) != 1) {
+    throw std::runtime_error("HMAC failed");
+  }
+  return std::string(reinterpret_cast<const char*>(out), len);
 }
 
 std::string hex_lower(std::string_view bytes) {

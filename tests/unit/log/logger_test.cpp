@@ -1,4 +1,12 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -60,6 +68,106 @@ TEST(Logger, LevelFilters) {
   Logger log(-1, LogLevel::kWarn, fixed_clock());
   EXPECT_FALSE(log.enabled(LogLevel::kInfo));
   EXPECT_TRUE(log.enabled(LogLevel::kError));
+}
+
+TEST(Logger, TimestampsFollowTheClockAcrossSeconds) {
+  std::atomic<std::int64_t> ms{1761419863998};
+  Logger log(-1, LogLevel::kInfo, [&] {
+    return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms.load()));
+  });
+  const auto ts = [&] {
+    return std::string(
+        boost::json::parse(log.format(LogLevel::kInfo, "e", {})).at("ts").as_string());
+  };
+  EXPECT_EQ(ts(), "2025-10-25T19:17:43.998Z");
+  ms = 1761419864005;
+  EXPECT_EQ(ts(), "2025-10-25T19:17:44.005Z");
+  ms = 1761419864999;
+  EXPECT_EQ(ts(), "2025-10-25T19:17:44.999Z");
+  ms = 1761506264000;
+  EXPECT_EQ(ts(), "2025-10-26T19:17:44.000Z");
+}
+
+// Reads what the pipe holds until `lines` lines arrived or the deadline passed.
+std::vector<std::string> read_lines(int fd, std::size_t lines, std::chrono::milliseconds within) {
+  std::string data;
+  std::vector<std::string> out;
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (out.size() < lines && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 20) <= 0) continue;
+    char buf[65536];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    data.append(buf, static_cast<std::size_t>(n));
+    for (auto nl = data.find('\n'); nl != std::string::npos; nl = data.find('\n')) {
+      out.push_back(data.substr(0, nl));
+      data.erase(0, nl + 1);
+    }
+  }
+  return out;
+}
+
+TEST(Logger, BufferedLinesArriveWholeInOrderAndBeforeALaterWarning) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ::fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
+  {
+    Logger log(fds[1], LogLevel::kInfo, fixed_clock(), Logger::Mode::kBuffered);
+    const int per_thread = 2000;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; ++t) {
+      threads.emplace_back([&log, t] {
+        for (int i = 0; i < per_thread; ++i)
+          log.info("n", {{"thread", t}, {"i", i}, {"From", "+15551234567"}});
+      });
+    }
+    for (auto& t : threads)
+      t.join();
+    log.warn("last", {{"reason", "after every info line"}});
+    const auto lines = read_lines(fds[0], 2 * per_thread + 1, std::chrono::seconds(10));
+    ASSERT_EQ(lines.size(), static_cast<std::size_t>(2 * per_thread + 1));
+    int next[2] = {0, 0};
+    for (std::size_t k = 0; k + 1 < lines.size(); ++k) {
+      const auto o = boost::json::parse(lines[k]).as_object();
+      const auto t = o.at("thread").as_int64();
+      EXPECT_EQ(o.at("i").as_int64(), next[t]++) << lines[k];
+      EXPECT_EQ(o.at("From"), "***4567");
+    }
+    EXPECT_EQ(next[0], per_thread);
+    EXPECT_EQ(boost::json::parse(lines.back()).at("evt"), "last");
+
+    // A quiet service's single line still goes out on its own, without a flush.
+    log.info("alone");
+    const auto alone = read_lines(fds[0], 1, std::chrono::seconds(10));
+    ASSERT_EQ(alone.size(), 1u);
+    EXPECT_EQ(boost::json::parse(alone[0]).at("evt"), "alone");
+    log.info("at.exit");
+  }
+  // The destructor writes what was still pending.
+  const auto rest = read_lines(fds[0], 1, std::chrono::seconds(10));
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(boost::json::parse(rest[0]).at("evt"), "at.exit");
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST(Logger, ALineAfterAWarningThatWroteThePendingOnesStillGoesOut) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  {
+    Logger log(fds[1], LogLevel::kInfo, fixed_clock(), Logger::Mode::kBuffered);
+    for (int round = 0; round < 200; ++round) {
+      log.info("a");
+      log.warn("b");  // writes "a" itself, before the background writer gets to it
+      log.info("c");  // must not wait for a wake-up that was spent on "a"
+      const auto lines = read_lines(fds[0], 3, std::chrono::seconds(10));
+      ASSERT_EQ(lines.size(), 3u) << "round " << round;
+      EXPECT_EQ(boost::json::parse(lines[2]).at("evt"), "c");
+    }
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 }  // namespace

@@ -81,5 +81,55 @@ TEST(CallStore, DuplicatesAreIgnoredAndTheStoryIsReplayed) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(CallStore, ACallWithConsentIsOneWriteAndReadsWaitForQueuedWrites) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("partyline-calls-consent-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  {
+    CallStore store(dir / "db");
+    store.record_call(kA, "***1111", 900, true);
+    store.record_call(kB, "***2222", 910);
+    store.record_call(kA, "***9999", 990, false);  // a repeat keeps the first record
+    store.record_role(kB, "speaker", 920);
+    store.record_event({kCf, 1, "participant-join", kA, 1000, false});
+    store.record_event({kCf, 2, "participant-join", kB, 1100, false});
+    // No flush: the read itself must wait for the writes queued before it (not the linger).
+    const auto s = store.conference(kCf);
+    ASSERT_TRUE(s.has_value());
+    ASSERT_EQ(s->participants.size(), 2u);
+    EXPECT_EQ(s->participants[0].caller, "***1111");
+    EXPECT_EQ(s->participants[1].role, "speaker");
+    EXPECT_EQ(s->participants_now, 2);
+  }
+  {
+    // Reopened: what was queued before the store closed is on disk.
+    CallStore store(dir / "db");
+    EXPECT_EQ(store.participants_now(), 2);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CallStore, EveryQueuedWriteIsCommittedBeforeTheStoreCloses) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("partyline-calls-close-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const int n = 3000;  // more than one batch
+  {
+    CallStore store(dir / "db");
+    for (int i = 0; i < n; ++i)
+      store.record_event({kCf, i + 1, i % 2 ? "participant-leave" : "participant-join",
+                          "CA" + std::to_string(100000 + i / 2) + std::string(26, 'c'), i + 1,
+                          false});
+  }
+  CallStore store(dir / "db");
+  const auto s = store.conference(kCf);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->participants.size(), static_cast<std::size_t>(n / 2));
+  EXPECT_EQ(s->peak_participants, 1);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace partyline::store

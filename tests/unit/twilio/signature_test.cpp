@@ -79,6 +79,28 @@ TEST(Signature, ValidatesWhatTheTwilioLibraryValidates) {
   EXPECT_GT(invalid, 0);
 }
 
+TEST(Signature, TheKeyedValidatorAgreesWithTheTwilioLibrary) {
+  const auto v = vectors();
+  int checked = 0;
+  for (const auto& item : v.at("validate").as_array()) {
+    const auto& c = item.as_object();
+    SCOPED_TRACE(std::string(c.at("url").as_string()));
+    const SignatureValidator validator(c.at("auth_token").as_string());
+    EXPECT_EQ(validator.valid(c.at("signature").as_string(), c.at("url").as_string(),
+                              params_of(c.at("params").as_object())),
+              c.at("valid").as_bool());
+    ++checked;
+  }
+  EXPECT_GE(checked, 8);
+  const http::Params p{{"CallSid", kSid3}};
+  const SignatureValidator tok("tok");
+  const std::string sig = compute_signature("tok", "https://calls.example.com:443/voice", p);
+  EXPECT_TRUE(tok.valid(sig, "https://calls.example.com/voice", p));
+  EXPECT_FALSE(tok.valid(sig, "https://calls.example.com/voice2", p));
+  EXPECT_FALSE(tok.valid("", "https://calls.example.com/voice", p));
+  EXPECT_FALSE(SignatureValidator("").valid(sig, "https://calls.example.com/voice", p));
+}
+
 TEST(Signature, AcceptsWithAndWithoutDefaultPort) {
   const http::Params p{{"CallSid", kSid3}};
   const std::string sig = compute_signature("tok", "https://calls.example.com:443/voice", p);

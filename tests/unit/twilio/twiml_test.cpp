@@ -81,6 +81,34 @@ TEST(Twiml, MatchesGoldenExamples) {
   }
 }
 
+TEST(Twiml, PrebuiltAnswersAreTheAnswersOfTheCallFlow) {
+  const std::string base = "https://calls.example.com/pl";
+  for (const auto consent : {config::ConsentMode::kNotice, config::ConsentMode::kPress1}) {
+    config::Config c;
+    c.consent_mode = consent;
+    c.pin_producer = config::Secret("9876");
+    c.pin_speaker = config::Secret("1234");
+    const call_flow::Answers answers(c, base);
+    EXPECT_EQ(answers.voice().twiml, call_flow::voice(c, base).twiml);
+    EXPECT_EQ(answers.silence(), call_flow::silence());
+    for (const char* d : {"9876", "1234", "0000", "", "98761", "1"}) {
+      const std::string digits = d;
+      SCOPED_TRACE(digits);
+      const auto expected = call_flow::check_pin(c, base, &digits);
+      const auto& got = answers.check_pin(&digits);
+      EXPECT_EQ(got.twiml, expected.twiml);
+      EXPECT_EQ(got.evt, expected.evt);
+      EXPECT_EQ(got.role, expected.role);
+      EXPECT_EQ(answers.consent(&digits).twiml, call_flow::consent(c, base, &digits).twiml);
+      EXPECT_EQ(answers.consent(&digits).evt, call_flow::consent(c, base, &digits).evt);
+    }
+    EXPECT_EQ(answers.check_pin(nullptr).evt, "pin.invalid");
+    EXPECT_EQ(answers.consent(nullptr).evt, "consent.refused");
+  }
+  const std::string producer = "9876";
+  EXPECT_EQ(call_flow::Answers(config::Config{}, base).check_pin(&producer).evt, "pin.invalid");
+}
+
 TEST(Twiml, CallbacksAreBuiltFromTheBaseUrlButWaitUrlStaysRelative) {
   const auto twiml = call_flow::voice(config::Config{}, "https://calls.example.com/pl").twiml;
   pugi::xml_document doc;

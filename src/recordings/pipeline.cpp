@@ -277,7 +277,10 @@ void Pipeline::process(store::Job job) {
                                           .username = options_.account_sid,
                                           .password = options_.auth_token.reveal(),
                                           .spool = spool,
-                                          .allow_http = options_.allow_http_media});
+                                          .allow_http = options_.allow_http_media,
+                                          .digest_plan = [this](std::optional<std::uint64_t> size) {
+                                            return storage_.digest_plan(size);
+                                          }});
   if (media.kind != twilio::MediaResult::Kind::kOk) {
     const std::string reason = media.kind == twilio::MediaResult::Kind::kNotReady
                                    ? "media not ready yet (HTTP 404)"
@@ -299,6 +302,8 @@ void Pipeline::process(store::Job job) {
   object.size = media.bytes;
   object.md5_hex = media.md5_hex;
   object.sha256_hex = media.sha256_hex;
+  object.part_size = media.part_size;
+  object.parts = media.parts;
   object.content_type = content_type();
   object.metadata = {{"recording-sid", job.recording_sid},
                      {"duration", job.duration},

@@ -18,6 +18,10 @@ class LocalStore : public ObjectStore {
   ReadResult read_small(const std::string& key) override;
   RemoveResult remove(const std::string& key) override;
   std::string location(const std::string& key) const override;
+  // Only the SHA-256 that the job records: a local copy has no Content-MD5 to send.
+  util::DigestPlan digest_plan(std::optional<std::uint64_t>) const override {
+    return {.whole_md5 = false, .part_size = 0};
+  }
 
  private:
   // root/<key>, or nullopt for a key that could escape root ("..", absolute, empty segments).

@@ -4,17 +4,24 @@
 // duplicate callback must find the earlier copy instead of overwriting it.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "util/digest.hpp"
 
 namespace partyline::storage {
 
 struct Object {
   std::filesystem::path file;  // the complete recording on local disk (spool file)
   std::uint64_t size = 0;
-  std::string md5_hex;       // of the whole file
-  std::string sha256_hex;    // of the whole file
+  std::string md5_hex;     // of the whole file; may be "" (the store then hashes if it needs it)
+  std::string sha256_hex;  // of the whole file
+  // Digests of consecutive part_size ranges covering the file, as asked for by digest_plan();
+  // a store that sends the object in other parts (or none given) hashes the file itself.
+  std::uint64_t part_size = 0;
+  std::vector<util::PartDigest> parts;
   std::string content_type;  // "audio/mpeg" or "audio/wav"
   // Names WITHOUT "x-amz-meta-", e.g. {"recording-sid", "RE…"}.
   std::vector<std::pair<std::string, std::string>> metadata;
@@ -56,6 +63,12 @@ class ObjectStore {
   virtual ReadResult read_small(const std::string& key) = 0;
   virtual RemoveResult remove(const std::string& key) = 0;
   virtual std::string location(const std::string& key) const = 0;  // "s3://bucket/key" or a path
+  // What to hash while the file is written, for an object of `size` bytes (unknown: nullopt), so
+  // that put_if_absent finds every digest it sends in the Object and never hashes the file again.
+  virtual util::DigestPlan digest_plan(std::optional<std::uint64_t> size) const {
+    (void)size;
+    return {};
+  }
 };
 
 }  // namespace partyline::storage

@@ -117,6 +117,71 @@ std::string Digest::md5_base64() {
   return base64(md5_);
 }
 
+struct StreamDigest::Contexts {
+  MdCtx sha256 = new_context(EVP_sha256());
+  MdCtx md5;  // of the whole stream, when the plan wants it
+  MdCtx part_sha256;
+  MdCtx part_md5;
+};
+
+StreamDigest::StreamDigest(DigestPlan plan) : contexts_(std::make_unique<Contexts>()), plan_(plan) {
+  if (plan_.whole_md5) contexts_->md5 = new_context(EVP_md5());
+  if (plan_.part_size > 0) {
+    contexts_->part_sha256 = new_context(EVP_sha256());
+    contexts_->part_md5 = new_context(EVP_md5());
+  }
+  result_.part_size = plan_.part_size;
+}
+StreamDigest::~StreamDigest() = default;
+StreamDigest::StreamDigest(StreamDigest&&) noexcept = default;
+StreamDigest& StreamDigest::operator=(StreamDigest&&) noexcept = default;
+
+void StreamDigest::update(const void* data, std::size_t size) {
+  if (!contexts_) throw std::logic_error("StreamDigest::update after finish");
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  if (EVP_DigestUpdate(contexts_->sha256.get(), bytes, size) != 1 ||
+      (contexts_->md5 && EVP_DigestUpdate(contexts_->md5.get(), bytes, size) != 1)) {
+    throw std::runtime_error("EVP_DigestUpdate failed");
+  }
+  result_.size += size;
+  if (plan_.part_size == 0) return;
+  while (size > 0) {
+    const auto n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(size, plan_.part_size - part_filled_));
+    if (EVP_DigestUpdate(contexts_->part_sha256.get(), bytes, n) != 1 ||
+        EVP_DigestUpdate(contexts_->part_md5.get(), bytes, n) != 1) {
+      throw std::runtime_error("EVP_DigestUpdate failed");
+    }
+    part_filled_ += n;
+    bytes += n;
+    size -= n;
+    if (part_filled_ == plan_.part_size) close_part();
+  }
+}
+
+void StreamDigest::close_part() {
+  PartDigest part;
+  part.offset = result_.parts.empty() ? 0 : result_.parts.back().offset + result_.parts.back().size;
+  part.size = part_filled_;
+  part.sha256_hex = hex_lower(final_bytes(contexts_->part_sha256.get()));
+  part.md5_base64 = base64(final_bytes(contexts_->part_md5.get()));
+  result_.parts.push_back(std::move(part));
+  part_filled_ = 0;
+  if (EVP_DigestInit_ex(contexts_->part_sha256.get(), EVP_sha256(), nullptr) != 1 ||
+      EVP_DigestInit_ex(contexts_->part_md5.get(), EVP_md5(), nullptr) != 1) {
+    throw std::runtime_error("EVP_DigestInit_ex failed");
+  }
+}
+
+StreamDigests StreamDigest::finish() {
+  if (!contexts_) throw std::logic_error("StreamDigest::finish called twice");
+  if (plan_.part_size > 0 && part_filled_ > 0) close_part();
+  result_.sha256_hex = hex_lower(final_bytes(contexts_->sha256.get()));
+  if (contexts_->md5) result_.md5_hex = hex_lower(final_bytes(contexts_->md5.get()));
+  contexts_.reset();
+  return std::move(result_);
+}
+
 FileDigest digest_file(const std::filesystem::path& path) {
   File file = open_for_reading(path);
   Digest digest;

@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace partyline::util {
 
@@ -35,6 +37,53 @@ class Digest {
   std::unique_ptr<Contexts> contexts_;
   std::string sha256_;  // raw bytes, set by finalize()
   std::string md5_;
+};
+
+// What one streaming pass over an object must compute so that its upload never reads the file
+// again just to hash it: the whole object's SHA-256 always (it is recorded); its MD5 only when it
+// goes up in one request (Content-MD5); and, with part_size > 0, the SHA-256 and MD5 of every
+// part_size bytes (each part's payload hash and Content-MD5 in a multipart upload).
+struct DigestPlan {
+  bool whole_md5 = true;
+  std::uint64_t part_size = 0;
+};
+
+struct PartDigest {
+  std::uint64_t offset = 0;
+  std::uint64_t size = 0;
+  std::string sha256_hex;
+  std::string md5_base64;
+};
+
+struct StreamDigests {
+  std::uint64_t size = 0;
+  std::string sha256_hex;
+  std::string md5_hex;  // "" unless the plan asked for it
+  std::uint64_t part_size = 0;
+  std::vector<PartDigest> parts;  // empty unless the plan asked for them
+};
+
+// Digest, per DigestPlan. finish() may be called once; update() after it throws std::logic_error.
+class StreamDigest {
+ public:
+  explicit StreamDigest(DigestPlan plan);  // throws std::runtime_error like Digest()
+  ~StreamDigest();
+  StreamDigest(StreamDigest&&) noexcept;
+  StreamDigest& operator=(StreamDigest&&) noexcept;
+  StreamDigest(const StreamDigest&) = delete;
+  StreamDigest& operator=(const StreamDigest&) = delete;
+
+  void update(const void* data, std::size_t size);
+  StreamDigests finish();
+
+ private:
+  void close_part();
+
+  struct Contexts;
+  std::unique_ptr<Contexts> contexts_;
+  DigestPlan plan_;
+  StreamDigests result_;
+  std::uint64_t part_filled_ = 0;  // bytes of the current part hashed so far
 };
 
 struct FileDigest {

@@ -238,6 +238,37 @@ TEST_F(Media, DownloadsTheBodyToTheSpoolFileWithItsHashes) {
   expect_the_recording(fetch_media(request_for(server.url("/Recordings/RE1.mp3"))));
 }
 
+TEST_F(Media, HashesPartsAsTheDigestPlanAsksGivenTheContentLength) {
+  TestServer server(serve_recording);
+  MediaRequest request = request_for(server.url("/Recordings/RE1.mp3"));
+  std::optional<std::uint64_t> seen_length;
+  int calls = 0;
+  constexpr std::uint64_t kPart = 100'000;  // not a multiple of any receive buffer
+  request.digest_plan = [&](std::optional<std::uint64_t> length) {
+    ++calls;
+    seen_length = length;
+    return util::DigestPlan{.whole_md5 = false, .part_size = kPart};
+  };
+  const MediaResult result = fetch_media(request);
+  ASSERT_EQ(result.kind, MediaResult::Kind::kOk) << result.error;
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(seen_length, recording().size());
+  EXPECT_EQ(result.sha256_hex, util::sha256_hex(recording()));
+  EXPECT_EQ(result.md5_hex, "");  // not asked for
+  EXPECT_EQ(result.part_size, kPart);
+  ASSERT_EQ(result.parts.size(), (recording().size() + kPart - 1) / kPart);
+  for (const auto& part : result.parts) {
+    SCOPED_TRACE(part.offset);
+    const std::string bytes = recording().substr(part.offset, kPart);
+    EXPECT_EQ(part.size, bytes.size());
+    EXPECT_EQ(part.sha256_hex, util::sha256_hex(bytes));
+    util::Digest d;
+    d.update(bytes.data(), bytes.size());
+    EXPECT_EQ(part.md5_base64, d.md5_base64());
+  }
+  EXPECT_TRUE(read_file(spool_) == recording());
+}
+
 TEST_F(Media, SendsBasicAuthWithAccountSidAndToken) {
   TestServer server(serve_recording);
   ASSERT_EQ(fetch_media(request_for(server.url("/Recordings/RE1.mp3"))).kind,

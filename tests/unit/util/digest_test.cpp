@@ -105,6 +105,75 @@ TEST(Digest, MovedDigestKeepsItsState) {
   EXPECT_EQ(b.sha256_hex(), sha256_hex("abc"));
 }
 
+std::string md5_base64_of(std::string_view data) {
+  Digest d;
+  d.update(data.data(), data.size());
+  return d.md5_base64();
+}
+
+TEST(StreamDigest, PartsCoverTheStreamAtPartSizeBoundaries) {
+  const std::string data = random_bytes(10'000);
+  struct Case {
+    std::uint64_t part_size;
+    std::size_t chunk;  // update() sizes, unrelated to the part size
+    std::size_t parts;
+  };
+  const Case cases[] = {
+      {1000, 1, 10}, {1000, 999, 10},   {1000, 1000, 10}, {1000, 4096, 10},
+      {3000, 7, 4},  {3000, 10'000, 4}, {10'000, 333, 1}, {20'000, 4096, 1},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(testing::Message() << "part_size " << c.part_size << ", chunk " << c.chunk);
+    StreamDigest d({.whole_md5 = false, .part_size = c.part_size});
+    for (std::size_t at = 0; at < data.size(); at += c.chunk)
+      d.update(data.data() + at, std::min(c.chunk, data.size() - at));
+    const StreamDigests r = d.finish();
+    EXPECT_EQ(r.size, data.size());
+    EXPECT_EQ(r.sha256_hex, sha256_hex(data));
+    EXPECT_EQ(r.md5_hex, "");  // not asked for
+    EXPECT_EQ(r.part_size, c.part_size);
+    ASSERT_EQ(r.parts.size(), c.parts);
+    std::uint64_t offset = 0;
+    for (const auto& part : r.parts) {
+      const std::string bytes = data.substr(offset, c.part_size);
+      EXPECT_EQ(part.offset, offset);
+      EXPECT_EQ(part.size, bytes.size());
+      EXPECT_EQ(part.sha256_hex, sha256_hex(bytes));
+      EXPECT_EQ(part.md5_base64, md5_base64_of(bytes));
+      offset += part.size;
+    }
+    EXPECT_EQ(offset, data.size());
+  }
+}
+
+TEST(StreamDigest, WholeMd5WithoutParts) {
+  StreamDigest d({.whole_md5 = true, .part_size = 0});
+  d.update("ab", 2);
+  d.update("c", 1);
+  const StreamDigests r = d.finish();
+  EXPECT_EQ(r.size, 3u);
+  EXPECT_EQ(r.sha256_hex, sha256_hex("abc"));
+  EXPECT_EQ(r.md5_hex, "900150983cd24fb0d6963f7d28e17f72");
+  EXPECT_TRUE(r.parts.empty());
+}
+
+TEST(StreamDigest, EmptyStreamHasNoParts) {
+  StreamDigest d({.whole_md5 = true, .part_size = 16});
+  const StreamDigests r = d.finish();
+  EXPECT_EQ(r.size, 0u);
+  EXPECT_EQ(r.sha256_hex, sha256_hex(""));
+  EXPECT_EQ(r.md5_hex, md5_hex_of(""));
+  EXPECT_TRUE(r.parts.empty());
+}
+
+TEST(StreamDigest, RefusesUpdatesAfterFinish) {
+  StreamDigest d({});
+  d.update("a", 1);
+  d.finish();
+  EXPECT_THROW(d.update("b", 1), std::logic_error);
+  EXPECT_THROW(d.finish(), std::logic_error);
+}
+
 TEST(DigestFile, HashesTheWholeFile) {
   // Larger than the 64 KiB buffer and not a multiple of it.
   const std::string contents = random_bytes(3 * 65536 + 123);

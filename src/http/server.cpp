@@ -162,22 +162,23 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write(Response response, bool force_close) {
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-    res->version(11);
-    res->result(static_cast<unsigned>(response.status));
-    res->set(bhttp::field::server, "partyline");
-    if (!response.content_type.empty()) res->set(bhttp::field::content_type, response.content_type);
+    // One answer at a time per connection: the session owns it until the write completes.
+    auto& res = response_.emplace();
+    res.version(11);
+    res.result(static_cast<unsigned>(response.status));
+    res.set(bhttp::field::server, "partyline");
+    if (!response.content_type.empty()) res.set(bhttp::field::content_type, response.content_type);
     for (auto& [name, value] : response.headers)
-      res->set(name, value);
+      res.set(name, value);
     const bool close_now = force_close || !keep_alive_ || shared_->stopping;
-    res->keep_alive(!close_now);
+    res.keep_alive(!close_now);
     const std::size_t length = response.body.size();
-    if (!head_) res->body() = std::move(response.body);
-    res->content_length(length);
+    if (!head_) res.body() = std::move(response.body);
+    res.content_length(length);
     stream_.expires_after(shared_->options.request_timeout);
     bhttp::async_write(
-        stream_, *res,
-        [self = shared_from_this(), res, close_now, force_close](error_code ec, std::size_t) {
+        stream_, res,
+        [self = shared_from_this(), close_now, force_close](error_code ec, std::size_t) {
           if (ec) return self->close();
           if (force_close) return self->linger_close();
           if (close_now) return self->close();
@@ -215,6 +216,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<bhttp::response<bhttp::string_body>> response_;
   std::shared_ptr<std::vector<char>> drain_buffer_;
   std::size_t drained_ = 0;
   bool waiting_ = false;

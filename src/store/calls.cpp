@@ -10,14 +10,18 @@
 namespace partyline::store {
 namespace {
 
+// WITHOUT ROWID: rows live in their primary key's b-tree, one insert per write instead of a
+// table insert plus an index insert. (Files made before keep their layout; both work.)
+// One transaction: one sync on a new file instead of one per statement.
 constexpr const char* kSchema = R"sql(
+BEGIN;
 CREATE TABLE IF NOT EXISTS calls (
   call_sid      TEXT PRIMARY KEY,
   caller        TEXT NOT NULL DEFAULT '',
   role          TEXT NOT NULL DEFAULT '',
   consent       INTEGER NOT NULL DEFAULT 0,
   first_seen_ms INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS conference_events (
   conference_sid TEXT NOT NULL,
   sequence       INTEGER NOT NULL,
@@ -26,7 +30,8 @@ CREATE TABLE IF NOT EXISTS conference_events (
   at_ms          INTEGER NOT NULL,
   muted          INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (conference_sid, sequence)
-);
+) WITHOUT ROWID;
+COMMIT;
 )sql";
 
 using Stmt = sqlite::Statement;

@@ -7,7 +7,9 @@
 namespace partyline::store {
 namespace {
 
+// One transaction: one sync on a new file instead of one per statement.
 constexpr const char* kSchema = R"sql(
+BEGIN;
 CREATE TABLE IF NOT EXISTS recordings (
   recording_sid   TEXT PRIMARY KEY,
   conference_sid  TEXT NOT NULL DEFAULT '',
@@ -28,6 +30,7 @@ CREATE TABLE IF NOT EXISTS recordings (
   sha256          TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS recordings_due ON recordings (state, next_attempt_ms);
+COMMIT;
 )sql";
 
 constexpr const char* kColumns =

@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
@@ -72,7 +73,11 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   return hmac(EVP_sha256(), key, data);
 }
 
-Hmac::Hmac(Digest digest, std::string_view key) {
+namespace {
+std::atomic<std::uint64_t> next_hmac_id{1};
+}  // namespace
+
+Hmac::Hmac(Digest digest, std::string_view key) : id_(next_hmac_id.fetch_add(1)) {
   EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   if (mac == nullptr) throw std::runtime_error("HMAC unavailable");
   ctx_ = EVP_MAC_CTX_new(mac);
@@ -94,14 +99,26 @@ Hmac::~Hmac() {
 }
 
 std::string Hmac::sign(std::string_view data) const {
-  using Ctx = std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)>;
-  Ctx ctx(EVP_MAC_CTX_dup(ctx_), EVP_MAC_CTX_free);
+  struct Cached {
+    std::uint64_t id = 0;
+    EVP_MAC_CTX* ctx = nullptr;
+    ~Cached() { EVP_MAC_CTX_free(ctx); }
+  };
+  thread_local Cached cached;
+  if (cached.id != id_) {
+    EVP_MAC_CTX_free(cached.ctx);
+    cached.id = 0;
+    cached.ctx = EVP_MAC_CTX_dup(ctx_);
+    if (cached.ctx == nullptr) throw std::runtime_error("EVP_MAC_CTX_dup failed");
+    cached.id = id_;
+  } else if (EVP_MAC_init(cached.ctx, nullptr, 0, nullptr) != 1) {  // the same key, afresh
+    throw std::runtime_error("EVP_MAC_init failed");
+  }
   unsigned char out[EVP_MAX_MD_SIZE];
   std::size_t len = 0;
-  if (!ctx ||
-      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) !=
-          1 ||
-      EVP_MAC_final(ctx.get(), out, &len, sizeof out) != 1) {
+  if (EVP_MAC_update(cached.ctx, reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size()) != 1 ||
+      EVP_MAC_final(cached.ctx, out, &len, sizeof out) != 1) {
     throw std::runtime_error("HMAC failed");
   }
   return std::string(reinterpret_cast<const char*>(out), len);

@@ -14,6 +14,8 @@
 #include <pugixml.hpp>
 #include <stdexcept>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "util/crypto.hpp"
@@ -26,6 +28,10 @@ constexpr std::uint64_t kMaxParts = 10000;
 // Error bodies are small XML documents; anything bigger is cut (only <Code> is needed).
 constexpr std::size_t kMaxResponseBody = 1 << 20;
 constexpr std::size_t kHashBuffer = 256 * 1024;
+// libcurl reads the body in chunks of this size (default 64 KiB): fewer read callbacks and preads.
+constexpr long kUploadBuffer = 512 * 1024;
+// Idle handles kept for reuse: one per worker thread normally uses the store at a time.
+constexpr std::size_t kMaxIdleHandles = 8;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -203,6 +209,8 @@ struct SlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 
+using Handle = std::unique_ptr<CURL, CurlDeleter>;
+
 PutResult failure(std::string error, int status) {
   PutResult result;
   result.error = std::move(error);
@@ -227,6 +235,31 @@ std::string error_code(const std::string& body) {
 }
 
 }  // namespace
+
+// Idle easy handles. Each keeps its own connection cache (which curl_easy_reset leaves alone), so
+// the next request on a handle reuses its open connection instead of a new TCP (and TLS)
+// handshake per request, and its slow-start.
+struct S3Store::HandlePool {
+  std::mutex mutex;
+  std::vector<Handle> idle;
+
+  Handle take() {
+    {
+      std::lock_guard lock(mutex);
+      if (!idle.empty()) {
+        Handle h = std::move(idle.back());
+        idle.pop_back();
+        return h;
+      }
+    }
+    return Handle(curl_easy_init());
+  }
+  void give_back(Handle h) {
+    curl_easy_reset(h.get());  // drops the options pointing into the finished request
+    std::lock_guard lock(mutex);
+    if (idle.size() < kMaxIdleHandles) idle.push_back(std::move(h));
+  }
+};
 
 struct S3Store::Request {
   std::string method;
@@ -259,8 +292,10 @@ struct S3Store::Response {
   }
 };
 
+S3Store::~S3Store() = default;
+
 S3Store::S3Store(S3Options options, log::Logger& logger)
-    : options_(std::move(options)), log_(logger) {
+    : options_(std::move(options)), log_(logger), handles_(std::make_unique<HandlePool>()) {
   if (options_.endpoint.empty()) {
     scheme_ = "https";
     const std::string regional = "s3." + options_.region + ".amazonaws.com";
@@ -286,6 +321,12 @@ S3Store::S3Store(S3Options options, log::Logger& logger)
   }
   if (options_.path_style) base_path_ += "/" + options_.bucket;
   if (options_.part_size == 0) options_.part_size = 16ull << 20;
+}
+
+util::DigestPlan S3Store::digest_plan(std::optional<std::uint64_t> size) const {
+  if (!size) return {.whole_md5 = true, .part_size = options_.part_size};
+  if (*size <= options_.multipart_threshold) return {.whole_md5 = true, .part_size = 0};
+  return {.whole_md5 = false, .part_size = options_.part_size};
 }
 
 std::string S3Store::object_path(const std::string& key) const {
@@ -328,7 +369,7 @@ S3Store::Response S3Store::send(const Request& request) const {
   add_header("Expect:");                               // no 100-continue round trip
   if (!has_content_type) add_header("Content-Type:");  // drop libcurl's POST default (unsigned)
 
-  std::unique_ptr<CURL, CurlDeleter> handle(curl_easy_init());
+  Handle handle = handles_->take();
   if (!handle) {
     response.transport_error = "curl_easy_init failed";
     return response;
@@ -350,6 +391,7 @@ S3Store::Response S3Store::send(const Request& request) const {
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, write_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
   if (request.has_body) {
+    curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, kUploadBuffer);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, read_body);
     curl_easy_setopt(h, CURLOPT_READDATA, &body);
     curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_body);
@@ -375,11 +417,12 @@ S3Store::Response S3Store::send(const Request& request) const {
     if (body.read_errno != 0)
       response.transport_error +=
           std::string("; read spool file: ") + std::strerror(body.read_errno);
-    return response;
+    return response;  // the handle goes, with whatever state its connection is in
   }
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   response.status = static_cast<int>(status);
+  handles_->give_back(std::move(handle));
   return response;
 }
 
@@ -544,12 +587,90 @@ void S3Store::abort_upload(const std::string& key, const std::string& upload_id)
                                 {"reason", response.describe("DELETE uploadId")}});
 }
 
+PutResult S3Store::upload_part(const std::string& key, const Object& object, int fd,
+                               const std::string& upload_id, std::uint64_t n, bool given_digests,
+                               std::string& etag) const {
+  const std::uint64_t offset = (n - 1) * options_.part_size;
+  const std::uint64_t length = std::min(options_.part_size, object.size - offset);
+  Digests digests;
+  if (given_digests) {
+    digests = {object.parts[n - 1].sha256_hex, object.parts[n - 1].md5_base64};
+  } else if (std::string error; !hash_range(fd, offset, length, digests, error)) {
+    return failure(error, 0);
+  }
+  Request part;
+  part.method = "PUT";
+  part.path = object_path(key);
+  part.query = {{"partNumber", std::to_string(n)}, {"uploadId", upload_id}};
+  part.headers = {{"content-md5", digests.md5_base64}};
+  part.payload_sha256 = digests.sha256_hex;
+  part.has_body = true;
+  part.body.fd = fd;
+  part.body.offset = offset;
+  part.body.length = length;
+  const Response uploaded = send(part);
+  etag = uploaded.header("etag");
+  if (uploaded.status == 200 && !etag.empty()) return success(PutOutcome::kStored, 200);
+  const std::string op = "PUT part " + std::to_string(n);
+  return failure(uploaded.status == 200 ? op + " 200 without an ETag" : uploaded.describe(op),
+                 uploaded.status);
+}
+
+PutResult S3Store::upload_parts(const std::string& key, const Object& object, int fd,
+                                const std::string& upload_id, bool given_digests,
+                                std::vector<std::string>& etags) const {
+  std::atomic<std::uint64_t> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  PutResult first_failure;
+  const auto lane = [&] {
+    while (!stop.load()) {
+      const std::uint64_t i = next.fetch_add(1);
+      if (i >= etags.size()) return;
+      PutResult result;
+      try {
+        result = upload_part(key, object, fd, upload_id, i + 1, given_digests, etags[i]);
+      } catch (const std::exception& e) {
+        result = failure("PUT part " + std::to_string(i + 1) + ": " + e.what(), 0);
+      }
+      if (!result.ok) {
+        std::lock_guard lock(mutex);
+        if (!stop.exchange(true)) first_failure = std::move(result);
+        return;
+      }
+    }
+  };
+  {
+    std::vector<std::jthread> helpers;
+    const std::uint64_t lanes =
+        std::clamp<std::uint64_t>(options_.parts_in_flight, 1, etags.size());
+    for (std::uint64_t i = 1; i < lanes; ++i) {
+      try {
+        helpers.emplace_back(lane);
+      } catch (const std::system_error&) {
+        break;  // no thread to be had: fewer lanes
+      }
+    }
+    lane();
+  }  // joins the helpers
+  if (stop.load()) return first_failure;
+  return success(PutOutcome::kStored, 200);
+}
+
 PutResult S3Store::put_multipart(const std::string& key, const Object& object, int fd) {
   const std::uint64_t part_size = options_.part_size;
   const std::uint64_t parts = (object.size + part_size - 1) / part_size;
   if (parts > kMaxParts) {
     return failure("object needs " + std::to_string(parts) + " parts (max 10000); raise part_size",
                    0);
+  }
+
+  // The caller hashed the parts while writing the file (digest_plan): use them if they are ours.
+  bool given_parts = object.part_size == part_size && object.parts.size() == parts;
+  for (std::uint64_t n = 0; given_parts && n < parts; ++n) {
+    const auto& p = object.parts[n];
+    given_parts =
+        p.offset == n * part_size && p.size == std::min(part_size, object.size - p.offset);
   }
 
   // Without conditional complete, HEAD first so an existing object is not even re-uploaded.
@@ -576,37 +697,17 @@ PutResult S3Store::put_multipart(const std::string& key, const Object& object, i
   }
   if (upload_id.empty()) return failure("POST uploads 200 without an UploadId", 200);
 
+  std::vector<std::string> etags(parts);
+  if (PutResult uploaded = upload_parts(key, object, fd, upload_id, given_parts, etags);
+      !uploaded.ok) {
+    abort_upload(key, upload_id);
+    return uploaded;
+  }
   std::string complete_body =
       "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
   for (std::uint64_t n = 1; n <= parts; ++n) {
-    const std::uint64_t offset = (n - 1) * part_size;
-    const std::uint64_t length = std::min(part_size, object.size - offset);
-    Digests digests;
-    std::string error;
-    if (!hash_range(fd, offset, length, digests, error)) {
-      abort_upload(key, upload_id);
-      return failure(error, 0);
-    }
-    Request part;
-    part.method = "PUT";
-    part.path = object_path(key);
-    part.query = {{"partNumber", std::to_string(n)}, {"uploadId", upload_id}};
-    part.headers = {{"content-md5", digests.md5_base64}};
-    part.payload_sha256 = digests.sha256_hex;
-    part.has_body = true;
-    part.body.fd = fd;
-    part.body.offset = offset;
-    part.body.length = length;
-    const Response uploaded = send(part);
-    const std::string etag = uploaded.header("etag");
-    if (uploaded.status != 200 || etag.empty()) {
-      abort_upload(key, upload_id);
-      const std::string op = "PUT part " + std::to_string(n);
-      return failure(uploaded.status == 200 ? op + " 200 without an ETag" : uploaded.describe(op),
-                     uploaded.status);
-    }
     complete_body += "<Part><PartNumber>" + std::to_string(n) + "</PartNumber><ETag>" +
-                     xml_escape(etag) + "</ETag></Part>";
+                     xml_escape(etags[n - 1]) + "</ETag></Part>";
   }
   complete_body += "</CompleteMultipartUpload>";
 

@@ -6,7 +6,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "log/logger.hpp"
 #include "s3/signer.hpp"
@@ -25,6 +28,9 @@ struct S3Options {
   s3::Credentials credentials;  // session_token -> x-amz-security-token
   std::uint64_t multipart_threshold = 64ull << 20;
   std::uint64_t part_size = 16ull << 20;
+  // Parts sent at once, each on its own connection: the server works on one part while the next
+  // one is on the wire (Swift's proxy and object server take turns on a single stream).
+  unsigned parts_in_flight = 2;
   std::string sse;             // "", "AES256" or "aws:kms"
   std::string sse_kms_key_id;  // with aws:kms, optional
   std::chrono::seconds connect_timeout{10};
@@ -32,17 +38,25 @@ struct S3Options {
   util::Clock clock = util::system_clock();
 };
 
-// Thread-safe: every request uses its own CURL easy handle. curl_global_init is the caller's job.
+// Thread-safe: a request takes a CURL easy handle from a small pool and gives it back after, so
+// requests on any threads run concurrently while consecutive ones (the parts of an upload) reuse
+// the handle's open connection. curl_global_init is the caller's job.
 class S3Store : public ObjectStore {
  public:
   // Throws std::invalid_argument for an endpoint that is not an http(s) origin.
   S3Store(S3Options options, log::Logger& logger);
+  ~S3Store() override;
+  S3Store(const S3Store&) = delete;
+  S3Store& operator=(const S3Store&) = delete;
 
   PutResult put_if_absent(const std::string& key, const Object& object) override;
   HeadResult head(const std::string& key) override;
   ReadResult read_small(const std::string& key) override;
   RemoveResult remove(const std::string& key) override;
   std::string location(const std::string& key) const override;  // "s3://bucket/key"
+  // Up to multipart_threshold: the whole file's MD5 (Content-MD5 of the single PUT); above it,
+  // each part_size range's SHA-256 and MD5 instead; unknown size: both.
+  util::DigestPlan digest_plan(std::optional<std::uint64_t> size) const override;
 
   // PUT /bucket, for tests and tools (the service expects an existing bucket). kAlreadyExists
   // when the server says the bucket is already there (409 BucketAlreadyOwnedByYou, or Swift's
@@ -58,11 +72,20 @@ class S3Store : public ObjectStore {
  private:
   struct Request;
   struct Response;
+  struct HandlePool;
 
   Response send(const Request& request) const;
 
   PutResult put_single(const std::string& key, const Object& object, int fd);
   PutResult put_multipart(const std::string& key, const Object& object, int fd);
+  // Part n (from 1): its digests (the Object's, or hashed here), then the PUT; etag on success.
+  PutResult upload_part(const std::string& key, const Object& object, int fd,
+                        const std::string& upload_id, std::uint64_t n, bool given_digests,
+                        std::string& etag) const;
+  // Every part, on up to parts_in_flight threads; the first failure stops the rest.
+  PutResult upload_parts(const std::string& key, const Object& object, int fd,
+                         const std::string& upload_id, bool given_digests,
+                         std::vector<std::string>& etags) const;
   // After a 412 (or a HEAD-first check found the key): same size -> kAlreadyExists.
   PutResult resolve_existing(const std::string& key, std::uint64_t size, int status);
   static PutResult compare_existing(const HeadResult& existing, std::uint64_t size, int status);
@@ -79,6 +102,7 @@ class S3Store : public ObjectStore {
   std::string base_path_;  // "/bucket" (path-style) or "" (virtual-hosted), plus endpoint path
   // Set after the first 501 to `If-None-Match`: later writes go straight to HEAD-then-PUT.
   std::atomic<bool> conditional_unsupported_{false};
+  std::unique_ptr<HandlePool> handles_;
 };
 
 }  // namespace partyline::storage

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,7 @@
 #include "s3/signer.hpp"
 #include "storage/s3_store.hpp"
 #include "util/crypto.hpp"
+#include "util/digest.hpp"
 
 namespace partyline::storage {
 namespace {
@@ -231,6 +233,37 @@ TEST_F(S3StoreSwift, MultipartStoresAnIdenticalObject) {
   EXPECT_EQ(got.body.size(), big.size);
   EXPECT_EQ(util::sha256_hex(got.body), big.sha256_hex);
   EXPECT_NE(got.headers.find("x-amz-meta-recording-sid"), std::string::npos);
+}
+
+// The service's path: the digests of every part come from the one pass over the bytes that
+// wrote the spool file (digest_plan), and Swift checks each part's payload hash and Content-MD5.
+TEST_F(S3StoreSwift, MultipartWithPartDigestsFromTheWritePass) {
+  S3Options o = options();
+  o.multipart_threshold = 6ull << 20;
+  o.part_size = 5ull << 20;
+  S3Store store(o, *logger_);
+  const std::string key = prefix_ + "parts.wav";
+  Object big = object(12ull << 20, "parts.spool");
+  std::ifstream in(big.file, std::ios::binary);
+  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  util::StreamDigest digest(store.digest_plan(big.size));
+  digest.update(content.data(), content.size());
+  util::StreamDigests digests = digest.finish();
+  ASSERT_EQ(digests.parts.size(), 3u);
+  big.part_size = digests.part_size;
+  big.parts = digests.parts;
+  const auto result = store.put_if_absent(key, big);
+  ASSERT_TRUE(result.ok) << result.error;
+  const auto got = fetch(store, o, "GET", key);
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(util::sha256_hex(got.body), big.sha256_hex);
+
+  // A wrong part digest is refused by the server, not stored.
+  big.parts[1].md5_base64 = big.parts[0].md5_base64;
+  const auto refused = store.put_if_absent(prefix_ + "bad-parts.wav", big);
+  EXPECT_FALSE(refused.ok);
+  EXPECT_EQ(refused.http_status, 400) << refused.error;
+  EXPECT_FALSE(store.head(prefix_ + "bad-parts.wav").exists);
 }
 
 TEST_F(S3StoreSwift, MultipartCompleteOnAnExistingKeyIsAlreadyExists) {

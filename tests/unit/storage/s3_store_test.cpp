@@ -3,12 +3,15 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -17,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <pugixml.hpp>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -71,7 +75,8 @@ std::string error_xml(const std::string& code) {
 }
 
 // A scripted S3 on 127.0.0.1:<free port>: records every request and answers what the test's
-// handler says. Synchronous accept loop on one thread; enough for one client at a time.
+// handler says. One thread per connection, as the store keeps connections open between requests
+// and sends parts on several at once; the handler may be called on any of them.
 class FakeS3 {
  public:
   using Handler = std::function<Reply(const Recorded&)>;
@@ -86,6 +91,14 @@ class FakeS3 {
     tcp::socket poke(ioc_);
     poke.connect(acceptor_.local_endpoint(), ec);  // wakes the blocking accept
     thread_.join();
+    {
+      // Connections the client still keeps open: end their blocking reads.
+      std::lock_guard lock(mutex_);
+      for (int fd : open_fds_)
+        ::shutdown(fd, SHUT_RDWR);
+    }
+    for (auto& t : connections_)
+      t.join();
   }
 
   std::string endpoint() const {
@@ -96,15 +109,28 @@ class FakeS3 {
     std::lock_guard lock(mutex_);
     return requests_;
   }
+  std::size_t connections() const {
+    std::lock_guard lock(mutex_);
+    return accepted_;
+  }
 
  private:
   void run() {
     while (!stopping_) {
-      tcp::socket socket(ioc_);
+      auto socket = std::make_shared<tcp::socket>(ioc_);
       boost::system::error_code ec;
-      acceptor_.accept(socket, ec);
+      acceptor_.accept(*socket, ec);
       if (ec || stopping_) continue;
-      serve(socket);
+      {
+        std::lock_guard lock(mutex_);
+        ++accepted_;
+        open_fds_.insert(socket->native_handle());
+      }
+      connections_.emplace_back([this, socket] {
+        serve(*socket);
+        std::lock_guard lock(mutex_);
+        open_fds_.erase(socket->native_handle());
+      });
     }
   }
 
@@ -156,6 +182,9 @@ class FakeS3 {
   std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   std::vector<Recorded> requests_;
+  std::size_t accepted_ = 0;
+  std::set<int> open_fds_;
+  std::vector<std::thread> connections_;  // only touched by thread_ and, after it ends, ~FakeS3
   std::thread thread_;
 };
 
@@ -537,10 +566,14 @@ TEST(S3Store, MultipartCreatesUploadsPartsAndCompletesConditionally) {
   EXPECT_EQ(create.header("x-amz-server-side-encryption"), "AES256");
   EXPECT_TRUE(create.body.empty());
 
+  // Parts go up two at a time, so they may arrive in any order.
+  std::vector<Recorded> parts(requests.begin() + 1, requests.begin() + 4);
+  std::sort(parts.begin(), parts.end(),
+            [](const Recorded& a, const Recorded& b) { return a.target < b.target; });
   const std::string& content = fx.content();
   for (int n = 1; n <= 3; ++n) {
     SCOPED_TRACE(n);
-    const Recorded& part = requests[n];
+    const Recorded& part = parts[n - 1];
     EXPECT_EQ(part.method, "PUT");
     EXPECT_EQ(part.target, "/bkt/big.wav?partNumber=" + std::to_string(n) + "&uploadId=up-1");
     const std::string slice = content.substr((n - 1) * 5 * 1024, 5 * 1024);
@@ -578,9 +611,136 @@ TEST(S3Store, MultipartFailingPartAbortsTheUpload) {
   EXPECT_EQ(result.http_status, 500);
   EXPECT_EQ(result.error, "PUT part 2 500 InternalError");
   const auto requests = fake.requests();
+  // create, parts 1 and 2 (and 3 if its lane took it before part 2 failed), abort, no complete
+  ASSERT_GE(requests.size(), 4u);
+  ASSERT_LE(requests.size(), 5u);
+  for (std::size_t i = 1; i + 1 < requests.size(); ++i)
+    EXPECT_EQ(requests[i].method, "PUT");
+  EXPECT_EQ(requests.back().method, "DELETE");
+  EXPECT_EQ(requests.back().target, "/bkt/big.wav?uploadId=up-1");
+}
+
+TEST(S3Store, MultipartWithOnePartInFlightStopsAtTheFailingPart) {
+  Fixture fx;
+  MultipartScript script;
+  script.fail_part = 2;
+  FakeS3 fake(script);
+  S3Options options = multipart_options(fx, fake.endpoint());
+  options.parts_in_flight = 1;
+  S3Store store(options, fx.logger());
+  EXPECT_FALSE(store.put_if_absent("big.wav", fx.object(kMultipartSize)).ok);
+  const auto requests = fake.requests();
   ASSERT_EQ(requests.size(), 4u);  // create, part 1, part 2, abort
   EXPECT_EQ(requests[3].method, "DELETE");
-  EXPECT_EQ(requests[3].target, "/bkt/big.wav?uploadId=up-1");
+}
+
+TEST(S3Store, MultipartSendsTheCallersPartDigestsWithoutHashingAgain) {
+  Fixture fx;
+  FakeS3 fake(MultipartScript{});
+  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  Object object = fx.object(kMultipartSize);
+  // Stand-ins that no hash of the file can produce: seeing them sent proves they were used as is.
+  object.part_size = 5 * 1024;
+  for (std::uint64_t n = 0; n < 3; ++n) {
+    object.parts.push_back(
+        {.offset = n * 5 * 1024,
+         .size = std::min<std::uint64_t>(5 * 1024, kMultipartSize - n * 5 * 1024),
+         .sha256_hex = std::string(63, 'a') + std::to_string(n),
+         .md5_base64 = "given-md5-" + std::to_string(n)});
+  }
+  ASSERT_TRUE(store.put_if_absent("big.wav", object).ok);
+  std::set<std::string> shas, md5s;
+  for (const auto& r : fake.requests()) {
+    if (r.method != "PUT") continue;
+    shas.insert(r.header("x-amz-content-sha256"));
+    md5s.insert(r.header("content-md5"));
+  }
+  EXPECT_EQ(shas, (std::set<std::string>{std::string(63, 'a') + "0", std::string(63, 'a') + "1",
+                                         std::string(63, 'a') + "2"}));
+  EXPECT_EQ(md5s, (std::set<std::string>{"given-md5-0", "given-md5-1", "given-md5-2"}));
+}
+
+TEST(S3Store, MultipartHashesPartsItselfWhenTheGivenOnesDoNotMatchItsPartSize) {
+  Fixture fx;
+  FakeS3 fake(MultipartScript{});
+  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  Object object = fx.object(kMultipartSize);
+  object.part_size = 4 * 1024;  // not the store's 5 KiB
+  for (std::uint64_t n = 0; n < 4; ++n) {
+    object.parts.push_back(
+        {.offset = n * 4 * 1024,
+         .size = std::min<std::uint64_t>(4 * 1024, kMultipartSize - n * 4 * 1024),
+         .sha256_hex = std::string(64, 'b'),
+         .md5_base64 = "wrong"});
+  }
+  ASSERT_TRUE(store.put_if_absent("big.wav", object).ok);
+  for (const auto& r : fake.requests()) {
+    if (r.method != "PUT") continue;
+    SCOPED_TRACE(r.target);
+    EXPECT_EQ(r.header("x-amz-content-sha256"), digest_hex(EVP_sha256(), r.body));
+    EXPECT_EQ(r.header("content-md5"), md5_base64(r.body));
+  }
+}
+
+TEST(S3Store, TwoPartsAreInFlightAtOnce) {
+  // Part 1's answer waits (up to 10 s) until part 2 has arrived: only concurrent uploads see it.
+  Fixture fx;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool part2_arrived = false;
+  std::atomic<bool> overlapped{false};
+  FakeS3 fake([&](const Recorded& r) {
+    if (r.method == "PUT" && r.query_has("partNumber=2&")) {
+      std::lock_guard lock(mutex);
+      part2_arrived = true;
+      cv.notify_all();
+    }
+    if (r.method == "PUT" && r.query_has("partNumber=1&")) {
+      std::unique_lock lock(mutex);
+      overlapped = cv.wait_for(lock, std::chrono::seconds(10), [&] { return part2_arrived; });
+    }
+    return MultipartScript{}(r);
+  });
+  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  ASSERT_TRUE(store.put_if_absent("big.wav", fx.object(kMultipartSize)).ok);
+  EXPECT_TRUE(overlapped.load());
+}
+
+TEST(S3Store, ConsecutiveRequestsReuseOneConnection) {
+  Fixture fx;
+  FakeS3 fake(MultipartScript{});
+  S3Options options = multipart_options(fx, fake.endpoint());
+  options.parts_in_flight = 1;
+  S3Store store(options, fx.logger());
+  ASSERT_TRUE(store.put_if_absent("big.wav", fx.object(kMultipartSize)).ok);
+  ASSERT_TRUE(store.head("other.wav").ok);
+  EXPECT_EQ(fake.requests().size(), 6u);  // create, 3 parts, complete, head
+  EXPECT_EQ(fake.connections(), 1u);
+}
+
+TEST(S3Store, DigestPlanFollowsTheUploadShape) {
+  Fixture fx;
+  S3Options options = fx.options("http://127.0.0.1:9");
+  options.multipart_threshold = 64 << 20;
+  options.part_size = 16 << 20;
+  const S3Store store(options, fx.logger());
+  struct Case {
+    std::optional<std::uint64_t> size;
+    bool whole_md5;
+    std::uint64_t part_size;
+  };
+  const Case cases[] = {
+      {0, true, 0},
+      {64 << 20, true, 0},                // single PUT: Content-MD5 of the whole
+      {(64 << 20) + 1, false, 16 << 20},  // multipart: per-part digests only
+      {std::nullopt, true, 16 << 20},     // unknown: both
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.size ? std::to_string(*c.size) : "unknown");
+    const util::DigestPlan plan = store.digest_plan(c.size);
+    EXPECT_EQ(plan.whole_md5, c.whole_md5);
+    EXPECT_EQ(plan.part_size, c.part_size);
+  }
 }
 
 TEST(S3Store, MultipartErrorInsideA200CompleteIsAFailure) {

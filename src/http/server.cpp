@@ -123,7 +123,6 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_request(error_code ec, std::size_t) {
     if (ec) return on_read_error(ec);
     waiting_ = false;
-    stream_.expires_never();  // the handler may take its time; the write gets its own deadline
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     head_ = req.method() == bhttp::verb::head;
@@ -139,11 +138,16 @@ class Session : public std::enable_shared_from_this<Session> {
 
     // Answered at once (the usual case), the write starts right here on the session's strand;
     // an answer from another thread (a recording callback) is posted to it.
+    writing_ = false;
     shared_->handler(request, [self = shared_from_this()](Response response) {
       net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->write(std::move(response), false);
       });
     });
+    // Not answered yet (a recording callback waits for its copy): the handler may take its time,
+    // so the request's deadline must not run out meanwhile; the write sets its own. (Answered at
+    // once, the write has already re-armed it: one timer operation fewer per request.)
+    if (!writing_) stream_.expires_never();
   }
 
   // A request refused before it reached the application: answer, log, and close.
@@ -162,6 +166,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write(Response response, bool force_close) {
+    writing_ = true;
     // One answer at a time per connection: the session owns it until the write completes.
     auto& res = response_.emplace();
     res.version(11);
@@ -222,6 +227,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool waiting_ = false;
   bool keep_alive_ = false;
   bool head_ = false;
+  bool writing_ = false;  // the answer to the current request is being written
 };
 
 }  // namespace

@@ -162,8 +162,12 @@ void Logger::write(LogLevel level, std::string_view evt, boost::json::object fie
 }
 
 void Logger::writer_loop() {
+  // The two buffers trade places at every write: sized once for a busy 5 ms (about 300 lines),
+  // so that neither grows through reallocations (and large-chunk malloc work) on each swap.
   std::string batch;
+  batch.reserve(kBufferReserve);
   std::unique_lock lock(mutex_);
+  pending_.reserve(kBufferReserve);
   while (true) {
     // A wake-up may find nothing: a warning wrote out what was pending in the meantime.
     while (!stopping_ && pending_.empty()) {
@@ -184,7 +188,10 @@ void Logger::writer_loop() {
       }
       write_out(batch);
       batch.clear();
-      if (batch.capacity() > (64 << 10)) batch.shrink_to_fit();
+      if (batch.capacity() > 4 * kBufferReserve) {
+        batch = std::string();  // after a burst: give the memory back, keep the usual size
+        batch.reserve(kBufferReserve);
+      }
     }
     lock.lock();
   }

@@ -52,6 +52,7 @@ class Logger {
 
   static constexpr auto kLinger = std::chrono::milliseconds(5);
   static constexpr std::size_t kMaxPending = 4 << 20;  // then writers wait: back-pressure
+  static constexpr std::size_t kBufferReserve = 128 << 10;
 
  private:
   void format_into(std::string& out, LogLevel level, std::string_view evt,

@@ -1,5 +1,4 @@
 // partyline: command line and wiring. Everything it calls is a component under src/.
-#include <curl/curl.h>
 
 #include <CLI/CLI.hpp>
 #include <condition_variable>
@@ -312,7 +311,6 @@ int main(int argc, char** argv) {
       ->add_option("SID", recording_sid)
       ->required();
   CLI11_PARSE(cli, argc, argv);
-  curl_global_init(CURL_GLOBAL_DEFAULT);
 
   config::Config config;
   try {

@@ -6,7 +6,8 @@
 // threads), then print VmRSS in KiB. Whatever Partyline idles at above this is its own code and
 // data; below it no server with these libraries can go.
 //
-//   g++ -O2 -std=c++20 -o floor floor.cpp -lcrypto -lsqlite3 -lboost_json -lboost_url -lpugixml -pthread
+//   g++ -O2 -std=c++20 -o floor floor.cpp -lcrypto -lsqlite3 -lboost_json -lboost_url -lpugixml
+//   -pthread
 //   ./floor DIR        (DIR: an empty scratch directory for the two databases)
 #include <openssl/evp.h>
 #include <openssl/rand.h>

@@ -46,8 +46,8 @@ struct AccountInfo {
 };
 
 // Blocking; one curl easy handle per request, so a client may be used from several threads at
-// once. The caller must have called curl_global_init once at start-up. Errors read like
-// "HTTP 401: <Twilio's message>" and never contain the password.
+// once. libcurl is loaded and initialised by the first request (util/curl_lazy.cpp). Errors read
+// like "HTTP 401: <Twilio's message>" and never contain the password.
 class RestClient {
  public:
   explicit RestClient(RestOptions options);

@@ -26,21 +26,6 @@ std::string signed_params(const http::Params& params) {
   return data;
 }
 
-template <typename Sign>
-bool matches_any_variant(std::string_view signature, std::string_view url,
-                         const http::Params& params, const Sign& sign) {
-  const std::string tail = signed_params(params);
-  bool ok = false;
-  std::string data;
-  for (const auto& candidate : url_variants(url)) {
-    data.assign(candidate);
-    data += tail;
-    // No early exit: every variant costs the same whether or not an earlier one matched.
-    ok |= util::constant_time_equal(util::base64(sign(data)), signature);
-  }
-  return ok;
-}
-
 }  // namespace
 
 std::string compute_signature(std::string_view auth_token, std::string_view url,
@@ -77,9 +62,7 @@ std::vector<std::string> url_variants(std::string_view url) {
 bool validate_signature(std::string_view auth_token, std::string_view signature,
                         std::string_view url, const http::Params& params) {
   if (signature.empty() || auth_token.empty()) return false;
-  return matches_any_variant(signature, url, params, [&](std::string_view data) {
-    return util::hmac_sha1(auth_token, data);
-  });
+  return SignatureValidator(auth_token).valid(signature, url, params);
 }
 
 SignatureValidator::SignatureValidator(std::string_view auth_token)
@@ -88,8 +71,16 @@ SignatureValidator::SignatureValidator(std::string_view auth_token)
 bool SignatureValidator::valid(std::string_view signature, std::string_view url,
                                const http::Params& params) const {
   if (signature.empty() || empty_token_) return false;
-  return matches_any_variant(signature, url, params,
-                             [this](std::string_view data) { return hmac_.sign(data); });
+  const std::string tail = signed_params(params);
+  bool ok = false;
+  std::string data;
+  for (const auto& candidate : url_variants(url)) {
+    data.assign(candidate);
+    data += tail;
+    // No early exit: every variant costs the same whether or not an earlier one matched.
+    ok |= util::constant_time_equal(util::base64(hmac_.sign(data)), signature);
+  }
+  return ok;
 }
 
 }  // namespace partyline::twilio

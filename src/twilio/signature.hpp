@@ -19,6 +19,7 @@ std::string compute_signature(std::string_view auth_token, std::string_view url,
 std::vector<std::string> url_variants(std::string_view url);
 
 // Constant-time comparison against every URL variant. A missing signature never validates.
+// One-off: keys a SignatureValidator for this call.
 bool validate_signature(std::string_view auth_token, std::string_view signature,
                         std::string_view url, const http::Params& params);
 

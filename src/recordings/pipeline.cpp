@@ -1,5 +1,7 @@
 #include "recordings/pipeline.hpp"
 
+#include <memory>
+#include <optional>
 #include <random>
 
 #include "recordings/naming.hpp"
@@ -272,16 +274,55 @@ void Pipeline::process(store::Job job) {
     }
   } guard{spool};
 
+  storage::Object object;
+  object.file = spool;
+  object.content_type = content_type();
+  object.metadata = {{"recording-sid", job.recording_sid},
+                     {"duration", job.duration},
+                     {"conference-sid", job.conference_sid},
+                     {"start-time", job.start_time}};
+
+  // A large recording goes up in parts while it is still being fetched (storage decides from the
+  // Content-Length whether it uploads in parts). Declared after the spool guard: an unfinished
+  // upload is aborted before the file goes.
+  std::unique_ptr<storage::PartUpload> upload;
+  auto put_start = std::chrono::steady_clock::now();
+  const auto begin_upload = [&](std::optional<std::uint64_t> size) {
+    if (!size) return;
+    storage::Object expected = object;
+    expected.size = *size;
+    try {
+      upload = storage_.begin_upload(job.key, expected);
+    } catch (const std::exception& e) {
+      // No thread to be had, say: the whole file goes up once it is here, as for small ones.
+      log_.warn("s3.put.stream_unavailable",
+                {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"reason", e.what()}});
+    }
+    if (!upload) return;
+    put_start = std::chrono::steady_clock::now();
+    log_.info("s3.put.begin", {{"RecordingSid", job.recording_sid},
+                               {"key", job.key},
+                               {"bytes", *size},
+                               {"while_fetching", true}});
+  };
+
   const auto fetch_start = std::chrono::steady_clock::now();
-  const auto media = twilio::fetch_media({.url = job.recording_url + "." + options_.format,
-                                          .username = options_.account_sid,
-                                          .password = options_.auth_token.reveal(),
-                                          .spool = spool,
-                                          .allow_http = options_.allow_http_media,
-                                          .digest_plan = [this](std::optional<std::uint64_t> size) {
-                                            return storage_.digest_plan(size);
-                                          }});
+  auto media = twilio::fetch_media({.url = job.recording_url + "." + options_.format,
+                                    .username = options_.account_sid,
+                                    .password = options_.auth_token.reveal(),
+                                    .spool = spool,
+                                    .allow_http = options_.allow_http_media,
+                                    .digest_plan =
+                                        [&](std::optional<std::uint64_t> size) {
+                                          begin_upload(size);
+                                          return storage_.digest_plan(size);
+                                        },
+                                    .on_part =
+                                        [&](const util::PartDigest& part) {
+                                          if (upload) upload->part_ready(part);
+                                        }});
   if (media.kind != twilio::MediaResult::Kind::kOk) {
+    upload.reset();  // stops sending parts and aborts what went up
     const std::string reason = media.kind == twilio::MediaResult::Kind::kNotReady
                                    ? "media not ready yet (HTTP 404)"
                                    : media.error;
@@ -297,23 +338,21 @@ void Pipeline::process(store::Job job) {
                                    {"bytes", media.bytes},
                                    {"ms", elapsed_ms(fetch_start)}});
 
-  storage::Object object;
-  object.file = spool;
   object.size = media.bytes;
   object.md5_hex = media.md5_hex;
   object.sha256_hex = media.sha256_hex;
   object.part_size = media.part_size;
-  object.parts = media.parts;
-  object.content_type = content_type();
-  object.metadata = {{"recording-sid", job.recording_sid},
-                     {"duration", job.duration},
-                     {"conference-sid", job.conference_sid},
-                     {"start-time", job.start_time}};
+  object.parts = std::move(media.parts);
 
-  const auto put_start = std::chrono::steady_clock::now();
-  log_.info("s3.put.begin",
-            {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"bytes", media.bytes}});
-  const auto put = storage_.put_if_absent(job.key, object);
+  storage::PutResult put;
+  if (upload) {
+    put = upload->finish(object);
+  } else {
+    put_start = std::chrono::steady_clock::now();
+    log_.info("s3.put.begin",
+              {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"bytes", media.bytes}});
+    put = storage_.put_if_absent(job.key, object);
+  }
   if (!put.ok) {
     const auto retry_in = retry(put.error);
     log_.warn("s3.put.error", {{"RecordingSid", job.recording_sid},

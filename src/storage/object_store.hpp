@@ -4,6 +4,7 @@
 // duplicate callback must find the earlier copy instead of overwriting it.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -52,6 +53,23 @@ struct HeadResult {
   std::string error;
 };
 
+// An upload that runs while its file is still being written (a recording being fetched): each
+// part goes up as soon as it has been written and hashed, so the fetch and the upload overlap
+// instead of taking turns. Create-only like put_if_absent: nothing is visible under the key
+// before finish() succeeds.
+class PartUpload {
+ public:
+  // Without a successful finish(): stops sending, waits for the parts in flight and aborts the
+  // upload, so a failed fetch leaves nothing behind.
+  virtual ~PartUpload() = default;
+  // Bytes [part.offset, part.offset + part.size) of the file are written and `part` holds their
+  // digests. Parts come in order; thread-safe; never waits for the network.
+  virtual void part_ready(const util::PartDigest& part) = 0;
+  // The file is complete and `object` describes it (size and every part's digests, as in
+  // put_if_absent): sends what is left and completes the upload. Blocks; may be called once.
+  virtual PutResult finish(const Object& object) = 0;
+};
+
 // Every error is retryable: the caller retries with backoff and only reports them.
 class ObjectStore {
  public:
@@ -68,6 +86,14 @@ class ObjectStore {
   virtual util::DigestPlan digest_plan(std::optional<std::uint64_t> size) const {
     (void)size;
     return {};
+  }
+  // Starts an upload of `object.size` bytes that object.file will hold once it is written (its
+  // content_type and metadata set; digests not yet). nullptr when this store does not upload an
+  // object of that size in parts: the caller then calls put_if_absent once the file is complete.
+  virtual std::unique_ptr<PartUpload> begin_upload(const std::string& key, const Object& object) {
+    (void)key;
+    (void)object;
+    return nullptr;
   }
 };
 

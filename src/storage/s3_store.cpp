@@ -7,10 +7,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/url/parse.hpp>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <pugixml.hpp>
 #include <stdexcept>
 #include <string_view>
@@ -587,17 +591,9 @@ void S3Store::abort_upload(const std::string& key, const std::string& upload_id)
                                 {"reason", response.describe("DELETE uploadId")}});
 }
 
-PutResult S3Store::upload_part(const std::string& key, const Object& object, int fd,
-                               const std::string& upload_id, std::uint64_t n, bool given_digests,
-                               std::string& etag) const {
-  const std::uint64_t offset = (n - 1) * options_.part_size;
-  const std::uint64_t length = std::min(options_.part_size, object.size - offset);
-  Digests digests;
-  if (given_digests) {
-    digests = {object.parts[n - 1].sha256_hex, object.parts[n - 1].md5_base64};
-  } else if (std::string error; !hash_range(fd, offset, length, digests, error)) {
-    return failure(error, 0);
-  }
+PutResult S3Store::send_part(const std::string& key, int fd, const std::string& upload_id,
+                             std::uint64_t n, const util::PartDigest& digests,
+                             std::string& etag) const {
   Request part;
   part.method = "PUT";
   part.path = object_path(key);
@@ -606,8 +602,8 @@ PutResult S3Store::upload_part(const std::string& key, const Object& object, int
   part.payload_sha256 = digests.sha256_hex;
   part.has_body = true;
   part.body.fd = fd;
-  part.body.offset = offset;
-  part.body.length = length;
+  part.body.offset = digests.offset;
+  part.body.length = digests.size;
   const Response uploaded = send(part);
   etag = uploaded.header("etag");
   if (uploaded.status == 200 && !etag.empty()) return success(PutOutcome::kStored, 200);
@@ -623,13 +619,25 @@ PutResult S3Store::upload_parts(const std::string& key, const Object& object, in
   std::atomic<bool> stop{false};
   std::mutex mutex;
   PutResult first_failure;
+  const auto upload_part = [&](std::uint64_t i) {
+    if (given_digests) return send_part(key, fd, upload_id, i + 1, object.parts[i], etags[i]);
+    util::PartDigest part;
+    part.offset = i * options_.part_size;
+    part.size = std::min(options_.part_size, object.size - part.offset);
+    Digests digests;
+    if (std::string error; !hash_range(fd, part.offset, part.size, digests, error))
+      return failure(error, 0);
+    part.sha256_hex = std::move(digests.sha256_hex);
+    part.md5_base64 = std::move(digests.md5_base64);
+    return send_part(key, fd, upload_id, i + 1, part, etags[i]);
+  };
   const auto lane = [&] {
     while (!stop.load()) {
       const std::uint64_t i = next.fetch_add(1);
       if (i >= etags.size()) return;
       PutResult result;
       try {
-        result = upload_part(key, object, fd, upload_id, i + 1, given_digests, etags[i]);
+        result = upload_part(i);
       } catch (const std::exception& e) {
         result = failure("PUT part " + std::to_string(i + 1) + ": " + e.what(), 0);
       }
@@ -657,6 +665,36 @@ PutResult S3Store::upload_parts(const std::string& key, const Object& object, in
   return success(PutOutcome::kStored, 200);
 }
 
+bool S3Store::found_before_upload(const std::string& key, std::uint64_t size, PutResult& result) {
+  if (!conditional_unsupported_.load()) return false;
+  const HeadResult existing = head(key);
+  if (!existing.ok) {
+    result = failure(existing.error, 0);
+    return true;
+  }
+  if (!existing.exists) return false;
+  result = compare_existing(existing, size, 200);
+  return true;
+}
+
+PutResult S3Store::create_upload(const std::string& key, const Object& object,
+                                 std::string& upload_id) const {
+  Request create;
+  create.method = "POST";
+  create.path = object_path(key);
+  create.query = {{"uploads", ""}};
+  create.headers = object_headers(object);
+  create.has_body = true;  // empty: POST needs an explicit zero length
+  const Response created = send(create);
+  if (created.status != 200) return failure(created.describe("POST uploads"), created.status);
+  pugi::xml_document doc;
+  if (doc.load_buffer(created.body.data(), created.body.size())) {
+    upload_id = doc.child("InitiateMultipartUploadResult").child_value("UploadId");
+  }
+  if (upload_id.empty()) return failure("POST uploads 200 without an UploadId", 200);
+  return success(PutOutcome::kStored, 200);
+}
+
 PutResult S3Store::put_multipart(const std::string& key, const Object& object, int fd) {
   const std::uint64_t part_size = options_.part_size;
   const std::uint64_t parts = (object.size + part_size - 1) / part_size;
@@ -674,38 +712,25 @@ PutResult S3Store::put_multipart(const std::string& key, const Object& object, i
   }
 
   // Without conditional complete, HEAD first so an existing object is not even re-uploaded.
-  if (conditional_unsupported_.load()) {
-    const HeadResult existing = head(key);
-    if (!existing.ok) return failure(existing.error, 0);
-    if (existing.exists) return compare_existing(existing, object.size, 200);
-  }
+  if (PutResult found; found_before_upload(key, object.size, found)) return found;
 
-  Request create;
-  create.method = "POST";
-  create.path = object_path(key);
-  create.query = {{"uploads", ""}};
-  create.headers = object_headers(object);
-  create.has_body = true;  // empty: POST needs an explicit zero length
-  const Response created = send(create);
-  if (created.status != 200) return failure(created.describe("POST uploads"), created.status);
   std::string upload_id;
-  {
-    pugi::xml_document doc;
-    if (doc.load_buffer(created.body.data(), created.body.size())) {
-      upload_id = doc.child("InitiateMultipartUploadResult").child_value("UploadId");
-    }
-  }
-  if (upload_id.empty()) return failure("POST uploads 200 without an UploadId", 200);
-
+  if (PutResult created = create_upload(key, object, upload_id); !created.ok) return created;
   std::vector<std::string> etags(parts);
   if (PutResult uploaded = upload_parts(key, object, fd, upload_id, given_parts, etags);
       !uploaded.ok) {
     abort_upload(key, upload_id);
     return uploaded;
   }
+  return complete_upload(key, object.size, upload_id, etags);
+}
+
+PutResult S3Store::complete_upload(const std::string& key, std::uint64_t size,
+                                   const std::string& upload_id,
+                                   const std::vector<std::string>& etags) {
   std::string complete_body =
       "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
-  for (std::uint64_t n = 1; n <= parts; ++n) {
+  for (std::size_t n = 1; n <= etags.size(); ++n) {
     complete_body += "<Part><PartNumber>" + std::to_string(n) + "</PartNumber><ETag>" +
                      xml_escape(etags[n - 1]) + "</ETag></Part>";
   }
@@ -727,14 +752,14 @@ PutResult S3Store::put_multipart(const std::string& key, const Object& object, i
     completed = send(conditional);
     if (completed.status == 412) {
       abort_upload(key, upload_id);
-      return resolve_existing(key, object.size, 412);
+      return resolve_existing(key, size, 412);
     }
     if (completed.status == 501) {
       note_conditional_unsupported(501);
       const HeadResult existing = head(key);
       if (!existing.ok || existing.exists) abort_upload(key, upload_id);
       if (!existing.ok) return failure(existing.error, 0);
-      if (existing.exists) return compare_existing(existing, object.size, 200);
+      if (existing.exists) return compare_existing(existing, size, 200);
       completed = send(complete);
     }
   } else {
@@ -757,6 +782,185 @@ PutResult S3Store::put_multipart(const std::string& key, const Object& object, i
                    200);
   }
   return success(PutOutcome::kStored, 200);
+}
+
+// The parts of a file still being written. A driver thread checks (HEAD, when the server has no
+// conditional writes) and creates the upload, then sends parts on parts_in_flight lanes; each
+// lane waits for its next part to be written and hashed. finish() hands over the last part,
+// joins and completes; the destructor of an unfinished upload stops the lanes and aborts it.
+class S3Store::StreamedUpload final : public PartUpload {
+ public:
+  // Owns fd (the file, opened for reading).
+  StreamedUpload(S3Store& store, std::string key, Object object, int fd)
+      : store_(store),
+        key_(std::move(key)),
+        object_(std::move(object)),
+        fd_(fd),
+        part_size_(store.options_.part_size),
+        etags_((object_.size + part_size_ - 1) / part_size_) {
+    ready_.reserve(etags_.size());
+    driver_ = std::thread([this] { run(); });
+  }
+
+  ~StreamedUpload() override {
+    stop_and_join();
+    if (!finished_ && !upload_id_.empty()) store_.abort_upload(key_, upload_id_);
+    ::close(fd_);
+  }
+
+  void part_ready(const util::PartDigest& part) override {
+    {
+      std::lock_guard lock(mutex_);
+      // In order, each once: anything else is not a part of this upload's layout.
+      if (ready_.size() >= etags_.size() || part.offset != ready_.size() * part_size_ ||
+          part.size != expected_size(ready_.size()))
+        return;
+      ready_.push_back(part);
+    }
+    cv_.notify_all();
+  }
+
+  PutResult finish(const Object& object) override {
+    std::string mismatch;
+    if (object.size != object_.size) {
+      mismatch = "the file has " + std::to_string(object.size) + " bytes, the upload expected " +
+                 std::to_string(object_.size);
+    } else if (object.part_size != part_size_ || object.parts.size() != etags_.size()) {
+      mismatch = "the file's part digests do not match the upload's parts";
+    }
+    {
+      std::lock_guard lock(mutex_);
+      for (std::size_t i = ready_.size(); mismatch.empty() && i < etags_.size(); ++i) {
+        const auto& part = object.parts[i];
+        if (part.offset != i * part_size_ || part.size != expected_size(i)) {
+          mismatch = "the file's part digests do not match the upload's parts";
+        } else {
+          ready_.push_back(part);
+        }
+      }
+      if (!mismatch.empty()) stop_ = true;
+    }
+    cv_.notify_all();
+    if (driver_.joinable()) driver_.join();
+    finished_ = true;  // from here on, this function settles the upload
+    if (!mismatch.empty() || failed_) {
+      if (!upload_id_.empty()) store_.abort_upload(key_, upload_id_);
+      return mismatch.empty() ? failure_ : failure(mismatch, 0);
+    }
+    if (settled_) return *settled_;
+    return store_.complete_upload(key_, object_.size, upload_id_, etags_);
+  }
+
+ private:
+  std::uint64_t expected_size(std::size_t i) const {
+    return std::min(part_size_, object_.size - i * part_size_);
+  }
+
+  void stop_and_join() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (driver_.joinable()) driver_.join();
+  }
+
+  void fail(PutResult result) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!failed_) failure_ = std::move(result);
+      failed_ = stop_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  bool stopped() {
+    std::lock_guard lock(mutex_);
+    return stop_;
+  }
+
+  void run() {
+    try {
+      if (PutResult found; store_.found_before_upload(key_, object_.size, found)) {
+        settled_ = std::move(found);
+        return;
+      }
+      if (stopped()) return;  // the fetch failed already: nothing to create
+      if (PutResult created = store_.create_upload(key_, object_, upload_id_); !created.ok) {
+        upload_id_.clear();
+        return fail(std::move(created));
+      }
+      std::vector<std::jthread> helpers;
+      const std::uint64_t lanes =
+          std::clamp<std::uint64_t>(store_.options_.parts_in_flight, 1, etags_.size());
+      for (std::uint64_t i = 1; i < lanes; ++i) {
+        try {
+          helpers.emplace_back([this] { lane(); });
+        } catch (const std::system_error&) {
+          break;  // no thread to be had: fewer lanes
+        }
+      }
+      lane();
+    } catch (const std::exception& e) {
+      fail(failure(std::string("multipart upload: ") + e.what(), 0));
+    }
+  }
+
+  void lane() {
+    for (;;) {
+      const std::uint64_t i = next_.fetch_add(1);
+      if (i >= etags_.size()) return;
+      util::PartDigest part;
+      {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return stop_ || ready_.size() > i; });
+        if (stop_) return;
+        part = ready_[i];
+      }
+      PutResult result;
+      try {
+        result = store_.send_part(key_, fd_, upload_id_, i + 1, part, etags_[i]);
+      } catch (const std::exception& e) {
+        result = failure("PUT part " + std::to_string(i + 1) + ": " + e.what(), 0);
+      }
+      if (!result.ok) return fail(std::move(result));
+    }
+  }
+
+  S3Store& store_;
+  const std::string key_;
+  const Object object_;  // the size, content type and metadata; no digests
+  const int fd_;
+  const std::uint64_t part_size_;
+  std::vector<std::string> etags_;  // one per part, each written by the lane that sends it
+  std::atomic<std::uint64_t> next_{0};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<util::PartDigest> ready_;  // guarded by mutex_
+  bool stop_ = false;                    // guarded by mutex_
+  bool failed_ = false;                  // guarded by mutex_; read after the join
+  PutResult failure_;                    // likewise
+  // Set by the driver, read after it is joined:
+  std::string upload_id_;
+  std::optional<PutResult> settled_;  // the HEAD-first check answered (the key exists, or failed)
+  bool finished_ = false;             // finish() ran: nothing left for the destructor
+  std::thread driver_;                // last: starts once the members above exist
+};
+
+std::unique_ptr<PartUpload> S3Store::begin_upload(const std::string& key, const Object& object) {
+  const std::uint64_t parts = (object.size + options_.part_size - 1) / options_.part_size;
+  // At or below the threshold a single PUT; too many parts: put_if_absent says why.
+  if (object.size <= options_.multipart_threshold || parts > kMaxParts) return nullptr;
+  const int fd = ::open(object.file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nullptr;  // put_if_absent reports it once the file is complete
+  Object shape = object;
+  shape.parts.clear();
+  try {
+    return std::make_unique<StreamedUpload>(*this, key, std::move(shape), fd);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
 }
 
 PutResult S3Store::create_bucket() {

@@ -57,6 +57,9 @@ class S3Store : public ObjectStore {
   // Up to multipart_threshold: the whole file's MD5 (Content-MD5 of the single PUT); above it,
   // each part_size range's SHA-256 and MD5 instead; unknown size: both.
   util::DigestPlan digest_plan(std::optional<std::uint64_t> size) const override;
+  // Above multipart_threshold: a multipart upload whose parts go up as the file is written (the
+  // first parts while the fetch is still running), on up to parts_in_flight connections.
+  std::unique_ptr<PartUpload> begin_upload(const std::string& key, const Object& object) override;
 
   // PUT /bucket, for tests and tools (the service expects an existing bucket). kAlreadyExists
   // when the server says the bucket is already there (409 BucketAlreadyOwnedByYou, or Swift's
@@ -73,19 +76,29 @@ class S3Store : public ObjectStore {
   struct Request;
   struct Response;
   struct HandlePool;
+  class StreamedUpload;  // begin_upload's
 
   Response send(const Request& request) const;
 
   PutResult put_single(const std::string& key, const Object& object, int fd);
   PutResult put_multipart(const std::string& key, const Object& object, int fd);
-  // Part n (from 1): its digests (the Object's, or hashed here), then the PUT; etag on success.
-  PutResult upload_part(const std::string& key, const Object& object, int fd,
-                        const std::string& upload_id, std::uint64_t n, bool given_digests,
-                        std::string& etag) const;
-  // Every part, on up to parts_in_flight threads; the first failure stops the rest.
+  // Without conditional writes (Swift), a multipart upload first checks with HEAD whether the key
+  // is there: true with the answer in `result` when it is (or the check failed).
+  bool found_before_upload(const std::string& key, std::uint64_t size, PutResult& result);
+  // CreateMultipartUpload: the upload's id, or a failure.
+  PutResult create_upload(const std::string& key, const Object& object,
+                          std::string& upload_id) const;
+  // Part n (from 1) of the upload: the bytes `part` names, with its digests; etag on success.
+  PutResult send_part(const std::string& key, int fd, const std::string& upload_id, std::uint64_t n,
+                      const util::PartDigest& part, std::string& etag) const;
+  // Every part, on up to parts_in_flight threads; the first failure stops the rest. Each part's
+  // digests come from the Object when given_digests, else they are hashed here.
   PutResult upload_parts(const std::string& key, const Object& object, int fd,
                          const std::string& upload_id, bool given_digests,
                          std::vector<std::string>& etags) const;
+  // CompleteMultipartUpload, create-only; aborts the upload whenever it does not succeed.
+  PutResult complete_upload(const std::string& key, std::uint64_t size,
+                            const std::string& upload_id, const std::vector<std::string>& etags);
   // After a 412 (or a HEAD-first check found the key): same size -> kAlreadyExists.
   PutResult resolve_existing(const std::string& key, std::uint64_t size, int status);
   static PutResult compare_existing(const HeadResult& existing, std::uint64_t size, int status);

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -44,7 +45,8 @@ constexpr std::size_t kHashChunk = 1024 * 1024;
 // core; inline in the write callback they stalled the transfer.
 class SpoolHasher {
  public:
-  SpoolHasher(int fd, util::DigestPlan plan) : fd_(fd), digest_(plan), thread_([this] { run(); }) {}
+  SpoolHasher(int fd, util::DigestPlan plan, std::function<void(const util::PartDigest&)> on_part)
+      : fd_(fd), digest_(plan), on_part_(std::move(on_part)), thread_([this] { run(); }) {}
   SpoolHasher(const SpoolHasher&) = delete;
   SpoolHasher& operator=(const SpoolHasher&) = delete;
   // Without finish() (a failed transfer): stops the thread where it is.
@@ -108,6 +110,10 @@ class SpoolHasher {
           }
           digest_.update(buffer.data(), static_cast<std::size_t>(r));
           hashed += static_cast<std::uint64_t>(r);
+          if (on_part_) {
+            while (published_ < digest_.parts().size())
+              on_part_(digest_.parts()[published_++]);
+          }
         }
       }
     } catch (const std::exception& e) {
@@ -117,6 +123,8 @@ class SpoolHasher {
 
   const int fd_;
   util::StreamDigest digest_;
+  const std::function<void(const util::PartDigest&)> on_part_;
+  std::size_t published_ = 0;  // parts given to on_part_ (the thread's own)
   std::mutex mutex_;
   std::condition_variable cv_;
   std::uint64_t written_ = 0;      // guarded by mutex_
@@ -164,7 +172,7 @@ std::unique_ptr<SpoolHasher> start_hasher(const Transfer& transfer) {
         length >= 0 ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(length))
                     : std::nullopt);
   }
-  return std::make_unique<SpoolHasher>(transfer.fd, plan);
+  return std::make_unique<SpoolHasher>(transfer.fd, plan, transfer.request->on_part);
 }
 
 // Writes only the body of a 2xx response. Bodies of redirects and errors are read and dropped, so

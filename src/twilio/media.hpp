@@ -24,6 +24,10 @@ struct MediaRequest {
   // What to hash, given the response's Content-Length (nullopt if it has none); unset: the whole
   // body's SHA-256 and MD5. Called once, when the first byte of a 2xx body arrives.
   std::function<util::DigestPlan(std::optional<std::uint64_t>)> digest_plan;
+  // Called on the hashing thread, in order, as each complete part of the plan has been written to
+  // the spool file and hashed (the last, shorter part is only in the result). Must not block: the
+  // hashing waits for it.
+  std::function<void(const util::PartDigest&)> on_part;
 };
 
 struct MediaResult {

@@ -74,6 +74,9 @@ class StreamDigest {
   StreamDigest& operator=(const StreamDigest&) = delete;
 
   void update(const void* data, std::size_t size);
+  // The parts hashed so far: every complete part_size range; a last, shorter part is added by
+  // finish(). Lets a caller send each part while the rest of the stream is still arriving.
+  const std::vector<PartDigest>& parts() const { return result_.parts; }
   StreamDigests finish();
 
  private:

@@ -13,7 +13,7 @@ import { startServer, waitFor } from './lib/server.mjs';
 import { stopAndCheck } from './lib/logcheck.mjs';
 import { startSwift, serviceEnv } from './lib/swift.mjs';
 import { startFakeTwilio, expectedKey } from './lib/fake-twilio.mjs';
-import { listRecordingKeys as listKeys, headObject, getBytes } from './lib/s3.mjs';
+import { listRecordingKeys as listKeys, headObject, getBytes, listUploads } from './lib/s3.mjs';
 
 const BUCKET = `pl-rec-${hex(8)}`;
 const MiB = 1024 * 1024;
@@ -124,6 +124,34 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     assert.ok(got.equals(body), `stored bytes differ (got ${got.length}, want ${body.length})`);
     const put = await ctx.srv.waitForLog((l) => l.evt === 's3.put.ok' && l.key === key, 's3.put.ok');
     assert.equal(Number(put.bytes), body.length);
+    // The upload started while the media was still arriving, not after it.
+    const at = (evt) => ctx.srv.logs.findIndex((l) => l.evt === evt && (l.key === key || l.RecordingSid === p.RecordingSid));
+    assert.ok(at('s3.put.begin') >= 0 && at('s3.put.begin') < at('recording.fetch.ok'),
+      's3.put.begin is not logged before recording.fetch.ok');
+    assert.equal(ctx.srv.logs[at('s3.put.begin')].while_fetching, true);
+    await stopAndCheck(ctx.srv);
+  });
+
+  it('13 MiB in parts, the media cut off at 7 MiB once: no object and no open upload left; the retry stores it', async () => {
+    const ctx = await setup('t2cut', { S3_MULTIPART_THRESHOLD: '6MiB', S3_PART_SIZE: '5MiB',
+      RECORDING_RETRY_MIN: '200ms', RECORDING_RETRY_MAX: '500ms', RECORDING_CALLBACK_WAIT: '10s' });
+    const body = randomBytes(13 * MiB);
+    const p = recordingParams(ctx.acct.accountSid);
+    p.RecordingUrl = ctx.fake.addRecording(p.RecordingSid, body, { cutShort: { times: 1, after: 7 * MiB } });
+    const key = expectedKey(ctx.prefix, p.RecordingSid);
+    const r = await post(ctx.srv, p);
+    assert.equal(r.status, 200, r.body);
+    const failed = logsFor(ctx.srv, 'recording.fetch.error', (l) => l.RecordingSid === p.RecordingSid);
+    assert.equal(failed.length, 1, JSON.stringify(failed));
+    const begins = logsFor(ctx.srv, 's3.put.begin', (l) => l.key === key);
+    assert.equal(begins.length, 2, 'one upload per attempt');
+    assert.ok(begins.every((l) => l.while_fetching === true && Number(l.bytes) === body.length), JSON.stringify(begins));
+    assert.deepStrictEqual(await listKeys(swift.client, BUCKET, ctx.prefix), [key]);
+    const got = await getBytes(swift.client, BUCKET, key);
+    assert.ok(got.equals(body), `stored bytes differ (got ${got.length}, want ${body.length})`);
+    assert.deepStrictEqual(await listUploads(swift.client, BUCKET, ctx.prefix), [],
+      'the cut attempt left its multipart upload open');
+    assert.equal(ctx.fake.requests.filter((q) => q.path.endsWith('.mp3')).length, 2);
     await stopAndCheck(ctx.srv);
   });
 

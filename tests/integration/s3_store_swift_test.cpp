@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -108,6 +109,14 @@ class S3StoreSwift : public ::testing::Test {
     return o;
   }
 
+  // Small parts, so that a few MiB make a multipart upload.
+  S3Options multipart_options() const {
+    S3Options o = options();
+    o.multipart_threshold = 6ull << 20;
+    o.part_size = 5ull << 20;
+    return o;
+  }
+
   // A spool file of size bytes (a non-repeating pattern, so a misplaced part changes the hash).
   Object object(std::size_t size, const std::string& name) {
     Object o;
@@ -126,6 +135,11 @@ class S3StoreSwift : public ::testing::Test {
     o.content_type = "audio/mpeg";
     o.metadata = {{"recording-sid", "RE0123456789abcdef0123456789abcdef"}};
     return o;
+  }
+
+  static std::string contents(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   }
 
   int log_lines_with(std::string_view evt) const {
@@ -217,9 +231,7 @@ TEST_F(S3StoreSwift, ServerSideEncryptionHeaderIsAccepted) {
 }
 
 TEST_F(S3StoreSwift, MultipartStoresAnIdenticalObject) {
-  S3Options o = options();
-  o.multipart_threshold = 6ull << 20;
-  o.part_size = 5ull << 20;
+  S3Options o = multipart_options();
   o.sse = "AES256";
   S3Store store(o, *logger_);
   const std::string key = prefix_ + "big.wav";
@@ -238,14 +250,11 @@ TEST_F(S3StoreSwift, MultipartStoresAnIdenticalObject) {
 // The service's path: the digests of every part come from the one pass over the bytes that
 // wrote the spool file (digest_plan), and Swift checks each part's payload hash and Content-MD5.
 TEST_F(S3StoreSwift, MultipartWithPartDigestsFromTheWritePass) {
-  S3Options o = options();
-  o.multipart_threshold = 6ull << 20;
-  o.part_size = 5ull << 20;
+  S3Options o = multipart_options();
   S3Store store(o, *logger_);
   const std::string key = prefix_ + "parts.wav";
   Object big = object(12ull << 20, "parts.spool");
-  std::ifstream in(big.file, std::ios::binary);
-  const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string content = contents(big.file);
   util::StreamDigest digest(store.digest_plan(big.size));
   digest.update(content.data(), content.size());
   util::StreamDigests digests = digest.finish();
@@ -266,10 +275,67 @@ TEST_F(S3StoreSwift, MultipartWithPartDigestsFromTheWritePass) {
   EXPECT_FALSE(store.head(prefix_ + "bad-parts.wav").exists);
 }
 
+// The service's path for a large recording: parts go up while the file is still being written,
+// each as soon as it is there and hashed; Swift checks every part's payload hash and Content-MD5.
+TEST_F(S3StoreSwift, StreamedUploadStoresAnIdenticalObjectWrittenWhileItUploads) {
+  S3Options o = multipart_options();
+  S3Store store(o, *logger_);
+  const std::string key = prefix_ + "streamed.wav";
+  Object big = object(13ull << 20, "streamed.spool");
+  const std::string content = contents(big.file);
+  std::ofstream(big.file, std::ios::binary | std::ios::trunc);  // empty, as when a fetch starts
+  Object shape = big;
+  shape.sha256_hex.clear();
+  auto upload = store.begin_upload(key, shape);
+  ASSERT_NE(upload, nullptr);
+
+  // Write the file in 1 MiB pieces, hashing as the fetch does and reporting each complete part.
+  util::StreamDigest digest(store.digest_plan(big.size));
+  std::size_t reported = 0;
+  {
+    std::ofstream out(big.file, std::ios::binary | std::ios::app);
+    for (std::size_t at = 0; at < content.size(); at += 1u << 20) {
+      const std::size_t n = std::min<std::size_t>(1u << 20, content.size() - at);
+      out.write(content.data() + at, static_cast<std::streamsize>(n));
+      out.flush();
+      digest.update(content.data() + at, n);
+      while (reported < digest.parts().size())
+        upload->part_ready(digest.parts()[reported++]);
+    }
+  }
+  EXPECT_EQ(reported, 2u);  // 5 + 5 MiB; the last 3 MiB only at finish
+  util::StreamDigests digests = digest.finish();
+  big.part_size = digests.part_size;
+  big.parts = digests.parts;
+  const auto result = upload->finish(big);
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.outcome, PutOutcome::kStored);
+  const auto got = fetch(store, o, "GET", key);
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(util::sha256_hex(got.body), big.sha256_hex);
+  EXPECT_NE(got.headers.find("x-amz-meta-recording-sid"), std::string::npos);
+}
+
+TEST_F(S3StoreSwift, StreamedUploadDroppedMidwayLeavesNoObject) {
+  S3Options o = multipart_options();
+  S3Store store(o, *logger_);
+  const std::string key = prefix_ + "dropped.wav";
+  const Object big = object(12ull << 20, "dropped.spool");
+  const std::string content = contents(big.file);
+  auto upload = store.begin_upload(key, big);
+  ASSERT_NE(upload, nullptr);
+  util::StreamDigest digest(store.digest_plan(big.size));
+  digest.update(content.data(), 5u << 20);
+  ASSERT_EQ(digest.parts().size(), 1u);
+  upload->part_ready(digest.parts()[0]);
+  upload.reset();  // the fetch failed after the first part
+  EXPECT_FALSE(store.head(key).exists);
+  const auto got = fetch(store, o, "GET", key);
+  EXPECT_EQ(got.status, 404);
+}
+
 TEST_F(S3StoreSwift, MultipartCompleteOnAnExistingKeyIsAlreadyExists) {
-  S3Options o = options();
-  o.multipart_threshold = 6ull << 20;
-  o.part_size = 5ull << 20;
+  S3Options o = multipart_options();
   const std::string key = prefix_ + "big-twice.wav";
   const Object big = object(11ull << 20, "big2.spool");
   {

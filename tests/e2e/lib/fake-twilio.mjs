@@ -13,7 +13,7 @@ import http from 'node:http';
 export async function startFakeTwilio({ accountSid, authToken, requireAuth = true, pageSize = 50,
   friendlyName = 'Partyline fake account', accountStatus = 'active' } = {}) {
   const expected = requireAuth ? 'Basic ' + Buffer.from(`${accountSid}:${authToken}`).toString('base64') : null;
-  const routes = new Map(); // path -> { body, contentType, notReady, redirect, status }
+  const routes = new Map(); // path -> { body, contentType, notReady, redirect, cutShort }
   const requests = [];      // { method, path, headers, status }
   const listed = [];        // Twilio recording resources, in the order added
   const deletions = [];     // recording SIDs, in the order the DELETEs succeeded
@@ -42,6 +42,14 @@ export async function startFakeTwilio({ accountSid, authToken, requireAuth = tru
       return answer(404, { 'Content-Type': 'application/json' }, '{"code":20404,"status":404}');
     }
     if (r.redirect) return answer(302, { Location: r.redirect, 'Content-Length': 0 });
+    if (r.cutShort?.times > 0 && req.method === 'GET') {
+      // The full Content-Length, then the connection drops after `after` bytes.
+      r.cutShort.times--;
+      entry.status = 200;
+      res.writeHead(200, { 'Content-Type': r.contentType, 'Content-Length': r.body.length });
+      res.write(r.body.subarray(0, r.cutShort.after), () => res.destroy());
+      return;
+    }
     return answer(200, { 'Content-Type': r.contentType, 'Content-Length': r.body.length },
       req.method === 'HEAD' ? undefined : r.body);
   });
@@ -143,8 +151,8 @@ export async function startFakeTwilio({ accountSid, authToken, requireAuth = tru
     origin,
     requests,
     /** Serve `body` at `path` (no auth when requireAuth is false). */
-    addFile(path, body, { contentType = 'audio/mpeg', notReady = 0, redirect } = {}) {
-      routes.set(path, { body, contentType, notReady, redirect });
+    addFile(path, body, { contentType = 'audio/mpeg', notReady = 0, redirect, cutShort } = {}) {
+      routes.set(path, { body, contentType, notReady, redirect, cutShort: cutShort && { ...cutShort } });
       return origin + path;
     },
     /** The RecordingUrl (no extension) for `recordingSid`. */
@@ -154,7 +162,8 @@ export async function startFakeTwilio({ accountSid, authToken, requireAuth = tru
     /**
      * Serve `body` at <RecordingUrl>.mp3 (opts.ext: another extension; opts.accountSid: another
      * account in the path; opts.notReady: answer 404 that many times first; opts.redirect: answer
-     * 302 to that URL instead). Returns the RecordingUrl.
+     * 302 to that URL instead; opts.cutShort { times, after }: that many times, announce the whole
+     * body but drop the connection after `after` bytes). Returns the RecordingUrl.
      */
     addRecording(recordingSid, body, opts = {}) {
       const url = fake.recordingUrl(recordingSid, opts.accountSid ?? accountSid);

@@ -1,6 +1,7 @@
 // An S3 client for checking what the service stored (AWS SDK v3 against the loopback Swift).
 import {
   S3Client, CreateBucketCommand, ListObjectsV2Command, HeadObjectCommand, GetObjectCommand,
+  ListMultipartUploadsCommand,
 } from '@aws-sdk/client-s3';
 
 export const S3_ACCESS_KEY_ID = 'test:tester';
@@ -31,6 +32,12 @@ export async function listKeys(client, Bucket, prefix) {
     ContinuationToken = r.IsTruncated ? r.NextContinuationToken : undefined;
   } while (ContinuationToken);
   return keys;
+}
+
+/** The keys of multipart uploads under `prefix` that were started and neither completed nor aborted. */
+export async function listUploads(client, Bucket, prefix) {
+  const r = await client.send(new ListMultipartUploadsCommand({ Bucket, Prefix: prefix }));
+  return (r.Uploads ?? []).map((u) => u.Key);
 }
 
 /** HeadObject, or null on 404. */

@@ -796,5 +796,183 @@ TEST(S3Store, MultipartCompleteNotImplementedFallsBackToHead) {
   EXPECT_EQ(fx.log_lines_with("s3.conditional_put_unsupported").size(), 1u);
 }
 
+// ---- Parts sent while the file is still being written (begin_upload) ----
+
+// The digests of `content`'s parts, as the fetch computes them.
+std::vector<util::PartDigest> part_digests(const std::string& content, std::uint64_t part_size) {
+  std::vector<util::PartDigest> parts;
+  for (std::uint64_t offset = 0; offset < content.size(); offset += part_size) {
+    const std::string slice = content.substr(offset, part_size);
+    parts.push_back({.offset = offset,
+                     .size = slice.size(),
+                     .sha256_hex = digest_hex(EVP_sha256(), slice),
+                     .md5_base64 = md5_base64(slice)});
+  }
+  return parts;
+}
+
+// What the service knows when the fetch starts: the file's name, its announced size, content
+// type and metadata; no digests yet.
+Object shape_of(const Object& complete) {
+  Object shape = complete;
+  shape.md5_hex.clear();
+  shape.sha256_hex.clear();
+  shape.part_size = 0;
+  shape.parts.clear();
+  return shape;
+}
+
+bool wait_until(const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling, with a deadline
+  }
+  return true;
+}
+
+std::size_t count(const std::vector<Recorded>& requests, std::string_view method,
+                  std::string_view query) {
+  return static_cast<std::size_t>(
+      std::count_if(requests.begin(), requests.end(),
+                    [&](const Recorded& r) { return r.method == method && r.query_has(query); }));
+}
+
+TEST(S3Store, BeginUploadIsOnlyForObjectsAboveTheThreshold) {
+  Fixture fx;
+  FakeS3 fake(MultipartScript{});
+  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  EXPECT_EQ(store.begin_upload("small.wav", shape_of(fx.object(1024))), nullptr);
+  EXPECT_TRUE(fake.requests().empty());
+}
+
+TEST(S3Store, StreamedUploadSendsAPartBeforeTheFileIsComplete) {
+  Fixture fx;
+  FakeS3 fake(MultipartScript{});
+  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  Object complete = fx.object(kMultipartSize);
+  const std::string content = fx.content();
+  const auto parts = part_digests(content, 5 * 1024);
+  ASSERT_EQ(parts.size(), 3u);
+  // The file holds only the first part when the upload starts, as during a fetch.
+  std::ofstream(complete.file, std::ios::binary | std::ios::trunc) << content.substr(0, 5 * 1024);
+
+  auto upload = store.begin_upload("big.wav", shape_of(complete));
+  ASSERT_NE(upload, nullptr);
+  upload->part_ready(parts[0]);
+  ASSERT_TRUE(wait_until([&] { return count(fake.requests(), "PUT", "partNumber=1&") == 1; }));
+  EXPECT_EQ(count(fake.requests(), "PUT", "partNumber=2&"), 0u);
+
+  std::ofstream(complete.file, std::ios::binary | std::ios::app) << content.substr(5 * 1024);
+  upload->part_ready(parts[1]);
+  complete.part_size = 5 * 1024;
+  complete.parts = parts;  // the last, shorter part comes with the complete file
+  const auto result = upload->finish(complete);
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.outcome, PutOutcome::kStored);
+
+  const auto requests = fake.requests();
+  ASSERT_EQ(requests.size(), 5u);  // create, 3 parts, complete
+  EXPECT_EQ(requests[0].target, "/bkt/big.wav?uploads=");
+  EXPECT_EQ(requests[0].header("x-amz-meta-recording-sid"), "RE0123456789abcdef0123456789abcdef");
+  for (const auto& r : requests) {
+    if (r.method != "PUT") continue;
+    const int n = std::stoi(r.target.substr(r.target.find("partNumber=") + 11));
+    SCOPED_TRACE(n);
+    EXPECT_EQ(r.body, content.substr((n - 1) * 5 * 1024, 5 * 1024));
+    EXPECT_EQ(r.header("x-amz-content-sha256"), parts[n - 1].sha256_hex);
+    EXPECT_EQ(r.header("content-md5"), parts[n - 1].md5_base64);
+  }
+  EXPECT_EQ(requests.back().method, "POST");
+  EXPECT_EQ(requests.back().target, "/bkt/big.wav?uploadId=up-1");
+  EXPECT_EQ(requests.back().header("if-none-match"), "*");
+}
+
+TEST(S3Store, StreamedUploadDroppedBeforeFinishIsAbortedAndNeverCompleted) {
+  Fixture fx;
+  FakeS3 fake(MultipartScript{});
+  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  const Object complete = fx.object(kMultipartSize);
+  auto upload = store.begin_upload("big.wav", shape_of(complete));
+  ASSERT_NE(upload, nullptr);
+  upload->part_ready(part_digests(fx.content(), 5 * 1024)[0]);
+  ASSERT_TRUE(wait_until([&] { return count(fake.requests(), "PUT", "partNumber=1&") == 1; }));
+  upload.reset();  // the fetch failed
+
+  const auto requests = fake.requests();
+  EXPECT_EQ(count(requests, "POST", "uploadId="), 0u) << "completed";
+  EXPECT_EQ(count(requests, "PUT", "partNumber=2&"), 0u) << "sent a part that was never ready";
+  EXPECT_EQ(requests.back().method, "DELETE");
+  EXPECT_EQ(requests.back().target, "/bkt/big.wav?uploadId=up-1");
+}
+
+TEST(S3Store, StreamedUploadFinishedWithAnotherSizeFailsAndAborts) {
+  Fixture fx;
+  FakeS3 fake(MultipartScript{});
+  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  const Object announced = fx.object(kMultipartSize);
+  auto upload = store.begin_upload("big.wav", shape_of(announced));
+  ASSERT_NE(upload, nullptr);
+  Object shorter = fx.object(kMultipartSize - 100);
+  shorter.part_size = 5 * 1024;
+  shorter.parts = part_digests(fx.content(), 5 * 1024);
+  const auto result = upload->finish(shorter);
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.error, "the file has 12195 bytes, the upload expected 12295");
+  // The upload may or may not have been created by then; if it was, it is aborted.
+  const auto requests = fake.requests();
+  EXPECT_EQ(count(requests, "POST", "uploadId="), 0u) << "completed";
+  EXPECT_EQ(count(requests, "POST", "uploads="), count(requests, "DELETE", "uploadId="));
+}
+
+TEST(S3Store, StreamedUploadReportsAFailingPartAtFinish) {
+  Fixture fx;
+  MultipartScript script;
+  script.fail_part = 2;
+  FakeS3 fake(script);
+  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  Object complete = fx.object(kMultipartSize);
+  auto upload = store.begin_upload("big.wav", shape_of(complete));
+  ASSERT_NE(upload, nullptr);
+  const auto parts = part_digests(fx.content(), 5 * 1024);
+  upload->part_ready(parts[0]);
+  upload->part_ready(parts[1]);
+  complete.part_size = 5 * 1024;
+  complete.parts = parts;
+  const auto result = upload->finish(complete);
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.error, "PUT part 2 500 InternalError");
+  const auto requests = fake.requests();
+  EXPECT_EQ(count(requests, "POST", "uploadId="), 0u) << "completed";
+  EXPECT_EQ(requests.back().method, "DELETE");
+  upload.reset();
+  EXPECT_EQ(fake.requests().size(), requests.size()) << "aborted twice";
+}
+
+TEST(S3Store, StreamedUploadWithoutConditionalWritesFindsAnExistingKeyFirst) {
+  Fixture fx;
+  MultipartScript script;
+  script.complete_status = 501;  // teaches the store that conditional writes are not supported
+  script.head_length = kMultipartSize;
+  FakeS3 fake(script);
+  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  Object complete = fx.object(kMultipartSize);
+  ASSERT_TRUE(store.put_if_absent("big.wav", complete).ok);
+  const std::size_t before = fake.requests().size();
+
+  auto upload = store.begin_upload("big.wav", shape_of(complete));
+  ASSERT_NE(upload, nullptr);
+  complete.part_size = 5 * 1024;
+  complete.parts = part_digests(fx.content(), 5 * 1024);
+  for (const auto& part : complete.parts)
+    upload->part_ready(part);
+  const auto result = upload->finish(complete);
+  ASSERT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.outcome, PutOutcome::kAlreadyExists);
+  const auto requests = fake.requests();
+  ASSERT_EQ(requests.size(), before + 1);  // the HEAD; no upload created
+  EXPECT_EQ(requests.back().method, "HEAD");
+}
+
 }  // namespace
 }  // namespace partyline::storage

@@ -269,6 +269,39 @@ TEST_F(Media, HashesPartsAsTheDigestPlanAsksGivenTheContentLength) {
   EXPECT_TRUE(read_file(spool_) == recording());
 }
 
+TEST_F(Media, ReportsEachCompletePartOnceItIsWrittenAndHashed) {
+  TestServer server(serve_recording);
+  MediaRequest request = request_for(server.url("/Recordings/RE1.mp3"));
+  constexpr std::uint64_t kPart = 100'000;
+  request.digest_plan = [&](std::optional<std::uint64_t>) {
+    return util::DigestPlan{.whole_md5 = false, .part_size = kPart};
+  };
+  std::vector<util::PartDigest> reported;
+  std::vector<bool> on_disk;  // the part's bytes were in the spool file when it was reported
+  request.on_part = [&](const util::PartDigest& part) {
+    reported.push_back(part);
+    std::ifstream in(spool_, std::ios::binary);
+    std::string bytes(part.size, '\0');
+    in.seekg(static_cast<std::streamoff>(part.offset));
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    on_disk.push_back(in.good() && bytes == recording().substr(part.offset, part.size));
+  };
+  const MediaResult result = fetch_media(request);
+  ASSERT_EQ(result.kind, MediaResult::Kind::kOk) << result.error;
+  ASSERT_GT(recording().size() % kPart, 0u);  // so there is a last, shorter part
+  // Every complete part, in order; the shorter last one only in the result.
+  ASSERT_EQ(reported.size(), recording().size() / kPart);
+  ASSERT_EQ(result.parts.size(), reported.size() + 1);
+  for (std::size_t i = 0; i < reported.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(reported[i].offset, i * kPart);
+    EXPECT_EQ(reported[i].size, kPart);
+    EXPECT_EQ(reported[i].sha256_hex, result.parts[i].sha256_hex);
+    EXPECT_EQ(reported[i].md5_base64, result.parts[i].md5_base64);
+    EXPECT_TRUE(on_disk[i]);
+  }
+}
+
 TEST_F(Media, SendsBasicAuthWithAccountSidAndToken) {
   TestServer server(serve_recording);
   ASSERT_EQ(fetch_media(request_for(server.url("/Recordings/RE1.mp3"))).kind,

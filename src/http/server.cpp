@@ -139,15 +139,48 @@ class Session : public std::enable_shared_from_this<Session> {
     // Answered at once (the usual case), the write starts right here on the session's strand;
     // an answer from another thread (a recording callback) is posted to it.
     writing_ = false;
-    shared_->handler(request, [self = shared_from_this()](Response response) {
-      net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-        self->write(std::move(response), false);
+    const std::uint64_t id = ++request_id_;
+    try {
+      shared_->handler(request, [self = shared_from_this(), id](Response response) {
+        net::dispatch(self->stream_.get_executor(),
+                      [self, id, response = std::move(response)]() mutable {
+                        // Only the first answer to the request being served is written: a second
+                        // one (a handler that answered and then threw, so we answered 500, and
+                        // still answers later; or one answering twice) would replace response_
+                        // under a write in flight, or answer the connection's next request.
+                        if (id != self->request_id_ || self->writing_) return;
+                        self->write(std::move(response), false);
+                      });
       });
-    });
+    } catch (const std::exception& e) {
+      return on_handler_error(request, e.what());
+    } catch (...) {
+      return on_handler_error(request, "unknown exception");
+    }
     // Not answered yet (a recording callback waits for its copy): the handler may take its time,
     // so the request's deadline must not run out meanwhile; the write sets its own. (Answered at
     // once, the write has already re-armed it: one timer operation fewer per request.)
     if (!writing_) stream_.expires_never();
+  }
+
+  // The handler threw (an internal failure: OpenSSL, the RNG, memory). Left to unwind through
+  // io_context::run(), that would end the whole process; instead the request gets a 500, unless
+  // it was already answered. Method and path only: headers and body can hold secrets.
+  void on_handler_error(const Request& request, const char* reason) {
+    shared_->log.error("http.handler_error", {{"method", request.method},
+                                              {"path", loggable_path(request.target)},
+                                              {"reason", reason},
+                                              {"answered", writing_}});
+    if (writing_) return;
+    // Close after the 500: what the handler left behind is unknown. The body was read whole, so
+    // a plain close (no linger) loses nothing the client sent.
+    keep_alive_ = false;
+    write(Response::text(500, "Internal Server Error\n", reason), false);
+  }
+
+  // The target as log lines carry it: no query string (it can hold anything), bounded.
+  static std::string loggable_path(std::string_view target) {
+    return std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 256)));
   }
 
   // A request refused before it reached the application: answer, log, and close.
@@ -155,8 +188,7 @@ class Session : public std::enable_shared_from_this<Session> {
     boost::json::object fields{{"status", status}, {"reason", reason}};
     if (parser_ && !parser_->get().method_string().empty()) {
       fields["method"] = std::string(parser_->get().method_string());
-      const std::string_view target = parser_->get().target();
-      fields["path"] = std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 256)));
+      fields["path"] = loggable_path(parser_->get().target());
     }
     fields["us"] = 0;
     shared_->log.warn("http.request", std::move(fields));
@@ -227,7 +259,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool waiting_ = false;
   bool keep_alive_ = false;
   bool head_ = false;
-  bool writing_ = false;  // the answer to the current request is being written
+  bool writing_ = false;          // the answer to the current request is being written
+  std::uint64_t request_id_ = 0;  // which request a Respond belongs to (see on_request)
 };
 
 }  // namespace

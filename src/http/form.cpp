@@ -1,5 +1,7 @@
 #include "http/form.hpp"
 
+#include <algorithm>
+
 namespace partyline::http {
 namespace {
 
@@ -35,6 +37,8 @@ bool decode(std::string_view in, std::string& out) {
 
 FormResult parse_form(std::string_view body) {
   Params params;
+  // One allocation for the list (a Twilio webhook has 10 to 30 fields), not one per doubling.
+  params.reserve(static_cast<std::size_t>(std::count(body.begin(), body.end(), '&')) + 1);
   std::size_t pos = 0;
   std::size_t index = 0;
   while (pos <= body.size()) {

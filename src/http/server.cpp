@@ -1,9 +1,11 @@
 #include "http/server.hpp"
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -31,6 +33,18 @@ struct Shared {
   std::atomic<bool> stopping{false};
   std::mutex mutex;
   std::unordered_map<const Session*, std::weak_ptr<Session>> sessions;
+};
+
+// The session whose handler is running on this thread: an answer given from inside the handler is
+// written at once, with no dispatch through the strand's executor.
+thread_local const Session* t_in_handler = nullptr;
+
+struct InHandler {
+  explicit InHandler(const Session* session) : previous(t_in_handler) { t_in_handler = session; }
+  ~InHandler() { t_in_handler = previous; }
+  InHandler(const InHandler&) = delete;
+  InHandler& operator=(const InHandler&) = delete;
+  const Session* previous;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -127,13 +141,19 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = req.keep_alive();
     head_ = req.method() == bhttp::verb::head;
 
-    Request request;
-    request.method = std::string(req.method_string());
-    request.target = std::string(req.target());
-    request.headers.reserve(8);
+    // The session's Request is filled in place: on a kept-alive connection its strings and header
+    // list keep their capacity, so a request costs no allocations here after the first.
+    Request& request = request_;
+    request.method.assign(req.method_string());
+    request.target.assign(req.target());
+    std::size_t n = 0;
     for (const auto& field : req) {
-      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      if (n == request.headers.size()) request.headers.emplace_back();
+      request.headers[n].first.assign(field.name_string());
+      request.headers[n].second.assign(field.value());
+      ++n;
     }
+    request.headers.resize(n);
     request.body = std::move(req.body());
 
     // Answered at once (the usual case), the write starts right here on the session's strand;
@@ -141,12 +161,18 @@ class Session : public std::enable_shared_from_this<Session> {
     writing_ = false;
     const std::uint64_t id = ++request_id_;
     try {
+      const InHandler in_handler(this);
       shared_->handler(request, [self = shared_from_this(), id](Response response) {
+        // Answered synchronously from inside the handler: already on the session's strand.
+        if (t_in_handler == self.get()) {
+          if (id == self->request_id_ && !self->writing_) self->write(std::move(response), false);
+          return;
+        }
         net::dispatch(self->stream_.get_executor(),
                       [self, id, response = std::move(response)]() mutable {
                         // Only the first answer to the request being served is written: a second
                         // one (a handler that answered and then threw, so we answered 500, and
-                        // still answers later; or one answering twice) would replace response_
+                        // still answers later; or one answering twice) would replace the answer
                         // under a write in flight, or answer the connection's next request.
                         if (id != self->request_id_ || self->writing_) return;
                         self->write(std::move(response), false);
@@ -197,30 +223,51 @@ class Session : public std::enable_shared_from_this<Session> {
     write(std::move(r), true);
   }
 
+  // The answer's head is written here rather than by Beast's serializer: one string reused for
+  // every answer on the connection, no header container to build and free per request.
   void write(Response response, bool force_close) {
     writing_ = true;
-    // One answer at a time per connection: the session owns it until the write completes.
-    auto& res = response_.emplace();
-    res.version(11);
-    res.result(static_cast<unsigned>(response.status));
-    res.set(bhttp::field::server, "partyline");
-    if (!response.content_type.empty()) res.set(bhttp::field::content_type, response.content_type);
-    for (auto& [name, value] : response.headers)
-      res.set(name, value);
     const bool close_now = force_close || !keep_alive_ || shared_->stopping;
-    res.keep_alive(!close_now);
-    const std::size_t length = response.body.size();
-    if (!head_) res.body() = std::move(response.body);
-    res.content_length(length);
+    std::string& head = head_buffer_;
+    head.clear();
+    head += "HTTP/1.1 ";
+    append_number(head, static_cast<std::uint64_t>(response.status));
+    head += ' ';
+    head += bhttp::obsolete_reason(static_cast<bhttp::status>(response.status));
+    head += "\r\nServer: partyline\r\n";
+    if (!response.content_type.empty()) append_field(head, "Content-Type", response.content_type);
+    for (const auto& [name, value] : response.headers)
+      append_field(head, name, value);
+    if (close_now) head += "Connection: close\r\n";
+    head += "Content-Length: ";
+    append_number(head, response.body.size());
+    head += "\r\n\r\n";
+    body_ = head_ ? std::string() : std::move(response.body);
     stream_.expires_after(shared_->options.request_timeout);
-    bhttp::async_write(
-        stream_, res,
+    const std::array<net::const_buffer, 2> buffers{net::buffer(head_buffer_), net::buffer(body_)};
+    net::async_write(
+        stream_, buffers,
         [self = shared_from_this(), close_now, force_close](error_code ec, std::size_t) {
           if (ec) return self->close();
           if (force_close) return self->linger_close();
           if (close_now) return self->close();
           self->read();
         });
+  }
+
+  static void append_number(std::string& out, std::uint64_t value) {
+    char digits[20];
+    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    out.append(digits, end);
+  }
+
+  // Header names and values come from our own handlers; a CR or LF in one would still split the
+  // answer (response splitting), so such a field is left out rather than sent.
+  static void append_field(std::string& out, std::string_view name, std::string_view value) {
+    if (name.find_first_of("\r\n:") != std::string_view::npos ||
+        value.find_first_of("\r\n") != std::string_view::npos)
+      return;
+    out.append(name).append(": ").append(value).append("\r\n");
   }
 
   // After refusing a request whose body may still be arriving, read and drop what the client
@@ -253,7 +300,9 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::optional<bhttp::response<bhttp::string_body>> response_;
+  Request request_;          // the request being served (reused, see on_request)
+  std::string head_buffer_;  // the answer's status line and headers (reused)
+  std::string body_;         // the answer's body, kept until the write completes
   std::shared_ptr<std::vector<char>> drain_buffer_;
   std::size_t drained_ = 0;
   bool waiting_ = false;

@@ -25,9 +25,8 @@ std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) 
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 
-std::string encode64(std::string_view bytes, const char* alphabet, bool pad) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
+void encode64(std::string& out, std::string_view bytes, const char* alphabet, bool pad) {
+  out.reserve(out.size() + (bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;
   auto at = [&](std::size_t k) { return static_cast<unsigned char>(bytes[k]); };
   for (; i + 2 < bytes.size(); i += 3) {
@@ -50,8 +49,9 @@ std::string encode64(std::string_view bytes, const char* alphabet, bool pad) {
     out += alphabet[(v >> 6) & 63];
     if (pad) out += '=';
   }
-  return out;
 }
+
+constexpr const char* kBase64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 }  // namespace
 
@@ -99,6 +99,12 @@ Hmac::~Hmac() {
 }
 
 std::string Hmac::sign(std::string_view data) const {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  const std::size_t len = sign(data, out);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+std::size_t Hmac::sign(std::string_view data, unsigned char* out) const {
   struct Cached {
     std::uint64_t id = 0;
     EVP_MAC_CTX* ctx = nullptr;
@@ -114,14 +120,13 @@ std::string Hmac::sign(std::string_view data) const {
   } else if (EVP_MAC_init(cached.ctx, nullptr, 0, nullptr) != 1) {  // the same key, afresh
     throw std::runtime_error("EVP_MAC_init failed");
   }
-  unsigned char out[EVP_MAX_MD_SIZE];
   std::size_t len = 0;
   if (EVP_MAC_update(cached.ctx, reinterpret_cast<const unsigned char*>(data.data()),
                      data.size()) != 1 ||
-      EVP_MAC_final(cached.ctx, out, &len, sizeof out) != 1) {
+      EVP_MAC_final(cached.ctx, out, &len, EVP_MAX_MD_SIZE) != 1) {
     throw std::runtime_error("HMAC failed");
   }
-  return std::string(reinterpret_cast<const char*>(out), len);
+  return len;
 }
 
 std::string hex_lower(std::string_view bytes) {
@@ -136,11 +141,19 @@ std::string hex_lower(std::string_view bytes) {
 }
 
 std::string base64(std::string_view bytes) {
-  return encode64(bytes, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", true);
+  std::string out;
+  encode64(out, bytes, kBase64, true);
+  return out;
+}
+
+void append_base64(std::string& out, std::string_view bytes) {
+  encode64(out, bytes, kBase64, true);
 }
 
 std::string base64url(std::string_view bytes) {
-  return encode64(bytes, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", false);
+  std::string out;
+  encode64(out, bytes, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", false);
+  return out;
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {

@@ -26,6 +26,8 @@ class Hmac {
   Hmac(const Hmac&) = delete;
   Hmac& operator=(const Hmac&) = delete;
   std::string sign(std::string_view data) const;  // raw bytes
+  // The same into `out` (EVP_MAX_MD_SIZE bytes at least); returns the length. No allocation.
+  std::size_t sign(std::string_view data, unsigned char* out) const;
 
  private:
   ::evp_mac_ctx_st* ctx_ = nullptr;
@@ -33,8 +35,9 @@ class Hmac {
 };
 
 std::string hex_lower(std::string_view bytes);
-std::string base64(std::string_view bytes);     // standard alphabet, padded
-std::string base64url(std::string_view bytes);  // URL alphabet, no padding (JWT)
+std::string base64(std::string_view bytes);                    // standard alphabet, padded
+void append_base64(std::string& out, std::string_view bytes);  // the same, appended to out
+std::string base64url(std::string_view bytes);                 // URL alphabet, no padding (JWT)
 
 // Length check first, then a data-independent comparison (CRYPTO_memcmp).
 bool constant_time_equal(std::string_view a, std::string_view b);

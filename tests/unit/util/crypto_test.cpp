@@ -32,6 +32,26 @@ TEST(Hmac, MatchesTheRfcVectorsAndTheOneShotFunctions) {
   EXPECT_EQ(sha1_1.sign(long_text), hmac_sha1(kKey1, long_text));
 }
 
+TEST(Hmac, SignIntoABufferGivesTheSameBytes) {
+  const Hmac sha1(Hmac::Digest::kSha1, kKey2), sha256(Hmac::Digest::kSha256, kKey2);
+  unsigned char out[64];
+  ASSERT_EQ(sha1.sign(kData2, out), 20u);
+  EXPECT_EQ(hex_lower(std::string_view(reinterpret_cast<const char*>(out), 20)),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+  ASSERT_EQ(sha256.sign(kData2, out), 32u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(out), 32), hmac_sha256(kKey2, kData2));
+}
+
+TEST(Crypto, AppendBase64AddsToWhatIsThere) {
+  std::string out = "sig=";
+  append_base64(out, std::string_view("\xff\x00\x10", 3));
+  EXPECT_EQ(out, "sig=/wAQ");
+  append_base64(out, "ab");
+  EXPECT_EQ(out, "sig=/wAQYWI=");
+  EXPECT_EQ(base64("a"), "YQ==");
+  EXPECT_EQ(base64url("\xff\xfe"), "__4");
+}
+
 TEST(Hmac, ADestroyedKeyIsNeverUsedForANewOneAtTheSameAddress) {
   std::string first, second;
   {

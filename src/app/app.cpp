@@ -18,9 +18,10 @@ using http::Params;
 using http::Request;
 using http::Response;
 
-std::string param(const Params& params, std::string_view name) {
+// A view into the parsed form, which outlives every use in a handler.
+std::string_view param(const Params& params, std::string_view name) {
   const std::string* v = http::find_param(params, name);
-  return v ? *v : std::string();
+  return v ? std::string_view(*v) : std::string_view();
 }
 
 // Twilio's StatusCallbackEvent values mapped to the design's event names.
@@ -141,7 +142,7 @@ std::variant<Params, Response> App::guard(const Request& request) const {
                             "auth token (check PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN)");
     }
   }
-  const std::string account = param(params, "AccountSid");
+  const std::string_view account = param(params, "AccountSid");
   if (!account.empty() && account != runtime_.account_sid) {
     return Response::text(403, "Forbidden\n", "AccountSid is not this service's account");
   }
@@ -149,7 +150,7 @@ std::variant<Params, Response> App::guard(const Request& request) const {
 }
 
 Response App::voice(const Params& p) const {
-  const std::string call_sid = param(p, "CallSid");
+  const std::string_view call_sid = param(p, "CallSid");
   if (!twilio::is_sid(call_sid, "CA")) return bad_request("CallSid missing or malformed");
   log_.info("voice.hit", {{"CallSid", call_sid},
                           {"From", param(p, "From")},
@@ -165,7 +166,7 @@ Response App::voice(const Params& p) const {
 }
 
 Response App::consent(const Params& p) const {
-  const std::string call_sid = param(p, "CallSid");
+  const std::string_view call_sid = param(p, "CallSid");
   if (!twilio::is_sid(call_sid, "CA")) return bad_request("CallSid missing or malformed");
   const auto& answer = answers_.consent(http::find_param(p, "Digits"));
   log_.info(answer.evt, {{"CallSid", call_sid}});
@@ -176,7 +177,7 @@ Response App::consent(const Params& p) const {
 }
 
 Response App::check_pin(const Params& p) const {
-  const std::string call_sid = param(p, "CallSid");
+  const std::string_view call_sid = param(p, "CallSid");
   if (!twilio::is_sid(call_sid, "CA")) return bad_request("CallSid missing or malformed");
   const auto& answer = answers_.check_pin(http::find_param(p, "Digits"));
   boost::json::object fields{{"CallSid", call_sid}};
@@ -191,29 +192,29 @@ Response App::check_pin(const Params& p) const {
 }
 
 Response App::conf_status(const Params& p) const {
-  const std::string conference_sid = param(p, "ConferenceSid");
+  const std::string conference_sid(param(p, "ConferenceSid"));
   if (!twilio::is_sid(conference_sid, "CF"))
     return bad_request("ConferenceSid missing or malformed");
-  const std::string event = param(p, "StatusCallbackEvent");
+  const std::string event(param(p, "StatusCallbackEvent"));
   if (!valid_event_name(event)) return bad_request("StatusCallbackEvent missing or malformed");
-  const std::string call_sid = param(p, "CallSid");
+  const std::string call_sid(param(p, "CallSid"));
   if (!call_sid.empty() && !twilio::is_sid(call_sid, "CA")) return bad_request("CallSid malformed");
 
   boost::json::object fields{{"ConferenceSid", conference_sid}, {"event", event}};
   for (const char* name : {"FriendlyName", "CallSid", "SequenceNumber", "Timestamp", "Muted",
                            "Hold", "ReasonConferenceEnded", "ReasonParticipantLeft"}) {
-    const std::string v = param(p, name);
+    const std::string_view v = param(p, name);
     if (!v.empty()) fields[name] = v.substr(0, 128);
   }
   // Twilio sends duplicates and out-of-order events: SequenceNumber places each one; without it
   // (not expected from Twilio) arrival order stands in.
   store::ConferenceEvent e{conference_sid, 0,        event,
                            call_sid,       now_ms(), param(p, "Muted") == "true"};
-  const std::string seq = param(p, "SequenceNumber");
+  const std::string_view seq = param(p, "SequenceNumber");
   const bool seq_ok =
       !seq.empty() && seq.size() <= 18 &&
       std::all_of(seq.begin(), seq.end(), [](char c) { return c >= '0' && c <= '9'; });
-  e.sequence = seq_ok ? std::stoll(seq) : (std::int64_t{1} << 40) + e.at_ms;
+  e.sequence = seq_ok ? std::stoll(std::string(seq)) : (std::int64_t{1} << 40) + e.at_ms;
   if (auto t = recordings::parse_twilio_time(param(p, "Timestamp"))) {
     e.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
   }

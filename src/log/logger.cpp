@@ -102,15 +102,19 @@ void append_timestamp(std::string& out, std::chrono::system_clock::time_point t)
 
 }  // namespace
 
-void Logger::format_into(std::string& out, LogLevel level, std::string_view evt,
-                         boost::json::object& fields) const {
-  redact(fields);
+void Logger::append_head(std::string& out, LogLevel level, std::string_view evt) const {
   out += R"({"ts":")";
   append_timestamp(out, clock_());
   out += R"(","level":")";
   out += level_name(level);
   out += R"(","evt":)";
   append_json_string(out, evt);
+}
+
+void Logger::format_into(std::string& out, LogLevel level, std::string_view evt,
+                         boost::json::object& fields) const {
+  redact(fields);
+  append_head(out, level, evt);
   for (const auto& [k, v] : fields) {
     if (k == "ts" || k == "level" || k == "evt") continue;
     out += ',';
@@ -121,6 +125,52 @@ void Logger::format_into(std::string& out, LogLevel level, std::string_view evt,
   out += '}';
 }
 
+// The same rules as the json::object path: names ts/level/evt are left out, a name seen twice
+// keeps its first value (as boost::json::object does), phone fields and phone-shaped strings are
+// redacted, and numbers are written by the same serializer.
+void Logger::format_into(std::string& out, LogLevel level, std::string_view evt,
+                         Fields fields) const {
+  append_head(out, level, evt);
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    const std::string_view k = it->name();
+    if (k == "ts" || k == "level" || k == "evt") continue;
+    if (std::any_of(fields.begin(), it, [&](const Field& f) { return f.name() == k; })) continue;
+    out += ',';
+    append_json_string(out, k);
+    out += ':';
+    switch (it->kind()) {
+      case Field::Kind::kString: {
+        const std::string_view v = it->string();
+        if (is_phone_field(k) || looks_like_phone(v)) {
+          append_json_string(out, redact_phone(v));
+        } else {
+          append_json_string(out, v);
+        }
+        break;
+      }
+      case Field::Kind::kSigned:
+        append_json(out, boost::json::value(it->signed_value()));
+        break;
+      case Field::Kind::kUnsigned:
+        append_json(out, boost::json::value(it->unsigned_value()));
+        break;
+      case Field::Kind::kBool:
+        out += it->bool_value() ? "true" : "false";
+        break;
+      case Field::Kind::kDouble:
+        append_json(out, boost::json::value(it->double_value()));
+        break;
+    }
+  }
+  out += '}';
+}
+
+std::string Logger::format(LogLevel level, std::string_view evt, Fields fields) const {
+  std::string out;
+  format_into(out, level, evt, fields);
+  return out;
+}
+
 std::string Logger::format(LogLevel level, std::string_view evt, boost::json::object fields) const {
   std::string out;
   format_into(out, level, evt, fields);
@@ -129,28 +179,37 @@ std::string Logger::format(LogLevel level, std::string_view evt, boost::json::ob
 
 void Logger::write(LogLevel level, std::string_view evt, boost::json::object fields) {
   if (!enabled(level)) return;
-  if (mode_ == Mode::kDirect || level >= LogLevel::kWarn) {
-    std::string text;
-    text.reserve(256);
-    format_into(text, level, evt, fields);
-    text += '\n';
-    std::lock_guard out(write_mutex_);
-    if (mode_ == Mode::kBuffered) {
-      std::lock_guard lock(mutex_);
-      if (!pending_.empty()) {
-        pending_ += text;  // keep the order: what waited goes first, in the same write(2)
-        text.swap(pending_);
-        pending_.clear();
-        room_.notify_all();
-      }
-    }
-    write_out(text);
-    return;
-  }
   thread_local std::string line;
   line.clear();
   format_into(line, level, evt, fields);
   line += '\n';
+  emit(level, line);
+}
+
+void Logger::write(LogLevel level, std::string_view evt, Fields fields) {
+  if (!enabled(level)) return;
+  thread_local std::string line;
+  line.clear();
+  format_into(line, level, evt, fields);
+  line += '\n';
+  emit(level, line);
+}
+
+void Logger::emit(LogLevel level, std::string& line) {
+  if (mode_ == Mode::kDirect || level >= LogLevel::kWarn) {
+    std::lock_guard out(write_mutex_);
+    if (mode_ == Mode::kBuffered) {
+      std::lock_guard lock(mutex_);
+      if (!pending_.empty()) {
+        pending_ += line;  // keep the order: what waited goes first, in the same write(2)
+        line.swap(pending_);
+        pending_.clear();
+        room_.notify_all();
+      }
+    }
+    write_out(line);
+    return;
+  }
   std::unique_lock lock(mutex_);
   room_.wait(lock, [this] { return pending_.size() < kMaxPending || stopping_; });
   pending_ += line;

@@ -223,18 +223,17 @@ void CallStore::apply(const Write& w) {
   }
 }
 
-void CallStore::record_call(const std::string& call_sid, const std::string& caller,
-                            std::int64_t now_ms, bool consent) {
-  enqueue({Write::Kind::kCall, call_sid, caller, {}, now_ms, 0, consent});
+void CallStore::record_call(std::string_view call_sid, std::string_view caller, std::int64_t now_ms,
+                            bool consent) {
+  enqueue({Write::Kind::kCall, std::string(call_sid), std::string(caller), {}, now_ms, 0, consent});
 }
 
-void CallStore::record_consent(const std::string& call_sid, std::int64_t now_ms) {
-  enqueue({Write::Kind::kConsent, call_sid, {}, {}, now_ms, 0, false});
+void CallStore::record_consent(std::string_view call_sid, std::int64_t now_ms) {
+  enqueue({Write::Kind::kConsent, std::string(call_sid), {}, {}, now_ms, 0, false});
 }
 
-void CallStore::record_role(const std::string& call_sid, const std::string& role,
-                            std::int64_t now_ms) {
-  enqueue({Write::Kind::kRole, call_sid, role, {}, now_ms, 0, false});
+void CallStore::record_role(std::string_view call_sid, std::string_view role, std::int64_t now_ms) {
+  enqueue({Write::Kind::kRole, std::string(call_sid), std::string(role), {}, now_ms, 0, false});
 }
 
 void CallStore::record_event(const ConferenceEvent& e) {

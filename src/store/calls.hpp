@@ -65,10 +65,10 @@ class CallStore {
   CallStore& operator=(const CallStore&) = delete;
 
   // consent = true also records consent (the spoken notice: staying on the line is consent).
-  void record_call(const std::string& call_sid, const std::string& caller, std::int64_t now_ms,
+  void record_call(std::string_view call_sid, std::string_view caller, std::int64_t now_ms,
                    bool consent = false);
-  void record_consent(const std::string& call_sid, std::int64_t now_ms);
-  void record_role(const std::string& call_sid, const std::string& role, std::int64_t now_ms);
+  void record_consent(std::string_view call_sid, std::int64_t now_ms);
+  void record_role(std::string_view call_sid, std::string_view role, std::int64_t now_ms);
   // A duplicate (same conference and sequence) is ignored.
   void record_event(const ConferenceEvent& event);
   // Waits until every write queued so far is committed.

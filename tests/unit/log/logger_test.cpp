@@ -64,6 +64,56 @@ TEST(Logger, ReservedKeysCannotBeOverwritten) {
   EXPECT_NE(o.at("ts"), "x");
 }
 
+// A brace list of plain fields is written without a boost::json::object; the line must be the
+// one the json::object path writes, byte for byte.
+TEST(Logger, PlainFieldsGiveTheSameLineAsAJsonObject) {
+  Logger log(-1, LogLevel::kInfo, fixed_clock());
+  const std::string sid = "CA0123456789abcdef0123456789abcdef";
+  const std::string_view caller = "+15551234567";
+  const Fields fields = {{"CallSid", sid},
+                         {"From", caller},
+                         {"note", "quote \" backslash \\ newline \n tab \t ctl \x01 utf8 \xc3\xa9"},
+                         {"shaped", "+4915112345678"},
+                         {"negative", -42},
+                         {"big", std::uint64_t{18446744073709551615ull}},
+                         {"size", std::size_t{7}},
+                         {"yes", true},
+                         {"no", false},
+                         {"ratio", 0.25},
+                         {"evt", "overwrite"},
+                         {"CallSid", "second value"},
+                         {"empty", ""}};
+  boost::json::object object;
+  for (const Field& f : fields) {
+    if (object.contains(f.name())) continue;  // json::object keeps a name's first value too
+    switch (f.kind()) {
+      case Field::Kind::kString:
+        object[f.name()] = f.string();
+        break;
+      case Field::Kind::kSigned:
+        object[f.name()] = f.signed_value();
+        break;
+      case Field::Kind::kUnsigned:
+        object[f.name()] = f.unsigned_value();
+        break;
+      case Field::Kind::kBool:
+        object[f.name()] = f.bool_value();
+        break;
+      case Field::Kind::kDouble:
+        object[f.name()] = f.double_value();
+        break;
+    }
+  }
+  const std::string plain = log.format(LogLevel::kWarn, "e", fields);
+  EXPECT_EQ(plain, log.format(LogLevel::kWarn, "e", std::move(object)));
+  const auto o = boost::json::parse(plain).as_object();
+  EXPECT_EQ(o.at("From"), "***4567");
+  EXPECT_EQ(o.at("shaped"), "***5678");
+  EXPECT_EQ(o.at("CallSid").as_string(), sid);
+  EXPECT_EQ(o.at("evt"), "e");
+  EXPECT_EQ(o.at("big").as_uint64(), 18446744073709551615ull);
+}
+
 TEST(Logger, LevelFilters) {
   Logger log(-1, LogLevel::kWarn, fixed_clock());
   EXPECT_FALSE(log.enabled(LogLevel::kInfo));

@@ -177,7 +177,9 @@ std::string Logger::format(LogLevel level, std::string_view evt, boost::json::ob
   return out;
 }
 
-void Logger::write(LogLevel level, std::string_view evt, boost::json::object fields) {
+// Formats into a per-thread buffer (its capacity stays) and hands the line on.
+template <typename FieldList>
+void Logger::write_line(LogLevel level, std::string_view evt, FieldList& fields) {
   if (!enabled(level)) return;
   thread_local std::string line;
   line.clear();
@@ -186,13 +188,12 @@ void Logger::write(LogLevel level, std::string_view evt, boost::json::object fie
   emit(level, line);
 }
 
+void Logger::write(LogLevel level, std::string_view evt, boost::json::object fields) {
+  write_line(level, evt, fields);
+}
+
 void Logger::write(LogLevel level, std::string_view evt, Fields fields) {
-  if (!enabled(level)) return;
-  thread_local std::string line;
-  line.clear();
-  format_into(line, level, evt, fields);
-  line += '\n';
-  emit(level, line);
+  write_line(level, evt, fields);
 }
 
 void Logger::emit(LogLevel level, std::string& line) {

@@ -116,6 +116,8 @@ class Logger {
                    boost::json::object& fields) const;
   void format_into(std::string& out, LogLevel level, std::string_view evt, Fields fields) const;
   void append_head(std::string& out, LogLevel level, std::string_view evt) const;
+  template <typename FieldList>  // boost::json::object or Fields; defined in logger.cpp
+  void write_line(LogLevel level, std::string_view evt, FieldList& fields);
   // Hands a formatted line (with its newline) to the output: at once or through the buffer.
   void emit(LogLevel level, std::string& line);
   void write_out(const std::string& text);  // under write_mutex_

@@ -8,6 +8,7 @@
 
 #include "recordings/report.hpp"
 #include "util/crypto.hpp"
+#include "util/curl_lazy.hpp"
 
 namespace partyline::recordings {
 namespace fs = std::filesystem;
@@ -16,7 +17,7 @@ long post_json(const std::string& url, const std::string& body, bool allow_http,
                std::string& error) {
   CURL* curl = curl_easy_init();
   if (!curl) {
-    error = "curl_easy_init failed";
+    error = util::curl_init_error();
     return 0;
   }
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");

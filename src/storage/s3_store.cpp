@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "util/crypto.hpp"
+#include "util/curl_lazy.hpp"
 
 namespace partyline::storage {
 namespace {
@@ -375,7 +376,7 @@ S3Store::Response S3Store::send(const Request& request) const {
 
   Handle handle = handles_->take();
   if (!handle) {
-    response.transport_error = "curl_easy_init failed";
+    response.transport_error = util::curl_init_error();
     return response;
   }
   CURL* h = handle.get();

@@ -4,6 +4,8 @@
 // delay-loading, so the libcurl functions Partyline calls are defined here and forward to
 // libcurl.so.4, opened with dlopen() the first time a transfer is set up. If it cannot be
 // opened, every call fails with CURLE_FAILED_INIT and curl_easy_strerror() says why.
+#include "util/curl_lazy.hpp"
+
 #include <curl/curl.h>
 #include <dlfcn.h>
 
@@ -160,3 +162,12 @@ void curl_slist_free_all(curl_slist* list) {
 }
 
 }  // extern "C"
+
+namespace partyline::util {
+
+std::string curl_init_error() {
+  // The shim's curl_easy_strerror gives the load error while libcurl is not loaded.
+  return std::string("curl_easy_init failed: ") + curl_easy_strerror(CURLE_FAILED_INIT);
+}
+
+}  // namespace partyline::util

@@ -2,12 +2,12 @@
 // may come from any loopback port; and `partyline simulate` drives a whole call against it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { describe, it, after } from 'node:test';
 import { signedPost } from './lib/http.mjs';
-import { PIN_SPEAKER, recordingParams } from './lib/ids.mjs';
+import { PIN_SPEAKER, recordingParams, voiceParams } from './lib/ids.mjs';
 import { runCommand, startServer, waitFor } from './lib/server.mjs';
 import { stopAndCheck } from './lib/logcheck.mjs';
 import { startFakeTwilio, expectedKey } from './lib/fake-twilio.mjs';
@@ -54,6 +54,34 @@ describe('local mode: recordings to DATA_DIR/recordings', () => {
     assert.ok(existsSync(file), `${file} missing`);
     assert.ok(readFileSync(file).equals(body), 'stored bytes differ');
     assert.equal(media.mediaGets(p.RecordingSid).length, 1);
+    await stopAndCheck(srv);
+  });
+
+  it('libcurl unusable (a broken libcurl.so.4 found first): webhooks answered, the copy fails with a reason, nothing stored', async () => {
+    // libcurl is opened on the first transfer (src/util/curl_lazy.cpp): a broken or missing one
+    // must cost the copy, with a log line saying what to install, and nothing else.
+    const libDir = mkdtempSync(join(tmpdir(), 'partyline-nolibcurl-'));
+    cleanups.push(async () => rmSync(libDir, { recursive: true, force: true }));
+    writeFileSync(join(libDir, 'libcurl.so.4'), 'not a shared object\n');
+    const srv = await startLocal({ env: { LD_LIBRARY_PATH: libDir, RECORDING_CALLBACK_WAIT: '1s' } });
+    cleanups.push(() => srv.stop());
+    const media = await startFakeTwilio({ requireAuth: false });
+    cleanups.push(() => media.stop());
+    const p = recordingParams(srv.accountSid);
+    p.RecordingUrl = media.recordingUrl(p.RecordingSid, srv.accountSid);
+    media.addRecording(p.RecordingSid, randomBytes(1024), { accountSid: srv.accountSid });
+
+    const r = await signedPost(srv, '/recording-callback', p);
+    assert.equal(r.status, 503, r.body);
+    const failed = await srv.waitForLog((l) => l.evt === 'recording.fetch.error' && l.RecordingSid === p.RecordingSid,
+      'recording.fetch.error');
+    assert.match(String(failed.reason), /cannot load libcurl\.so\.4 \(install libcurl4\)/, JSON.stringify(failed));
+    assert.equal(media.mediaGets(p.RecordingSid).length, 0, 'media fetched without libcurl?');
+    assert.ok(!existsSync(join(srv.dataDir, 'recordings', expectedKey('partyline/', p.RecordingSid))));
+
+    const voice = await signedPost(srv, '/voice', voiceParams(srv.accountSid));
+    assert.equal(voice.status, 200, voice.body);
+    assert.match(voice.body, /<Response>/);
     await stopAndCheck(srv);
   });
 

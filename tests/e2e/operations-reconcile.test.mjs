@@ -4,12 +4,12 @@
 // One Swift for the file; every test has its own fake Twilio, service, DATA_DIR and S3_PREFIX.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import { signedPost } from './lib/http.mjs';
 import { account, hex, recordingParams, sid } from './lib/ids.mjs';
 import { runCommand, startServer, waitFor } from './lib/server.mjs';
 import { stopAndCheck } from './lib/logcheck.mjs';
-import { startSwift, serviceEnv } from './lib/swift.mjs';
+import { swiftForSuite, serviceEnv } from './lib/swift.mjs';
 import { startFakeTwilio, expectedKey } from './lib/fake-twilio.mjs';
 import { startTcpProxy } from './lib/tcp-proxy.mjs';
 import { startHttpProxy } from './lib/http-proxy.mjs';
@@ -24,13 +24,8 @@ const stampOf = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z').rep
 const isoOf = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 describe('operations: reconciler and delete-after-copy', () => {
-  let swift;
-  const cleanups = [];
-  before(async () => { swift = await startSwift({ buckets: [BUCKET] }); });
-  after(async () => {
-    for (const f of cleanups.reverse()) await f().catch(() => {});
-    await swift?.stop();
-  });
+  const suite = swiftForSuite({ buckets: [BUCKET] });
+  const { cleanups } = suite;
 
   /** A fake Twilio (opts.pageSize) and a service wired to it and to S3 (opts.s3Endpoint). */
   async function setup(name, extra = {}, { pageSize, s3Endpoint } = {}) {
@@ -38,13 +33,13 @@ describe('operations: reconciler and delete-after-copy', () => {
     const fake = await startFakeTwilio({ ...acct, ...(pageSize ? { pageSize } : {}) });
     cleanups.push(() => fake.stop());
     const prefix = `${name}-${hex(8)}/`;
-    const env = serviceEnv({ acct, fake, s3Endpoint: s3Endpoint ?? swift.endpoint, bucket: BUCKET, prefix, extra });
+    const env = serviceEnv({ acct, fake, s3Endpoint: s3Endpoint ?? suite.swift.endpoint, bucket: BUCKET, prefix, extra });
     const srv = await startServer({ env });
     cleanups.push(() => srv.stop());
     return { acct, fake, prefix, env, srv };
   }
 
-  const keys = (prefix) => listKeys(swift.client, BUCKET, prefix);
+  const keys = (prefix) => listKeys(suite.swift.client, BUCKET, prefix);
   const mp3Keys = async (prefix) => (await keys(prefix)).filter((k) => k.endsWith('.mp3')).sort();
   const logsFor = (srv, evt, pred = () => true) => srv.logs.filter((l) => l.evt === evt && pred(l));
 
@@ -73,11 +68,11 @@ describe('operations: reconciler and delete-after-copy', () => {
   }
 
   async function assertStored(ctx, rec, key) {
-    const h = await headObject(swift.client, BUCKET, key);
+    const h = await headObject(suite.swift.client, BUCKET, key);
     assert.ok(h, `no object at ${key}`);
     assert.equal(h.ContentLength, rec.body.length);
     assert.equal(h.Metadata?.['recording-sid'], rec.sid, JSON.stringify(h.Metadata));
-    const got = await getBytes(swift.client, BUCKET, key);
+    const got = await getBytes(suite.swift.client, BUCKET, key);
     assert.ok(got.equals(rec.body), `stored bytes of ${rec.sid} differ (got ${got.length}, want ${rec.body.length})`);
   }
 
@@ -119,7 +114,7 @@ describe('operations: reconciler and delete-after-copy', () => {
       assert.deepStrictEqual(await mp3Keys(prefix), [keyA, keyB].sort());
       await assertStored(ctx, a, keyA);
       await assertStored(ctx, b, keyB);
-      const h = await headObject(swift.client, BUCKET, keyA);
+      const h = await headObject(suite.swift.client, BUCKET, keyA);
       assert.equal(h.Metadata?.['conference-sid'], a.resource.conference_sid, JSON.stringify(h.Metadata));
       assert.equal(h.Metadata?.['start-time'], isoOf(startA), JSON.stringify(h.Metadata));
       // The RecordingUrl is TWILIO_API_BASE + /2010-04-01/Accounts/<AC>/Recordings/<RE>.
@@ -229,7 +224,7 @@ describe('operations: reconciler and delete-after-copy', () => {
       // For every HEAD of the recording answered by S3: how many deletions Twilio had seen by then.
       const deletionsAtHead = [];
       let fake;
-      const proxy = await startHttpProxy(swift.port, {
+      const proxy = await startHttpProxy(suite.swift.port, {
         rewrite: (e) => { if (e.method === 'HEAD' && e.path.split('?')[0].endsWith('.mp3')) deletionsAtHead.push(fake.deletions.length); },
       });
       cleanups.push(() => proxy.stop());
@@ -287,7 +282,7 @@ describe('operations: reconciler and delete-after-copy', () => {
     });
 
     it('true, S3 down (TCP proxy): nothing deleted while down; once S3 is back and the copy stored, deleted once', async () => {
-      const tcp = await startTcpProxy(swift.port);
+      const tcp = await startTcpProxy(suite.swift.port);
       cleanups.push(() => tcp.stop());
       tcp.down();
       const ctx = await setup('del-down', { TWILIO_DELETE_AFTER_COPY: 'true', RECORDING_CALLBACK_WAIT: '0s' }, { s3Endpoint: tcp.endpoint });
@@ -311,7 +306,7 @@ describe('operations: reconciler and delete-after-copy', () => {
       const what = mode === 'size' ? 'HEAD reports another size' : 'HEAD fails (503)';
       it(`true, stored but not verifiable (${what}): skipped with a log line, nothing deleted`, async () => {
         let putDone = false;
-        const proxy = await startHttpProxy(swift.port, {
+        const proxy = await startHttpProxy(suite.swift.port, {
           rewrite: (e) => {
             const path = e.path.split('?')[0];
             if (!path.endsWith('.mp3')) return undefined;

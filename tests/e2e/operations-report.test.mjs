@@ -4,12 +4,12 @@
 // or dead-lettered. One Swift for the file; every test has its own fake Twilio, service, prefix.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import { signedPost } from './lib/http.mjs';
 import { account, confParams, FROM, hex, PIN_PRODUCER, PIN_SPEAKER, recordingParams, sid, voiceParams } from './lib/ids.mjs';
 import { startServer, waitFor } from './lib/server.mjs';
 import { stopAndCheck } from './lib/logcheck.mjs';
-import { startSwift, serviceEnv } from './lib/swift.mjs';
+import { swiftForSuite, serviceEnv } from './lib/swift.mjs';
 import { startFakeTwilio, expectedKey } from './lib/fake-twilio.mjs';
 import { startNotifySink } from './lib/notify-sink.mjs';
 import { listKeys, headObject, getBytes } from './lib/s3.mjs';
@@ -21,20 +21,15 @@ const rfc2822 = (ms) => new Date(ms).toUTCString().replace('GMT', '+0000');
 const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 describe('operations: recording report and notices', () => {
-  let swift;
-  const cleanups = [];
-  before(async () => { swift = await startSwift({ buckets: [BUCKET] }); });
-  after(async () => {
-    for (const f of cleanups.reverse()) await f().catch(() => {});
-    await swift?.stop();
-  });
+  const suite = swiftForSuite({ buckets: [BUCKET] });
+  const { cleanups } = suite;
 
   async function setup(name, extra = {}) {
     const acct = account();
     const fake = await startFakeTwilio(acct);
     cleanups.push(() => fake.stop());
     const prefix = `${name}-${hex(8)}/`;
-    const env = serviceEnv({ acct, fake, s3Endpoint: swift.endpoint, bucket: BUCKET, prefix, extra });
+    const env = serviceEnv({ acct, fake, s3Endpoint: suite.swift.endpoint, bucket: BUCKET, prefix, extra });
     const srv = await startServer({ env });
     cleanups.push(() => srv.stop());
     return { acct, fake, prefix, env, srv };
@@ -49,11 +44,11 @@ describe('operations: recording report and notices', () => {
   /** The stored report of `mp3Key` (polled: it is written after the recording), parsed. */
   async function report(prefix, mp3Key) {
     const key = mp3Key.replace(/\.mp3$/, '.json');
-    await waitFor(async () => (await listKeys(swift.client, BUCKET, prefix)).includes(key),
+    await waitFor(async () => (await listKeys(suite.swift.client, BUCKET, prefix)).includes(key),
       { timeout: 10000, interval: 100, what: `the report ${key}` });
-    const h = await headObject(swift.client, BUCKET, key);
+    const h = await headObject(suite.swift.client, BUCKET, key);
     assert.match(String(h.ContentType), /^application\/json\b/, `report Content-Type ${h.ContentType}`);
-    const text = (await getBytes(swift.client, BUCKET, key)).toString('utf8');
+    const text = (await getBytes(suite.swift.client, BUCKET, key)).toString('utf8');
     let json;
     try { json = JSON.parse(text); } catch { assert.fail(`the report is not JSON: ${text}`); }
     return { key, text, json };
@@ -134,8 +129,8 @@ describe('operations: recording report and notices', () => {
     const line = await srv.waitForLog((l) => l.evt === 'report.stored' && l.key === rep.key, 'report.stored');
     assert.ok(line);
     // The recording itself is there, unchanged, next to its report.
-    assert.deepStrictEqual((await listKeys(swift.client, BUCKET, prefix)).sort(), [rep.key, mp3Key].sort());
-    assert.ok((await getBytes(swift.client, BUCKET, mp3Key)).equals(body));
+    assert.deepStrictEqual((await listKeys(suite.swift.client, BUCKET, prefix)).sort(), [rep.key, mp3Key].sort());
+    assert.ok((await getBytes(suite.swift.client, BUCKET, mp3Key)).equals(body));
 
     await stopAndCheck(srv, { pins: [PIN_PRODUCER, PIN_SPEAKER] });
     assertNoNumbersOrPins(srv.rawLines.join('\n'));
@@ -213,6 +208,6 @@ describe('operations: recording report and notices', () => {
     await srv.waitForLog((l) => l.evt === 'recording.dead' && l.RecordingSid === p.RecordingSid, 'recording.dead');
     await stopAndCheck(srv);
     assert.equal(sink.notices.filter((n) => n.recording_sid === p.RecordingSid).length, 1);
-    assert.deepStrictEqual(await listKeys(swift.client, BUCKET, prefix), []);
+    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, prefix), []);
   });
 });

@@ -6,12 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import { signedPost } from './lib/http.mjs';
 import { account, hex, recordingParams } from './lib/ids.mjs';
 import { startServer, waitFor } from './lib/server.mjs';
 import { assertWellFormedLogs, stopAndCheck } from './lib/logcheck.mjs';
-import { startSwift, serviceEnv } from './lib/swift.mjs';
+import { swiftForSuite, serviceEnv } from './lib/swift.mjs';
 import { startFakeTwilio, expectedKey } from './lib/fake-twilio.mjs';
 import { startTcpProxy } from './lib/tcp-proxy.mjs';
 import { listRecordingKeys as listKeys, headObject, getBytes } from './lib/s3.mjs';
@@ -21,19 +21,14 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 describe('recordings: S3 failures, restarts, crashes', () => {
-  let swift;
-  const cleanups = [];
-  before(async () => { swift = await startSwift({ buckets: [BUCKET] }); });
-  after(async () => {
-    for (const f of cleanups.reverse()) await f().catch(() => {});
-    await swift?.stop();
-  });
+  const suite = swiftForSuite({ buckets: [BUCKET] });
+  const { cleanups } = suite;
 
   async function fixture(name, { size = 256 * KiB, direct = false } = {}) {
     const acct = account();
     const fake = await startFakeTwilio(acct);
     cleanups.push(() => fake.stop());
-    const proxy = await startTcpProxy(swift.port);
+    const proxy = await startTcpProxy(suite.swift.port);
     cleanups.push(() => proxy.stop());
     const dataDir = mkdtempSync(join(tmpdir(), 'partyline-e2e-'));
     cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
@@ -43,7 +38,7 @@ describe('recordings: S3 failures, restarts, crashes', () => {
     p.RecordingUrl = fake.addRecording(p.RecordingSid, body);
     const key = expectedKey(prefix, p.RecordingSid);
     const envFor = (extra = {}) => serviceEnv({
-      acct, fake, s3Endpoint: direct ? swift.endpoint : proxy.endpoint, bucket: BUCKET, prefix,
+      acct, fake, s3Endpoint: direct ? suite.swift.endpoint : proxy.endpoint, bucket: BUCKET, prefix,
       extra: { RECORDING_CALLBACK_WAIT: '2s', ...extra },
     });
     const start = async (extra) => {
@@ -55,14 +50,14 @@ describe('recordings: S3 failures, restarts, crashes', () => {
   }
 
   const post = (srv, p) => signedPost(srv, '/recording-callback', p);
-  const keys = (prefix) => listKeys(swift.client, BUCKET, prefix);
+  const keys = (prefix) => listKeys(suite.swift.client, BUCKET, prefix);
   const waitForKeys = (prefix, what, timeout = 20000) =>
     waitFor(async () => (await keys(prefix)).length > 0, { timeout, interval: 100, what });
   async function assertStoredOnce(f) {
     assert.deepStrictEqual(await keys(f.prefix), [f.key]);
-    const h = await headObject(swift.client, BUCKET, f.key);
+    const h = await headObject(suite.swift.client, BUCKET, f.key);
     assert.equal(h.ContentLength, f.body.length);
-    const got = await getBytes(swift.client, BUCKET, f.key);
+    const got = await getBytes(suite.swift.client, BUCKET, f.key);
     assert.ok(got.equals(f.body), `stored bytes differ (got ${got.length}, want ${f.body.length})`);
   }
 

@@ -6,12 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import { signedPost } from './lib/http.mjs';
 import { account, hex, recordingParams } from './lib/ids.mjs';
 import { startServer, waitFor } from './lib/server.mjs';
 import { stopAndCheck } from './lib/logcheck.mjs';
-import { startSwift, serviceEnv } from './lib/swift.mjs';
+import { swiftForSuite, serviceEnv } from './lib/swift.mjs';
 import { startFakeTwilio, expectedKey } from './lib/fake-twilio.mjs';
 import { listRecordingKeys as listKeys, headObject, getBytes, listUploads } from './lib/s3.mjs';
 
@@ -19,13 +19,8 @@ const BUCKET = `pl-rec-${hex(8)}`;
 const MiB = 1024 * 1024;
 
 describe('recordings: fetch from Twilio, store in S3', () => {
-  let swift;
-  const cleanups = [];
-  before(async () => { swift = await startSwift({ buckets: [BUCKET] }); });
-  after(async () => {
-    for (const f of cleanups.reverse()) await f().catch(() => {});
-    await swift?.stop();
-  });
+  const suite = swiftForSuite({ buckets: [BUCKET] });
+  const { cleanups } = suite;
 
   /** A fake Twilio and a service wired to it and to Swift, with a fresh prefix. */
   async function setup(name, extra = {}, { dataDir } = {}) {
@@ -33,7 +28,7 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     const fake = await startFakeTwilio(acct);
     cleanups.push(() => fake.stop());
     const prefix = `${name}-${hex(8)}/`;
-    const env = serviceEnv({ acct, fake, s3Endpoint: swift.endpoint, bucket: BUCKET, prefix, extra });
+    const env = serviceEnv({ acct, fake, s3Endpoint: suite.swift.endpoint, bucket: BUCKET, prefix, extra });
     const srv = await startServer({ env, dataDir });
     cleanups.push(() => srv.stop());
     return { acct, fake, prefix, env, srv };
@@ -60,8 +55,8 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     assert.equal(r.status, 200, r.body);
 
     // Stored before the answer: the object is there right away.
-    assert.deepStrictEqual(await listKeys(swift.client, BUCKET, prefix), [key]);
-    const h = await headObject(swift.client, BUCKET, key);
+    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, prefix), [key]);
+    const h = await headObject(suite.swift.client, BUCKET, key);
     assert.ok(h, `HeadObject ${key}`);
     assert.equal(h.ContentType, 'audio/mpeg');
     assert.equal(h.ContentLength, body.length);
@@ -69,7 +64,7 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     assert.equal(h.Metadata?.duration, p.RecordingDuration, JSON.stringify(h.Metadata));
     assert.equal(h.Metadata?.['conference-sid'], p.ConferenceSid, JSON.stringify(h.Metadata));
     assert.equal(h.Metadata?.['start-time'], '2025-10-25T19:17:43Z', JSON.stringify(h.Metadata));
-    const got = await getBytes(swift.client, BUCKET, key);
+    const got = await getBytes(suite.swift.client, BUCKET, key);
     assert.ok(got.equals(body), `stored bytes differ (got ${got.length}, want ${body.length})`);
 
     // One media GET, of <RecordingUrl>.mp3, with Basic AC:token.
@@ -101,10 +96,10 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     const key = expectedKey(ctx.prefix, sid, '2026-01-05T03-04-05Z');
     const r = await post(ctx.srv, p);
     assert.equal(r.status, 200, r.body);
-    assert.deepStrictEqual(await listKeys(swift.client, BUCKET, ctx.prefix), [key]);
-    const h = await headObject(swift.client, BUCKET, key);
+    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, ctx.prefix), [key]);
+    const h = await headObject(suite.swift.client, BUCKET, key);
     assert.equal(h.Metadata?.['start-time'], '2026-01-05T03:04:05Z', JSON.stringify(h.Metadata));
-    assert.ok((await getBytes(swift.client, BUCKET, key)).equals(body));
+    assert.ok((await getBytes(suite.swift.client, BUCKET, key)).equals(body));
     await stopAndCheck(ctx.srv);
   });
 
@@ -113,14 +108,14 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     const { p, body, key } = newRecording(ctx, 13 * MiB);
     const r = await post(ctx.srv, p);
     assert.equal(r.status, 200, r.body);
-    assert.deepStrictEqual(await listKeys(swift.client, BUCKET, ctx.prefix), [key]);
-    const h = await headObject(swift.client, BUCKET, key);
+    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, ctx.prefix), [key]);
+    const h = await headObject(suite.swift.client, BUCKET, key);
     assert.equal(h.ContentLength, body.length);
     assert.equal(h.ContentType, 'audio/mpeg');
     assert.equal(h.Metadata?.['recording-sid'], p.RecordingSid, JSON.stringify(h.Metadata));
     // A multipart object's ETag is "<md5 of the part md5s>-<number of parts>": 5 + 5 + 3 MiB.
     assert.match(h.ETag, /-3"$/, `ETag ${h.ETag} is not that of a 3-part upload`);
-    const got = await getBytes(swift.client, BUCKET, key);
+    const got = await getBytes(suite.swift.client, BUCKET, key);
     assert.ok(got.equals(body), `stored bytes differ (got ${got.length}, want ${body.length})`);
     const put = await ctx.srv.waitForLog((l) => l.evt === 's3.put.ok' && l.key === key, 's3.put.ok');
     assert.equal(Number(put.bytes), body.length);
@@ -146,10 +141,10 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     const begins = logsFor(ctx.srv, 's3.put.begin', (l) => l.key === key);
     assert.equal(begins.length, 2, 'one upload per attempt');
     assert.ok(begins.every((l) => l.while_fetching === true && Number(l.bytes) === body.length), JSON.stringify(begins));
-    assert.deepStrictEqual(await listKeys(swift.client, BUCKET, ctx.prefix), [key]);
-    const got = await getBytes(swift.client, BUCKET, key);
+    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, ctx.prefix), [key]);
+    const got = await getBytes(suite.swift.client, BUCKET, key);
     assert.ok(got.equals(body), `stored bytes differ (got ${got.length}, want ${body.length})`);
-    assert.deepStrictEqual(await listUploads(swift.client, BUCKET, ctx.prefix), [],
+    assert.deepStrictEqual(await listUploads(suite.swift.client, BUCKET, ctx.prefix), [],
       'the cut attempt left its multipart upload open');
     assert.equal(ctx.fake.requests.filter((q) => q.path.endsWith('.mp3')).length, 2);
     await stopAndCheck(ctx.srv);
@@ -169,15 +164,15 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     const dup = await srv.waitForLog((l) => l.evt === 'recording.duplicate' && l.RecordingSid === a.sid, 'recording.duplicate');
     assert.equal(dup.key, a.key);
     assert.equal(fake.mediaGets(a.sid).length, 1, 'media GETs for the sequential pair');
-    assert.deepStrictEqual(await listKeys(swift.client, BUCKET, prefix), [a.key]);
+    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, prefix), [a.key]);
 
     // Concurrent: all five are answered 200, one fetch, one upload.
     const b = newRecording(ctx, 512 * 1024);
     const answers = await Promise.all(Array.from({ length: 5 }, () => post(srv, b.p)));
     assert.deepStrictEqual(answers.map((x) => x.status), [200, 200, 200, 200, 200]);
     assert.equal(fake.mediaGets(b.sid).length, 1, 'media GETs for the five concurrent callbacks');
-    assert.deepStrictEqual((await listKeys(swift.client, BUCKET, prefix)).sort(), [a.key, b.key].sort());
-    assert.ok((await getBytes(swift.client, BUCKET, b.key)).equals(b.body));
+    assert.deepStrictEqual((await listKeys(suite.swift.client, BUCKET, prefix)).sort(), [a.key, b.key].sort());
+    assert.ok((await getBytes(suite.swift.client, BUCKET, b.key)).equals(b.body));
     assert.equal(logsFor(srv, 's3.put.begin', (l) => l.key === b.key).length, 1, 'one s3.put.begin');
     assert.equal(logsFor(srv, 's3.put.ok', (l) => l.key === b.key).length, 1, 'one s3.put.ok');
 
@@ -208,7 +203,7 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     const dup = await srv.waitForLog((l) => l.evt === 'recording.duplicate' && l.RecordingSid === sid, 'recording.duplicate');
     assert.equal(dup.key, key);
     assert.equal(fake.mediaGets(sid).length, 1);
-    assert.deepStrictEqual(await listKeys(swift.client, BUCKET, prefix), [key]);
+    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, prefix), [key]);
     assert.equal(logsFor(srv, 's3.put.begin').length, 1);
 
     // The stored state survives a restart on the same DATA_DIR.
@@ -222,8 +217,8 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     await srv2.waitForLog((l) => l.evt === 'recording.duplicate' && l.RecordingSid === sid, 'recording.duplicate after restart');
     assert.equal(fake.mediaGets(sid).length, 1, 'no new media GET after the restart');
     assert.equal(logsFor(srv2, 's3.put.begin').length, 0, 'no upload after the restart');
-    assert.deepStrictEqual(await listKeys(swift.client, BUCKET, prefix), [key]);
-    assert.ok((await getBytes(swift.client, BUCKET, key)).equals(body));
+    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, prefix), [key]);
+    assert.ok((await getBytes(suite.swift.client, BUCKET, key)).equals(body));
     await stopAndCheck(srv2);
   });
 
@@ -236,11 +231,11 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     const key = expectedKey(ctx.prefix, p.RecordingSid);
     const r = await post(srv, p);
     // (The status is asserted last, so that a wrong answer does not hide the rest.)
-    await waitFor(async () => (await listKeys(swift.client, BUCKET, ctx.prefix)).length > 0,
+    await waitFor(async () => (await listKeys(suite.swift.client, BUCKET, ctx.prefix)).length > 0,
       { timeout: 15000, interval: 100, what: 'the object' });
     assert.deepStrictEqual(fake.mediaGets(p.RecordingSid).map((g) => g.status), [404, 404, 200]);
-    assert.deepStrictEqual(await listKeys(swift.client, BUCKET, ctx.prefix), [key]);
-    assert.ok((await getBytes(swift.client, BUCKET, key)).equals(body));
+    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, ctx.prefix), [key]);
+    assert.ok((await getBytes(suite.swift.client, BUCKET, key)).equals(body));
     const errors = logsFor(srv, 'recording.fetch.error', (l) => l.RecordingSid === p.RecordingSid);
     assert.equal(errors.length, 2, JSON.stringify(errors));
     for (const e of errors) assert.match(String(e.reason), /404/, JSON.stringify(e));
@@ -272,8 +267,8 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     for (const g of cdn.requests) {
       assert.equal(g.headers.authorization, undefined, `Authorization sent to the redirect target: ${g.headers.authorization}`);
     }
-    assert.deepStrictEqual(await listKeys(swift.client, BUCKET, ctx.prefix), [key]);
-    const got = await getBytes(swift.client, BUCKET, key);
+    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, ctx.prefix), [key]);
+    const got = await getBytes(suite.swift.client, BUCKET, key);
     assert.ok(got.equals(body), `stored bytes are not the redirected content (got ${got.length} bytes)`);
     await stopAndCheck(srv);
   });
@@ -307,7 +302,7 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     assert.equal((await post(srv, ok.p)).status, 200);
     assert.equal(other.requests.length, 0, JSON.stringify(other.requests.map((x) => x.path)));
     for (const p of bad) assert.equal(fake.mediaGets(p.RecordingSid).length, 0, `fetched ${p.RecordingUrl}`);
-    assert.deepStrictEqual(await listKeys(swift.client, BUCKET, ctx.prefix), [ok.key]);
+    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, ctx.prefix), [ok.key]);
     for (const p of bad) {
       assert.equal(logsFor(srv, 'recording.ready', (l) => l.RecordingSid === p.RecordingSid).length, 0);
     }
@@ -325,7 +320,7 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     const ok = newRecording(ctx, 1000);
     assert.equal((await post(srv, ok.p)).status, 200);
     assert.equal(fake.mediaGets(a.sid).length, 0, 'media of the absent recording was fetched');
-    assert.deepStrictEqual(await listKeys(swift.client, BUCKET, ctx.prefix), [ok.key]);
+    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, ctx.prefix), [ok.key]);
     await stopAndCheck(srv);
   });
 });

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { promisify } from 'node:util';
 import { REPO } from './server.mjs';
 import { createBucket, s3Client } from './s3.mjs';
@@ -79,6 +80,21 @@ export async function startSwift({ buckets = [] } = {}) {
     return sw;
   }
   throw new Error(`Swift did not start: ${lastErr?.message}\n${lastErr?.stderr ?? ''}`);
+}
+
+/**
+ * For a describe() block that needs S3: starts Swift with `buckets` before its tests; after them,
+ * runs the suite's cleanups (last registered first) and stops Swift. Returns { swift, cleanups }
+ * (swift is set once the suite's before() hook has run).
+ */
+export function swiftForSuite({ buckets = [] } = {}) {
+  const suite = { swift: undefined, cleanups: [] };
+  before(async () => { suite.swift = await startSwift({ buckets }); });
+  after(async () => {
+    for (const f of suite.cleanups.reverse()) await f().catch(() => {});
+    await suite.swift?.stop();
+  });
+  return suite;
 }
 
 /**

@@ -613,59 +613,6 @@ PutResult S3Store::send_part(const std::string& key, int fd, const std::string& 
                  uploaded.status);
 }
 
-PutResult S3Store::upload_parts(const std::string& key, const Object& object, int fd,
-                                const std::string& upload_id, bool given_digests,
-                                std::vector<std::string>& etags) const {
-  std::atomic<std::uint64_t> next{0};
-  std::atomic<bool> stop{false};
-  std::mutex mutex;
-  PutResult first_failure;
-  const auto upload_part = [&](std::uint64_t i) {
-    if (given_digests) return send_part(key, fd, upload_id, i + 1, object.parts[i], etags[i]);
-    util::PartDigest part;
-    part.offset = i * options_.part_size;
-    part.size = std::min(options_.part_size, object.size - part.offset);
-    Digests digests;
-    if (std::string error; !hash_range(fd, part.offset, part.size, digests, error))
-      return failure(error, 0);
-    part.sha256_hex = std::move(digests.sha256_hex);
-    part.md5_base64 = std::move(digests.md5_base64);
-    return send_part(key, fd, upload_id, i + 1, part, etags[i]);
-  };
-  const auto lane = [&] {
-    while (!stop.load()) {
-      const std::uint64_t i = next.fetch_add(1);
-      if (i >= etags.size()) return;
-      PutResult result;
-      try {
-        result = upload_part(i);
-      } catch (const std::exception& e) {
-        result = failure("PUT part " + std::to_string(i + 1) + ": " + e.what(), 0);
-      }
-      if (!result.ok) {
-        std::lock_guard lock(mutex);
-        if (!stop.exchange(true)) first_failure = std::move(result);
-        return;
-      }
-    }
-  };
-  {
-    std::vector<std::jthread> helpers;
-    const std::uint64_t lanes =
-        std::clamp<std::uint64_t>(options_.parts_in_flight, 1, etags.size());
-    for (std::uint64_t i = 1; i < lanes; ++i) {
-      try {
-        helpers.emplace_back(lane);
-      } catch (const std::system_error&) {
-        break;  // no thread to be had: fewer lanes
-      }
-    }
-    lane();
-  }  // joins the helpers
-  if (stop.load()) return first_failure;
-  return success(PutOutcome::kStored, 200);
-}
-
 bool S3Store::found_before_upload(const std::string& key, std::uint64_t size, PutResult& result) {
   if (!conditional_unsupported_.load()) return false;
   const HeadResult existing = head(key);
@@ -694,36 +641,6 @@ PutResult S3Store::create_upload(const std::string& key, const Object& object,
   }
   if (upload_id.empty()) return failure("POST uploads 200 without an UploadId", 200);
   return success(PutOutcome::kStored, 200);
-}
-
-PutResult S3Store::put_multipart(const std::string& key, const Object& object, int fd) {
-  const std::uint64_t part_size = options_.part_size;
-  const std::uint64_t parts = (object.size + part_size - 1) / part_size;
-  if (parts > kMaxParts) {
-    return failure("object needs " + std::to_string(parts) + " parts (max 10000); raise part_size",
-                   0);
-  }
-
-  // The caller hashed the parts while writing the file (digest_plan): use them if they are ours.
-  bool given_parts = object.part_size == part_size && object.parts.size() == parts;
-  for (std::uint64_t n = 0; given_parts && n < parts; ++n) {
-    const auto& p = object.parts[n];
-    given_parts =
-        p.offset == n * part_size && p.size == std::min(part_size, object.size - p.offset);
-  }
-
-  // Without conditional complete, HEAD first so an existing object is not even re-uploaded.
-  if (PutResult found; found_before_upload(key, object.size, found)) return found;
-
-  std::string upload_id;
-  if (PutResult created = create_upload(key, object, upload_id); !created.ok) return created;
-  std::vector<std::string> etags(parts);
-  if (PutResult uploaded = upload_parts(key, object, fd, upload_id, given_parts, etags);
-      !uploaded.ok) {
-    abort_upload(key, upload_id);
-    return uploaded;
-  }
-  return complete_upload(key, object.size, upload_id, etags);
 }
 
 PutResult S3Store::complete_upload(const std::string& key, std::uint64_t size,
@@ -962,6 +879,47 @@ std::unique_ptr<PartUpload> S3Store::begin_upload(const std::string& key, const 
     ::close(fd);
     throw;
   }
+}
+
+// The whole file is here: the same upload as begin_upload's, with every part ready at once (the
+// caller's part digests when they fit this upload's parts, else hashed here, part by part, while
+// the lanes send the parts already hashed).
+PutResult S3Store::put_multipart(const std::string& key, const Object& object, int fd) {
+  const std::uint64_t part_size = options_.part_size;
+  const std::uint64_t parts = (object.size + part_size - 1) / part_size;
+  if (parts > kMaxParts) {
+    return failure("object needs " + std::to_string(parts) + " parts (max 10000); raise part_size",
+                   0);
+  }
+  bool given_parts = object.part_size == part_size && object.parts.size() == parts;
+  for (std::uint64_t n = 0; given_parts && n < parts; ++n) {
+    const auto& p = object.parts[n];
+    given_parts =
+        p.offset == n * part_size && p.size == std::min(part_size, object.size - p.offset);
+  }
+  const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);  // the upload closes its own descriptor
+  if (own < 0) return failure(std::string("dup spool file: ") + std::strerror(errno), 0);
+  Object shape = object;
+  shape.parts.clear();
+  StreamedUpload upload(*this, key, std::move(shape), own);
+  if (given_parts) return upload.finish(object);
+  Object complete = object;
+  complete.part_size = part_size;
+  complete.parts.clear();
+  for (std::uint64_t n = 0; n < parts; ++n) {
+    util::PartDigest part;
+    part.offset = n * part_size;
+    part.size = std::min(part_size, object.size - part.offset);
+    Digests digests;
+    // On failure the upload, dropped unfinished, is aborted.
+    if (std::string error; !hash_range(fd, part.offset, part.size, digests, error))
+      return failure(error, 0);
+    part.sha256_hex = std::move(digests.sha256_hex);
+    part.md5_base64 = std::move(digests.md5_base64);
+    upload.part_ready(part);
+    complete.parts.push_back(std::move(part));
+  }
+  return upload.finish(complete);
 }
 
 PutResult S3Store::create_bucket() {

@@ -91,11 +91,6 @@ class S3Store : public ObjectStore {
   // Part n (from 1) of the upload: the bytes `part` names, with its digests; etag on success.
   PutResult send_part(const std::string& key, int fd, const std::string& upload_id, std::uint64_t n,
                       const util::PartDigest& part, std::string& etag) const;
-  // Every part, on up to parts_in_flight threads; the first failure stops the rest. Each part's
-  // digests come from the Object when given_digests, else they are hashed here.
-  PutResult upload_parts(const std::string& key, const Object& object, int fd,
-                         const std::string& upload_id, bool given_digests,
-                         std::vector<std::string>& etags) const;
   // CompleteMultipartUpload, create-only; aborts the upload whenever it does not succeed.
   PutResult complete_upload(const std::string& key, std::uint64_t size,
                             const std::string& upload_id, const std::vector<std::string>& etags);

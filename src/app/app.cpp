@@ -102,9 +102,6 @@ void App::handle(const Request& request, http::Respond respond) const {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
-    boost::json::object fields{
-        {"method", method}, {"path", path}, {"status", r.status}, {"us", us}};
-    if (!r.reason.empty()) fields["reason"] = r.reason;
     if (services_.metrics) {
       services_.metrics->observe_request(path, r.status, std::chrono::microseconds(us));
       if (r.status == 403 && r.reason.find("X-Twilio-Signature") != std::string::npos) {
@@ -114,7 +111,12 @@ void App::handle(const Request& request, http::Respond respond) const {
     log_.write(r.status >= 500   ? log::LogLevel::kError
                : r.status >= 400 ? log::LogLevel::kWarn
                                  : log::LogLevel::kInfo,
-               "http.request", std::move(fields));
+               "http.request",
+               {{"method", method},
+                {"path", path},
+                {"status", r.status},
+                {"us", us},
+                log::Field::unless_empty("reason", r.reason)});
     respond(std::move(r));
   });
 }
@@ -180,10 +182,8 @@ Response App::check_pin(const Params& p) const {
   const std::string_view call_sid = param(p, "CallSid");
   if (!twilio::is_sid(call_sid, "CA")) return bad_request("CallSid missing or malformed");
   const auto& answer = answers_.check_pin(http::find_param(p, "Digits"));
-  boost::json::object fields{{"CallSid", call_sid}};
-  if (!answer.role.empty()) fields["role"] = answer.role;
   log_.write(answer.role.empty() ? log::LogLevel::kWarn : log::LogLevel::kInfo, answer.evt,
-             std::move(fields));
+             {{"CallSid", call_sid}, log::Field::unless_empty("role", answer.role)});
   if (!answer.role.empty()) {
     record("role",
            [&](store::CallStore& calls) { calls.record_role(call_sid, answer.role, now_ms()); });

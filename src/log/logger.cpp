@@ -133,8 +133,11 @@ void Logger::format_into(std::string& out, LogLevel level, std::string_view evt,
   append_head(out, level, evt);
   for (auto it = fields.begin(); it != fields.end(); ++it) {
     const std::string_view k = it->name();
-    if (k == "ts" || k == "level" || k == "evt") continue;
-    if (std::any_of(fields.begin(), it, [&](const Field& f) { return f.name() == k; })) continue;
+    if (it->kind() == Field::Kind::kAbsent || k == "ts" || k == "level" || k == "evt") continue;
+    if (std::any_of(fields.begin(), it, [&](const Field& f) {
+          return f.name() == k && f.kind() != Field::Kind::kAbsent;
+        }))
+      continue;
     out += ',';
     append_json_string(out, k);
     out += ':';
@@ -160,6 +163,8 @@ void Logger::format_into(std::string& out, LogLevel level, std::string_view evt,
       case Field::Kind::kDouble:
         append_json(out, boost::json::value(it->double_value()));
         break;
+      case Field::Kind::kAbsent:
+        break;  // skipped above
     }
   }
   out += '}';

@@ -27,7 +27,7 @@ using config::LogLevel;
 // overload instead, and both give the same line.
 class Field {
  public:
-  enum class Kind { kString, kSigned, kUnsigned, kBool, kDouble };
+  enum class Kind { kString, kSigned, kUnsigned, kBool, kDouble, kAbsent };
   Field(std::string_view name, std::string_view value)
       : name_(name), kind_(Kind::kString), string_(value) {}
   Field(std::string_view name, const std::string& value) : Field(name, std::string_view(value)) {}
@@ -44,6 +44,12 @@ class Field {
   }
   Field(std::string_view name, bool value) : name_(name), kind_(Kind::kBool), bool_(value) {}
   Field(std::string_view name, double value) : name_(name), kind_(Kind::kDouble), double_(value) {}
+  // A field written only when `value` is not empty (e.g. the reason of an error answer).
+  static Field unless_empty(std::string_view name, std::string_view value) {
+    Field f(name, value);
+    if (value.empty()) f.kind_ = Kind::kAbsent;
+    return f;
+  }
 
   std::string_view name() const { return name_; }
   Kind kind() const { return kind_; }

@@ -102,6 +102,8 @@ TEST(Logger, PlainFieldsGiveTheSameLineAsAJsonObject) {
       case Field::Kind::kDouble:
         object[f.name()] = f.double_value();
         break;
+      case Field::Kind::kAbsent:
+        break;
     }
   }
   const std::string plain = log.format(LogLevel::kWarn, "e", fields);
@@ -112,6 +114,17 @@ TEST(Logger, PlainFieldsGiveTheSameLineAsAJsonObject) {
   EXPECT_EQ(o.at("CallSid").as_string(), sid);
   EXPECT_EQ(o.at("evt"), "e");
   EXPECT_EQ(o.at("big").as_uint64(), 18446744073709551615ull);
+}
+
+TEST(Logger, AFieldUnlessEmptyIsLeftOutWhenEmpty) {
+  Logger log(-1, LogLevel::kInfo, fixed_clock());
+  EXPECT_EQ(log.format(LogLevel::kWarn, "e",
+                       {{"status", 403}, Field::unless_empty("reason", ""), {"reason", "later"}}),
+            log.format(LogLevel::kWarn, "e", {{"status", 403}, {"reason", "later"}}));
+  EXPECT_EQ(log.format(LogLevel::kWarn, "e", {{"status", 403}, Field::unless_empty("reason", "x")}),
+            log.format(LogLevel::kWarn, "e", {{"status", 403}, {"reason", "x"}}));
+  EXPECT_EQ(log.format(LogLevel::kWarn, "e", {Field::unless_empty("reason", "")}),
+            log.format(LogLevel::kWarn, "e", {}));
 }
 
 TEST(Logger, LevelFilters) {

@@ -214,6 +214,9 @@ void Logger::emit(LogLevel level, std::string& line) {
       }
     }
     write_out(line);
+    // `line` is a thread's own buffer: after taking the pending lines it holds their (possibly
+    // large) buffer, which that thread need not keep.
+    if (line.capacity() > kLineKeep) line = std::string();
     return;
   }
   std::unique_lock lock(mutex_);

@@ -116,6 +116,7 @@ class Logger {
   static constexpr auto kLinger = std::chrono::milliseconds(5);
   static constexpr std::size_t kMaxPending = 4 << 20;  // then writers wait: back-pressure
   static constexpr std::size_t kBufferReserve = 128 << 10;
+  static constexpr std::size_t kLineKeep = 16 << 10;  // a thread's line buffer, kept up to this
 
  private:
   void format_into(std::string& out, LogLevel level, std::string_view evt,

@@ -124,8 +124,13 @@ field() { dpkg-deb --field "$deb" "$1"; }
 [ "$(field Package)" = partyline ] || fail "Package: $(field Package)"
 [ "$(field Version)" = "$version-1" ] || fail "Version: $(field Version), expected $version-1"
 [ "$(field Section)" = net ] || fail "Section: $(field Section)"
-for dep in libboost-json1.81.0 libboost-url1.81.0 libcurl4 libsqlite3-0 libpugixml1v5 libssl3 ca-certificates; do
+# Shared (Debian's security updates reach them): OpenSSL, SQLite, libcurl. Linked into the binary
+# (CMakeLists.txt, PARTYLINE_STATIC_CXX): libstdc++, Boost.JSON/URL, pugixml: not dependencies.
+for dep in libc6 libcurl4 libsqlite3-0 libssl3 ca-certificates; do
 	field Depends | grep -q "\b$dep\b" || fail "Depends lacks $dep: $(field Depends)"
+done
+for dep in libstdc++6 libboost-json1.81.0 libboost-url1.81.0 libpugixml1v5; do
+	field Depends | grep -q "\b$dep\b" && fail "Depends names $dep, which is linked in: $(field Depends)"
 done
 for script in postinst prerm postrm; do
 	echo "$info" | grep -Eq "^ +[0-9]+ bytes, +[0-9]+ lines +\* +$script " ||

@@ -1,13 +1,15 @@
-// The idle-RSS floor of Partyline's library set, for bench/run: load the same shared libraries
-// as build/partyline at start (OpenSSL's libcrypto, SQLite, Boost.JSON, Boost.URL, pugixml,
-// libstdc++, libc; libcurl is loaded only on first use), do the least initialisation the service
-// does before it idles (an HMAC fetched from OpenSSL's default provider and its RNG seeded, two
-// SQLite files in WAL mode with a table each, a JSON value, a URL, an XML document, three waiting
-// threads), then print VmRSS in KiB. Whatever Partyline idles at above this is its own code and
-// data; below it no server with these libraries can go.
+// The idle-RSS floor of Partyline's library set, for bench/run: link the same libraries the same
+// way as build/partyline (shared: OpenSSL's libcrypto, SQLite, libc; linked in: libstdc++,
+// Boost.JSON, Boost.URL, pugixml; libcurl is loaded only on first use), do the least
+// initialisation the service does before it idles (an HMAC fetched from OpenSSL's default provider
+// and its RNG seeded, two SQLite files in WAL mode with a table each, SQLite's page cache
+// configured as the service does, a JSON value, a URL, an XML document, three waiting threads),
+// then print VmRSS in KiB. Whatever Partyline idles at above this is its own code and data; below
+// it no server with these libraries can go.
 //
-//   g++ -O2 -std=c++20 -o floor floor.cpp -lcrypto -lsqlite3 -lboost_json -lboost_url -lpugixml
-//   -pthread
+//   g++ -O2 -std=c++20 -ffunction-sections -fdata-sections -o floor floor.cpp -lcrypto -lsqlite3
+//   -Wl,-Bstatic -lboost_json -lboost_url -lboost_container -lpugixml -Wl,-Bdynamic
+//   -static-libstdc++ -static-libgcc -Wl,--gc-sections -pthread      (as bench/run builds it)
 //   ./floor DIR        (DIR: an empty scratch directory for the two databases)
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -35,6 +37,7 @@ int main(int argc, char** argv) {
   unsigned char seed[16];
   if (mac == nullptr || RAND_bytes(seed, sizeof seed) != 1) return 1;
   EVP_MAC_free(mac);
+  sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0);  // as src/store/sqlite.cpp
   std::vector<sqlite3*> dbs;
   for (const char* name : {"/a.db", "/b.db"}) {
     sqlite3* db = nullptr;

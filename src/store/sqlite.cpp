@@ -9,11 +9,7 @@ namespace {
 // 20 pages of page cache at its first transaction, about 87 KiB each. Pages are then allocated
 // as they are read. Must run before SQLite initialises; later it is a harmless SQLITE_MISUSE.
 void configure_once() {
-  static const bool done = [] {
-    sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0);
-    return true;
-  }();
-  (void)done;
+  [[maybe_unused]] static const int rc = sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0);
 }
 }  // namespace
 

@@ -2,7 +2,6 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 
 #include "util/crypto.hpp"
 #include "util/curl_lazy.hpp"
+#include "util/digest.hpp"
 
 namespace partyline::storage {
 namespace {
@@ -98,46 +98,34 @@ std::string from_hex(std::string_view hex) {
   return out;
 }
 
-struct Digests {
-  std::string sha256_hex;
-  std::string md5_base64;
-};
-
-// SHA-256 and MD5 of [offset, offset+length) of fd in one pass with a small buffer, so that a
+// SHA-256 and MD5 of part.offset..+part.size of fd in one pass with a small buffer, so that a
 // part's payload hash is known before it is streamed (UNSIGNED-PAYLOAD is not safe over http).
-bool hash_range(int fd, std::uint64_t offset, std::uint64_t length, Digests& out,
-                std::string& error) {
-  using Ctx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
-  Ctx sha(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  Ctx md5(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!sha || !md5 || EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr) != 1) {
-    error = "digest init failed";
+bool hash_range(int fd, util::PartDigest& part, std::string& error) {
+  try {
+    util::Digest digest;
+    std::vector<char> buffer(
+        static_cast<std::size_t>(std::min<std::uint64_t>(kHashBuffer, part.size)));
+    std::uint64_t done = 0;
+    while (done < part.size) {
+      const auto want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), part.size - done));
+      const ssize_t r = ::pread(fd, buffer.data(), want, static_cast<off_t>(part.offset + done));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        error = r < 0 ? std::string("read spool file: ") + std::strerror(errno)
+                      : std::string("spool file shorter than expected");
+        return false;
+      }
+      digest.update(buffer.data(), static_cast<std::size_t>(r));
+      done += static_cast<std::uint64_t>(r);
+    }
+    part.sha256_hex = digest.sha256_hex();
+    part.md5_base64 = digest.md5_base64();
+    return true;
+  } catch (const std::exception& e) {  // OpenSSL could not set up a context
+    error = std::string("hashing the spool file: ") + e.what();
     return false;
   }
-  std::vector<char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(kHashBuffer, length)));
-  std::uint64_t done = 0;
-  while (done < length) {
-    const auto want =
-        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - done));
-    const ssize_t r = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset + done));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      error = r < 0 ? std::string("read spool file: ") + std::strerror(errno)
-                    : std::string("spool file shorter than expected");
-      return false;
-    }
-    EVP_DigestUpdate(sha.get(), buffer.data(), static_cast<std::size_t>(r));
-    EVP_DigestUpdate(md5.get(), buffer.data(), static_cast<std::size_t>(r));
-    done += static_cast<std::uint64_t>(r);
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_DigestFinal_ex(sha.get(), digest, &n);
-  out.sha256_hex = util::hex_lower(std::string_view(reinterpret_cast<char*>(digest), n));
-  EVP_DigestFinal_ex(md5.get(), digest, &n);
-  out.md5_base64 = util::base64(std::string_view(reinterpret_cast<char*>(digest), n));
-  return true;
 }
 
 // The request body: a string (XML) or a byte range of the spool file, streamed by libcurl's read
@@ -554,11 +542,12 @@ PutResult S3Store::put_single(const std::string& key, const Object& object, int 
     request.headers.emplace_back("content-md5", util::base64(md5));
   } else {
     // The caller normally hashes while spooling; without the digests, compute them here.
-    Digests digests;
+    util::PartDigest whole;
+    whole.size = object.size;
     std::string error;
-    if (!hash_range(fd, 0, object.size, digests, error)) return failure(error, 0);
-    request.payload_sha256 = digests.sha256_hex;
-    request.headers.emplace_back("content-md5", digests.md5_base64);
+    if (!hash_range(fd, whole, error)) return failure(error, 0);
+    request.payload_sha256 = std::move(whole.sha256_hex);
+    request.headers.emplace_back("content-md5", std::move(whole.md5_base64));
   }
 
   if (!conditional_unsupported_.load()) {
@@ -910,12 +899,8 @@ PutResult S3Store::put_multipart(const std::string& key, const Object& object, i
     util::PartDigest part;
     part.offset = n * part_size;
     part.size = std::min(part_size, object.size - part.offset);
-    Digests digests;
     // On failure the upload, dropped unfinished, is aborted.
-    if (std::string error; !hash_range(fd, part.offset, part.size, digests, error))
-      return failure(error, 0);
-    part.sha256_hex = std::move(digests.sha256_hex);
-    part.md5_base64 = std::move(digests.md5_base64);
+    if (std::string error; !hash_range(fd, part, error)) return failure(error, 0);
     upload.part_ready(part);
     complete.parts.push_back(std::move(part));
   }

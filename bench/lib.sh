@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by bench/run and bench/copy/run (sourced, bash).
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }

@@ -15,3 +15,7 @@ stop_pid() {  # SIGTERM, up to 10 s, then SIGKILL; only our own children
 proc_kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }            # a /proc/PID/status field
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }          # utime + stime
 busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }    # all cores
+CLK_TCK=$(getconf CLK_TCK)
+busy_pct() {  # busy ticks over ns nanoseconds → % of all cores
+  awk -v b="$1" -v hz="$CLK_TCK" -v n="$(nproc)" -v ns="$2" 'BEGIN {printf "%.0f", 100 * b / hz / n / (ns / 1e9)}'
+}

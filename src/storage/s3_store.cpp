@@ -14,13 +14,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <pugixml.hpp>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
 #include <thread>
 #include <vector>
 
+#include "storage/s3_xml.hpp"
 #include "util/crypto.hpp"
 #include "util/curl_lazy.hpp"
 #include "util/digest.hpp"
@@ -219,14 +219,6 @@ PutResult success(PutOutcome outcome, int status) {
   return result;
 }
 
-// <Error><Code>…</Code></Error> of an S3 error body, or "".
-std::string error_code(const std::string& body) {
-  if (body.empty()) return "";
-  pugi::xml_document doc;
-  if (!doc.load_buffer(body.data(), body.size())) return "";
-  return doc.child("Error").child_value("Code");
-}
-
 }  // namespace
 
 // Idle easy handles. Each keeps its own connection cache (which curl_easy_reset leaves alone), so
@@ -279,7 +271,7 @@ struct S3Store::Response {
   std::string describe(std::string_view op) const {
     if (!transport_error.empty()) return std::string(op) + ": " + transport_error;
     std::string out = std::string(op) + " " + std::to_string(status);
-    const std::string code = error_code(body);
+    const std::string code = s3_xml::error_code(body);
     if (!code.empty()) out += " " + code;
     return out;
   }
@@ -624,10 +616,7 @@ PutResult S3Store::create_upload(const std::string& key, const Object& object,
   create.has_body = true;  // empty: POST needs an explicit zero length
   const Response created = send(create);
   if (created.status != 200) return failure(created.describe("POST uploads"), created.status);
-  pugi::xml_document doc;
-  if (doc.load_buffer(created.body.data(), created.body.size())) {
-    upload_id = doc.child("InitiateMultipartUploadResult").child_value("UploadId");
-  }
+  upload_id = s3_xml::upload_id(created.body);
   if (upload_id.empty()) return failure("POST uploads 200 without an UploadId", 200);
   return success(PutOutcome::kStored, 200);
 }
@@ -678,12 +667,10 @@ PutResult S3Store::complete_upload(const std::string& key, std::uint64_t size,
     return failure(completed.describe("POST complete"), completed.status);
   }
   // S3 may answer 200 and report the failure in the body (the response streams while it works).
-  pugi::xml_document doc;
-  const bool parsed =
-      static_cast<bool>(doc.load_buffer(completed.body.data(), completed.body.size()));
-  if (!parsed || !doc.child("CompleteMultipartUploadResult")) {
+  const s3_xml::CompleteAnswer answer = s3_xml::complete_answer(completed.body);
+  if (!answer.completed) {
     abort_upload(key, upload_id);
-    const std::string code = parsed ? doc.child("Error").child_value("Code") : "";
+    const std::string& code = answer.error_code;
     return failure("POST complete 200 with " +
                        (code.empty() ? std::string("an unexpected body") : "error " + code),
                    200);
@@ -924,7 +911,7 @@ PutResult S3Store::create_bucket() {
   request.body.length = body.size();
   const Response response = send(request);
   if (response.status == 200) return success(PutOutcome::kStored, 200);
-  const std::string code = error_code(response.body);
+  const std::string code = s3_xml::error_code(response.body);
   if (response.status == 409 &&
       (code == "BucketAlreadyOwnedByYou" || code == "BucketAlreadyExists"))
     return success(PutOutcome::kAlreadyExists, 409);

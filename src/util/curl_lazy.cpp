@@ -101,6 +101,14 @@ CURL* curl_easy_init(void) {
   return a.ok ? a.easy_init() : nullptr;
 }
 
+// curl.h fixes these signatures (an enum before the `...`, as libcurl's own definitions have);
+// clang warns about va_start after any enum parameter, but these enums are int-sized and are
+// passed as an int on every ABI libcurl supports.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wvarargs"
+#endif
+
 // The argument's type follows from the option's number range (curl.h: CURLOPTTYPE_*).
 CURLcode curl_easy_setopt(CURL* curl, CURLoption option, ...) {
   const Api& a = api();
@@ -133,6 +141,10 @@ CURLcode curl_easy_getinfo(CURL* curl, CURLINFO info, ...) {
   va_end(args);
   return a.easy_getinfo(curl, info, out);
 }
+
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
 
 CURLcode curl_easy_perform(CURL* curl) {
   const Api& a = api();

@@ -10,6 +10,9 @@ PKGS=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libcurl4-openssl-dev libsqlite3-dev libpugixml-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # fuzzing (scripts/fuzz.sh): clang 14 with libFuzzer and the sanitizer runtimes
+  # (libclang-rt-14-dev holds them; clang only recommends it)
+  clang libclang-rt-14-dev
   # black-box tests: Node's test runner and the official twilio npm package
   nodejs npm
   # the Debian package (CPack's DEB generator runs file and dpkg-shlibdeps)

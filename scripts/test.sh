@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it on a fresh Debian 12: install, build, unit tests, unit
-# tests under AddressSanitizer + UndefinedBehaviorSanitizer, then the black-box tests against the
-# real binary.
+# tests under AddressSanitizer + UndefinedBehaviorSanitizer, a short run of each fuzz target, then
+# the black-box tests against the real binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CTEST_PARALLEL_LEVEL=${CTEST_PARALLEL_LEVEL:-$(nproc)}
@@ -20,6 +20,9 @@ step "build (asan + ubsan)"
 scripts/build.sh asan
 step "unit tests under ASan + UBSan"
 ctest --preset asan
+
+step "fuzz: each target for 30 s"
+scripts/fuzz.sh 30
 
 step "S3 client against a real S3 server (OpenStack Swift from Debian packages, on loopback)"
 export SWIFT_PKGS=${SWIFT_PKGS:-$PWD/build/swift-pkgs}

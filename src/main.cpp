@@ -194,13 +194,33 @@ int serve(const config::Config& config) {
     runtime.auth_token = config::Secret(local.auth_token);
   }
 
+  // Requests refused before the application saw them are counted where it counts the rest.
+  metrics::Metrics* request_metrics = nullptr;
   http::Server server({.host = config.host,
                        .port = config.port,
                        .threads = config.http_threads,
                        .max_connections = config.max_connections,
+                       .max_connections_per_address = config.max_connections_per_ip,
                        .body_limit = app::App::kMaxWebhookBody,
-                       .request_timeout = config.request_timeout},
+                       .request_timeout = config.request_timeout,
+                       .on_rejected =
+                           [&request_metrics](int status) {
+                             if (request_metrics) {
+                               request_metrics->observe_request("rejected", status, {});
+                             }
+                           }},
                       log);
+  // GET /metrics on a listener of its own (loopback by default): one thread, a few connections.
+  std::optional<http::Server> metrics_server;
+  std::uint16_t metrics_port = 0;
+  if (config.metrics_port) {
+    metrics_server.emplace(http::ServerOptions{.host = config.metrics_host,
+                                               .port = *config.metrics_port,
+                                               .threads = 1,
+                                               .max_connections = 16,
+                                               .request_timeout = config.request_timeout},
+                           log);
+  }
   std::uint16_t port = 0;
   try {
     port = server.listen();
@@ -211,7 +231,16 @@ int serve(const config::Config& config) {
                  config.port, e.what());
     return 1;
   }
-
+  try {
+    if (metrics_server) metrics_port = metrics_server->listen();
+  } catch (const std::exception& e) {
+    log.error(
+        "metrics.listen_error",
+        {{"host", config.metrics_host}, {"port", *config.metrics_port}, {"reason", e.what()}});
+    std::fprintf(stderr, "partyline: METRICS_LISTEN: cannot listen on %s:%u: %s\n",
+                 config.metrics_host.c_str(), *config.metrics_port, e.what());
+    return 1;
+  }
   if (runtime.public_base_url.empty()) {
     const bool any = config.host == "0.0.0.0" || config.host == "::";
     const std::string host =
@@ -269,12 +298,27 @@ int serve(const config::Config& config) {
   backend->pipeline->start();
   Reconciler reconciler(config, *backend, log);
 
-  app::App application(config, runtime, log, util::system_clock(), util::system_random(),
-                       backend->services());
+  app::Services services = backend->services();
+  services.server = &server.counters();
+  request_metrics = services.metrics;
+  app::App application(config, runtime, log, util::system_clock(), util::system_random(), services);
+  std::thread metrics_thread;
+  if (metrics_server) {
+    log.info("metrics.listen", {{"host", config.metrics_host}, {"port", metrics_port}});
+    metrics_thread = std::thread([&] {
+      metrics_server->run([&application](const http::Request& r, http::Respond respond) {
+        application.handle_metrics_listener(r, std::move(respond));
+      });
+    });
+  }
   log.info("http.listen", {{"host", config.host}, {"port", port}});
   server.run([&application](const http::Request& r, http::Respond respond) {
     application.handle(r, std::move(respond));
   });
+  if (metrics_server) {
+    metrics_server->stop();
+    metrics_thread.join();
+  }
   reconciler.stop();
   backend->pipeline->stop();
   log.info("service.stop");

@@ -285,6 +285,12 @@ void App::record_failed(const char* what, const std::exception& e) const {
 
 Response App::metrics(const Request& request) const {
   if (!services_.metrics) return Response::text(404, "Not Found\n", "metrics not enabled");
+  // In production the public port shows metrics only to the bearer of METRICS_TOKEN; without
+  // one they are on the metrics listener alone.
+  if (config_.metrics_token.empty() && !config_.local_mode) {
+    return Response::text(404, "Not Found\n",
+                          "GET /metrics is served on METRICS_LISTEN (or set METRICS_TOKEN)");
+  }
   if (!config_.metrics_token.empty() &&
       !util::constant_time_equal(request.header("Authorization"),
                                  "Bearer " + config_.metrics_token.reveal())) {
@@ -292,7 +298,28 @@ Response App::metrics(const Request& request) const {
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return r;
   }
+  return render_metrics();
+}
+
+void App::handle_metrics_listener(const Request& request, http::Respond respond) const {
+  if (request.path() != "/metrics") {
+    return respond(Response::text(404, "Not Found\n", "only GET /metrics is served here"));
+  }
+  if (request.method != "GET" && request.method != "HEAD") {
+    Response r = Response::text(405, "Method Not Allowed\n", "GET /metrics only");
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return respond(std::move(r));
+  }
+  if (!services_.metrics) return respond(Response::text(404, "Not Found\n", "metrics not enabled"));
+  respond(render_metrics());
+}
+
+Response App::render_metrics() const {
   metrics::Metrics::Gauges g;
+  if (services_.server) {
+    g.connections_refused = services_.server->refused.load(std::memory_order_relaxed);
+    g.connections_evicted = services_.server->evicted.load(std::memory_order_relaxed);
+  }
   try {
     if (services_.jobs) {
       g.queue_depth = services_.jobs->count_pending();

@@ -10,6 +10,7 @@
 #include "http/form.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
+#include "http/server.hpp"
 #include "log/logger.hpp"
 #include "metrics/metrics.hpp"
 #include "recordings/pipeline.hpp"
@@ -35,6 +36,7 @@ struct Services {
   store::JobStore* jobs = nullptr;
   store::CallStore* calls = nullptr;
   metrics::Metrics* metrics = nullptr;
+  const http::ServerCounters* server = nullptr;  // connections refused and evicted, for /metrics
 };
 
 class App {
@@ -43,6 +45,8 @@ class App {
       util::RandomBytes random, Services services = {});
 
   void handle(const http::Request& request, http::Respond respond) const;
+  // The metrics listener (METRICS_LISTEN): GET /metrics without a token, nothing else.
+  void handle_metrics_listener(const http::Request& request, http::Respond respond) const;
 
   // Webhook bodies larger than this are refused with 413.
   static constexpr std::size_t kMaxWebhookBody = 64 * 1024;
@@ -62,6 +66,7 @@ class App {
   void recording_callback(const http::Params& params, http::Respond respond) const;
   http::Response token(const http::Request& request) const;
   http::Response metrics(const http::Request& request) const;
+  http::Response render_metrics() const;
   // Call records are best effort: a failing store is logged, the caller still joins.
   template <typename Write>
   void record(const char* what, const Write& write) const {

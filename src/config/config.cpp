@@ -398,7 +398,28 @@ Config load(const Env& env) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   c.http_threads = static_cast<unsigned>(r.number("HTTP_THREADS", cores, 1, 256));
   c.max_connections = r.number("HTTP_MAX_CONNECTIONS", 1024, 1, 1'000'000);
+  c.max_connections_per_ip = r.number("HTTP_MAX_CONNECTIONS_PER_IP", 0, 0, 1'000'000);
   c.request_timeout = std::chrono::seconds(r.number("HTTP_REQUEST_TIMEOUT", 10, 1, 3600));
+  // /metrics tells how busy the line is: in production it has a loopback listener of its own
+  // (or METRICS_TOKEN on the public port); local mode keeps it on the public port only.
+  const std::string metrics_listen =
+      r.has("METRICS_LISTEN") ? r.get("METRICS_LISTEN") : (c.local_mode ? "off" : "127.0.0.1:9464");
+  if (metrics_listen != "off") {
+    const auto colon = metrics_listen.rfind(':');
+    std::string host = colon == std::string::npos ? "" : metrics_listen.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    const std::string port = colon == std::string::npos ? "" : metrics_listen.substr(colon + 1);
+    unsigned long value = 0;
+    const bool port_ok = !port.empty() && port.size() <= 5 &&
+                         port.find_first_not_of("0123456789") == std::string::npos &&
+                         (value = std::stoul(port)) <= 65535;
+    if (!is_ip_literal(host) || !port_ok) {
+      throw ConfigError("METRICS_LISTEN", "expected IP:PORT such as 127.0.0.1:9464, or off");
+    }
+    c.metrics_host = host;
+    c.metrics_port = static_cast<std::uint16_t>(value);
+  }
   if (r.has("DATA_DIR")) c.data_dir = r.get("DATA_DIR");
 
   const std::string level = r.get("LOG_LEVEL");

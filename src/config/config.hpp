@@ -67,7 +67,10 @@ struct Config {
   std::string recording_notify_url;       // POST a JSON notice when stored / dead-lettered
   bool twilio_delete_after_copy = false;  // delete Twilio's copy once ours is verified
   std::chrono::milliseconds reconcile_interval{15 * 60 * 1000};  // 0: off
-  Secret metrics_token;  // bearer for GET /metrics, optional
+  Secret metrics_token;  // bearer for GET /metrics on the public port, optional
+  // A listener of its own for GET /metrics (host and port; port 0 picks a free one). Empty: none.
+  std::string metrics_host;
+  std::optional<std::uint16_t> metrics_port;
 
   // Local mode without TWILIO_API_BASE: media may come from any loopback port (the simulator).
   bool media_from_loopback = false;
@@ -82,6 +85,7 @@ struct Config {
   std::uint16_t port = 8080;
   unsigned http_threads = 2;
   std::size_t max_connections = 1024;
+  std::size_t max_connections_per_ip = 0;  // 0: no per-address limit
   std::chrono::seconds request_timeout{10};
 
   std::filesystem::path data_dir = "data";

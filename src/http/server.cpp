@@ -12,6 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "http/request_reader.hpp"
+#include "log/rate_limit.hpp"
+
 namespace partyline::http {
 namespace {
 
@@ -25,15 +28,24 @@ class Session;
 
 // What the listener and every session share.
 struct Shared {
-  Shared(ServerOptions o, log::Logger& l) : options(std::move(o)), log(l) {}
+  Shared(ServerOptions o, log::Logger& l) : options(std::move(o)), log(l), limited(l) {}
   ServerOptions options;
   log::Logger& log;
+  log::RateLimitedLog limited;  // for what an attacker can repeat at will
   Server::RequestHandler handler;
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopping{false};
-  std::mutex mutex;
+  ServerCounters counters;
+  std::mutex mutex;  // sessions and per_address
   std::unordered_map<const Session*, std::weak_ptr<Session>> sessions;
+  std::unordered_map<net::ip::address, std::size_t> per_address;
 };
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // The session whose handler is running on this thread: an answer given from inside the handler is
 // written at once, with no dispatch through the strand's executor.
@@ -49,12 +61,19 @@ struct InHandler {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {}
+  Session(tcp::socket&& socket, net::ip::address peer, std::shared_ptr<Shared> shared)
+      : stream_(std::move(socket)),
+        deadline_(stream_.get_executor()),
+        peer_(std::move(peer)),
+        shared_(std::move(shared)),
+        reader_({shared_->options.header_limit, shared_->options.body_limit}) {}
 
   ~Session() {
     std::lock_guard lock(shared_->mutex);
     shared_->sessions.erase(this);
+    if (auto it = shared_->per_address.find(peer_); it != shared_->per_address.end()) {
+      if (--it->second == 0) shared_->per_address.erase(it);
+    }
     shared_->connections.fetch_sub(1);
   }
 
@@ -71,83 +90,162 @@ class Session : public std::enable_shared_from_this<Session> {
   // request in flight closes after answering it.
   void shutdown() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->waiting_ && !self->parser_->got_some()) self->close();
+      if (self->waiting_ && !self->reader_.got_some()) self->close();
     });
   }
 
+  // For the listener at the connection limit: whether this connection may be closed to make room
+  // (it waits for a request and has sent none of it, or has not finished its header within
+  // kHeaderGrace), and since when it waits (older ones go first). Read from the listener's
+  // thread, hence atomics.
+  struct Evictable {
+    bool yes = false;
+    bool idle = false;
+    std::int64_t since_ns = 0;
+  };
+  Evictable evictable(std::int64_t now_ns) const {
+    const std::int64_t since = waiting_since_ns_.load(std::memory_order_relaxed);
+    if (since == 0 || evicted_.load(std::memory_order_relaxed)) return {};
+    const bool idle = !has_bytes_.load(std::memory_order_relaxed);
+    const bool slow = now_ns - since >= std::chrono::nanoseconds(kHeaderGrace).count();
+    return {idle || slow, idle, since};
+  }
+
+  // Closes the connection to make room for a new one, unless it has moved on meanwhile.
+  void evict() {
+    evicted_.store(true, std::memory_order_relaxed);
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->waiting_ || self->reader_.header_done()) {
+        self->evicted_.store(false, std::memory_order_relaxed);
+        return;
+      }
+      self->shared_->counters.evicted.fetch_add(1, std::memory_order_relaxed);
+      self->close();
+    });
+  }
+
+  static constexpr auto kHeaderGrace = std::chrono::seconds(1);
+
  private:
+  // Waits for the next request on this connection (bytes of it may already be buffered).
   void read() {
     if (shared_->stopping) return close();
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(shared_->options.header_limit));
-    parser_->body_limit(shared_->options.body_limit);
+    reader_.reset();
     waiting_ = true;
-    stream_.expires_after(shared_->options.request_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    timed_out_ = false;
+    has_bytes_.store(buffer_.size() > 0, std::memory_order_relaxed);
+    waiting_since_ns_.store(steady_ns(), std::memory_order_relaxed);
+    deadline_.expires_after(shared_->options.request_timeout);
+    deadline_.async_wait([weak = weak_from_this()](error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || !self->waiting_) return;
+      // Cancel the read; its handler answers 408 (or closes an idle connection).
+      self->timed_out_ = true;
+      error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
+    parse();
   }
 
-  void on_header(error_code ec, std::size_t) {
+  // Hands the buffered bytes to the reader until it needs more, then reads from the socket.
+  void parse() {
+    for (;;) {
+      std::size_t consumed = 0;
+      RequestReader::Status status;
+      try {
+        const auto data = buffer_.data();
+        status = reader_.feed({static_cast<const char*>(data.data()), data.size()}, consumed);
+      } catch (const std::exception& e) {
+        return on_connection_error(e.what());
+      }
+      buffer_.consume(consumed);
+      switch (status) {
+        case RequestReader::Status::kHeader:
+          waiting_since_ns_.store(0, std::memory_order_relaxed);  // no longer evictable
+          if (beast::iequals(reader_.message()[bhttp::field::expect], "100-continue") &&
+              buffer_.size() == 0) {
+            return send_continue();
+          }
+          continue;
+        case RequestReader::Status::kComplete:
+          return on_request();
+        case RequestReader::Status::kRejected: {
+          waiting_ = false;
+          deadline_.cancel();
+          const auto& r = reader_.rejection();
+          return reject(r.status, r.reason);
+        }
+        case RequestReader::Status::kNeedMore:
+          return read_some();
+      }
+    }
+  }
+
+  void read_some() {
+    // The reader bounds what it needs buffered; it has refused the request before asking for
+    // more with a full buffer, so there is always room.
+    const std::size_t room =
+        reader_.buffer_limit() - std::min(buffer_.size(), reader_.buffer_limit());
+    if (room == 0) return on_connection_error("read buffer full");
+    stream_.socket().async_read_some(
+        buffer_.prepare(std::min<std::size_t>(room, 16 * 1024)),
+        beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(error_code ec, std::size_t n) {
     if (ec) return on_read_error(ec);
-    auto& req = parser_->get();
-    if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
-      auto cont =
-          std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
-      bhttp::async_write(stream_, *cont,
-                         [self = shared_from_this(), cont](error_code ec2, std::size_t) {
-                           if (ec2) return self->close();
-                           self->read_body();
-                         });
-      return;
-    }
-    read_body();
+    buffer_.commit(n);
+    if (n > 0) has_bytes_.store(true, std::memory_order_relaxed);
+    parse();
   }
 
-  void read_body() {
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&Session::on_request, shared_from_this()));
+  void send_continue() {
+    auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+    bhttp::async_write(stream_, *cont,
+                       [self = shared_from_this(), cont](error_code ec, std::size_t) {
+                         if (ec) return self->close();
+                         self->read_some();
+                       });
   }
 
-  void on_read_error(error_code ec) {
+  void on_read_error(error_code) {
+    const bool timed_out = timed_out_;
     waiting_ = false;
-    if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
-        ec == net::error::connection_reset || ec == net::error::operation_aborted ||
-        ec == net::error::bad_descriptor) {
-      return close();
+    deadline_.cancel();
+    if (timed_out) {
+      if (!reader_.got_some() && buffer_.size() == 0) return close();  // idle keep-alive: normal
+      return reject(408, "request not received within " +
+                             std::to_string(shared_->options.request_timeout.count()) + " s");
     }
-    if (ec == beast::error::timeout) {
-      if (!parser_->got_some()) return close();  // an idle keep-alive connection: normal
-      return reject(408, "Request Timeout",
-                    "request not received within " +
-                        std::to_string(shared_->options.request_timeout.count()) + " s");
-    }
-    if (ec == bhttp::error::body_limit) {
-      return reject(
-          413, "Payload Too Large",
-          "body exceeds the " + std::to_string(shared_->options.body_limit) + "-byte limit");
-    }
-    if (ec == bhttp::error::header_limit) {
-      return reject(
-          431, "Request Header Fields Too Large",
-          "headers exceed the " + std::to_string(shared_->options.header_limit) + "-byte limit");
-    }
-    return reject(400, "Bad Request", "malformed HTTP request: " + ec.message());
+    // The peer went away (or we closed it to make room): nothing to answer.
+    return close();
   }
 
-  void on_request(error_code ec, std::size_t) {
-    if (ec) return on_read_error(ec);
+  // Something threw while reading this connection's bytes: it ends this connection, not the
+  // process. (The reader turns what it knows into a 4xx; this is the net under it.)
+  void on_connection_error(const char* reason) {
+    shared_->limited.error("http.connection_error", reason);
     waiting_ = false;
-    auto& req = parser_->get();
+    deadline_.cancel();
+    close();
+  }
+
+  void on_request() {
+    waiting_ = false;
+    deadline_.cancel();
+    auto& req = reader_.message();
     keep_alive_ = req.keep_alive();
     head_ = req.method() == bhttp::verb::head;
 
     // The session's Request is filled in place: on a kept-alive connection its strings and header
-    // list keep their capacity, so a request costs no allocations here after the first.
+    // list keep their capacity, so a request costs no allocations here after the first. Trailer
+    // fields (after the header's own) are dropped.
     Request& request = request_;
     request.method.assign(req.method_string());
     request.target.assign(req.target());
     std::size_t n = 0;
     for (const auto& field : req) {
+      if (n == reader_.header_fields()) break;
       if (n == request.headers.size()) request.headers.emplace_back();
       request.headers[n].first.assign(field.name_string());
       request.headers[n].second.assign(field.value());
@@ -183,10 +281,6 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (...) {
       return on_handler_error(request, "unknown exception");
     }
-    // Not answered yet (a recording callback waits for its copy): the handler may take its time,
-    // so the request's deadline must not run out meanwhile; the write sets its own. (Answered at
-    // once, the write has already re-armed it: one timer operation fewer per request.)
-    if (!writing_) stream_.expires_never();
   }
 
   // The handler threw (an internal failure: OpenSSL, the RNG, memory). Left to unwind through
@@ -209,16 +303,20 @@ class Session : public std::enable_shared_from_this<Session> {
     return std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 256)));
   }
 
-  // A request refused before it reached the application: answer, log, and close.
-  void reject(int status, const char* text, std::string reason) {
-    boost::json::object fields{{"status", status}, {"reason", reason}};
-    if (parser_ && !parser_->get().method_string().empty()) {
-      fields["method"] = std::string(parser_->get().method_string());
-      fields["path"] = loggable_path(parser_->get().target());
+  // A request refused before it reached the application: answer, log (rate-limited: anyone can
+  // send these at will), count, and close.
+  void reject(int status, std::string reason) {
+    boost::json::object fields{{"status", status}};
+    if (!reader_.message().method_string().empty()) {  // the request line was read
+      fields["method"] = std::string(reader_.message().method_string());
+      fields["path"] = loggable_path(reader_.message().target());
     }
     fields["us"] = 0;
-    shared_->log.warn("http.request", std::move(fields));
-    Response r = Response::text(status, std::string(text) + "\n", std::move(reason));
+    shared_->limited.warn("http.request", reason, std::move(fields));
+    if (shared_->options.on_rejected) shared_->options.on_rejected(status);
+    Response r = Response::text(
+        status, std::string(bhttp::obsolete_reason(static_cast<bhttp::status>(status))) + "\n",
+        std::move(reason));
     head_ = false;
     write(std::move(r), true);
   }
@@ -291,25 +389,33 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     waiting_ = false;
+    waiting_since_ns_.store(0, std::memory_order_relaxed);
+    deadline_.cancel();
     error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
   }
 
   beast::tcp_stream stream_;
+  net::steady_timer deadline_;  // to receive one whole request (or sit idle)
+  net::ip::address peer_;
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  RequestReader reader_;
   Request request_;          // the request being served (reused, see on_request)
   std::string head_buffer_;  // the answer's status line and headers (reused)
   std::string body_;         // the answer's body, kept until the write completes
   std::shared_ptr<std::vector<char>> drain_buffer_;
   std::size_t drained_ = 0;
-  bool waiting_ = false;
+  bool waiting_ = false;    // reading a request (not handling or answering one)
+  bool timed_out_ = false;  // the request deadline cancelled the read
   bool keep_alive_ = false;
   bool head_ = false;
   bool writing_ = false;          // the answer to the current request is being written
   std::uint64_t request_id_ = 0;  // which request a Respond belongs to (see on_request)
+  std::atomic<std::int64_t> waiting_since_ns_{0};  // 0: not evictable (see evictable())
+  std::atomic<bool> has_bytes_{false};
+  std::atomic<bool> evicted_{false};
 };
 
 }  // namespace
@@ -325,20 +431,72 @@ struct Server::Impl {
     acceptor.async_accept(net::make_strand(ioc), [this](error_code ec, tcp::socket socket) {
       if (ec) {
         if (!acceptor.is_open()) return;
-        shared->log.warn("http.accept_error", {{"reason", ec.message()}});
-      } else if (shared->connections.load() >= shared->options.max_connections) {
-        shared->log.warn("http.reject", {{"reason", "connection limit reached"},
-                                         {"limit", shared->options.max_connections}});
-        error_code ignored;
-        socket.close(ignored);
+        shared->limited.warn("http.accept_error", ec.message());
       } else {
-        shared->connections.fetch_add(1);
-        error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Session>(std::move(socket), shared)->start();
+        admit(std::move(socket));
       }
       accept();
     });
+  }
+
+  // A new connection gets a session unless a limit says no. At the overall limit, a connection
+  // that only holds a place (idle keep-alive, or a header that has not finished within the
+  // grace period) is closed to make room, the longest-waiting first, as nginx does with its
+  // reusable connections: idle and slow clients cannot lock the webhooks out.
+  void admit(tcp::socket socket) {
+    error_code peer_ec;
+    const auto peer = socket.remote_endpoint(peer_ec).address();
+    if (peer_ec) return;  // already gone
+    const auto& o = shared->options;
+    std::shared_ptr<Session> victim;
+    const char* refused = nullptr;
+    std::size_t limit = 0;
+    {
+      std::lock_guard lock(shared->mutex);
+      auto it = shared->per_address.find(peer);
+      if (o.max_connections_per_address > 0 && it != shared->per_address.end() &&
+          it->second >= o.max_connections_per_address) {
+        refused = "per-address connection limit reached";
+        limit = o.max_connections_per_address;
+      } else if (shared->connections.load() >= o.max_connections && !(victim = pick_victim())) {
+        refused = "connection limit reached";
+        limit = o.max_connections;
+      } else {
+        ++shared->per_address[peer];
+        shared->connections.fetch_add(1);
+      }
+    }
+    if (refused) return refuse(std::move(socket), refused, limit);
+    if (victim) victim->evict();
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<Session>(std::move(socket), peer, shared)->start();
+  }
+
+  // Under shared->mutex. Idle connections go before slow ones, and older before newer.
+  std::shared_ptr<Session> pick_victim() {
+    const std::int64_t now = steady_ns();
+    std::shared_ptr<Session> best;
+    Session::Evictable best_state;
+    for (auto& [_, weak] : shared->sessions) {
+      auto s = weak.lock();
+      if (!s) continue;
+      const auto e = s->evictable(now);
+      if (!e.yes) continue;
+      if (!best || (e.idle && !best_state.idle) ||
+          (e.idle == best_state.idle && e.since_ns < best_state.since_ns)) {
+        best = std::move(s);
+        best_state = e;
+      }
+    }
+    return best;
+  }
+
+  void refuse(tcp::socket socket, const char* reason, std::size_t limit) {
+    shared->counters.refused.fetch_add(1, std::memory_order_relaxed);
+    shared->limited.warn("http.reject", reason, {{"limit", limit}});
+    error_code ignored;
+    socket.close(ignored);
   }
 
   void begin_shutdown() {
@@ -373,6 +531,21 @@ struct Server::Impl {
     }
     drain_timer.expires_after(std::chrono::milliseconds(20));
     drain_timer.async_wait([this](error_code) { poll_drain(); });
+  }
+
+  // The last net under every connection: an exception out of a completion handler unwinds that
+  // handler (and with it the connection it held), is logged, and the thread serves on.
+  void run_io() {
+    for (;;) {
+      try {
+        ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        shared->limited.error("http.internal_error", e.what());
+      } catch (...) {
+        shared->limited.error("http.internal_error", "unknown exception");
+      }
+    }
   }
 
   net::io_context ioc;
@@ -411,10 +584,14 @@ void Server::run(RequestHandler handler) {
   const unsigned n = std::max(1u, impl_->shared->options.threads);
   threads.reserve(n - 1);
   for (unsigned i = 1; i < n; ++i)
-    threads.emplace_back([this] { impl_->ioc.run(); });
-  impl_->ioc.run();
+    threads.emplace_back([this] { impl_->run_io(); });
+  impl_->run_io();
   for (auto& t : threads)
     t.join();
+}
+
+const ServerCounters& Server::counters() const {
+  return impl_->shared->counters;
 }
 
 void Server::stop() {

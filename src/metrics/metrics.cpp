@@ -82,6 +82,13 @@ std::string Metrics::render(const Gauges& g) const {
   counter("partyline_signature_rejections_total",
           "Webhooks refused for a missing or wrong X-Twilio-Signature.",
           signature_rejections_.load());
+  counter("partyline_http_connections_refused_total",
+          "Connections closed at accept: the connection limit (no idle one to close) or the "
+          "per-address limit.",
+          g.connections_refused);
+  counter("partyline_http_connections_evicted_total",
+          "Idle or slow connections closed to make room for a new one at the connection limit.",
+          g.connections_evicted);
   counter("partyline_recordings_queued_total", "Recording jobs created.", queued_.load());
   counter("partyline_recordings_stored_total", "Recordings stored (or found already stored).",
           stored_.load());

@@ -40,6 +40,8 @@ class Metrics {
     std::size_t queue_depth = 0;
     double oldest_pending_age_seconds = 0;
     int participants_now = 0;
+    std::uint64_t connections_refused = 0;  // from the HTTP server's counters
+    std::uint64_t connections_evicted = 0;
   };
   std::string render(const Gauges& gauges) const;
 

@@ -52,9 +52,12 @@ export function parseMetrics(text) {
 }
 
 /** GET /metrics (optionally with a bearer token); asserts 200 and returns the parsed text. */
+// With a token: the public port (METRICS_TOKEN); without: the metrics listener where there is one
+// (production), else the public port (local mode).
 export async function scrape(srv, token) {
   const headers = token ? { Authorization: `Bearer ${token}` } : {};
-  const r = await request(srv.port, { path: '/metrics', headers });
+  const port = token || !srv.metricsPort ? srv.port : srv.metricsPort;
+  const r = await request(port, { path: '/metrics', headers });
   assert.equal(r.status, 200, `GET /metrics: ${r.status} ${r.body}`);
   const m = parseMetrics(r.body);
   m.response = r;

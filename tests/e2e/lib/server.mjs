@@ -41,6 +41,8 @@ function buildEnv(dataDir, { local = false, env = {} } = {}) {
     PORT: '0',
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
+    // production's default (127.0.0.1:9464) would collide between servers run side by side
+    METRICS_LISTEN: '127.0.0.1:0',
   };
   if (!local) {
     base.TWILIO_ACCOUNT_SID = acct.accountSid;
@@ -127,6 +129,9 @@ export async function startServer(opts = {}) {
     throw new Error(`partyline exited early (${JSON.stringify(srv.exit)})\nstdout:\n${srv.rawLines.join('\n')}\nstderr:\n${srv.stderrText}`);
   }
   srv.port = Number(listen.port);
+  // logged before http.listen, so already read when there is one
+  const metricsListen = srv.logs.find((l) => l.evt === 'metrics.listen');
+  srv.metricsPort = metricsListen ? Number(metricsListen.port) : undefined;
   srv.listen = listen;
   return srv;
 }

@@ -18,6 +18,7 @@ targets=("$@")
 nice scripts/build.sh fuzz
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/partyline-fuzz.XXXXXX")
+trap 'rm -rf "$work"; exit 130' INT TERM
 status=0
 for target in "${targets[@]}"; do
   [ -n "${max_len[$target]:-}" ] || { echo "fuzz: unknown target $target" >&2; exit 2; }

@@ -108,10 +108,12 @@ void App::handle(const Request& request, http::Respond respond) const {
         services_.metrics->signature_rejected();
       }
     }
-    log_.write(r.status >= 500   ? log::LogLevel::kError
-               : r.status >= 400 ? log::LogLevel::kWarn
-                                 : log::LogLevel::kInfo,
-               "http.request",
+    if (r.status >= 400 && r.status < 500) {
+      limited_.warn("http.request", r.reason,
+                    {{"method", method}, {"path", path}, {"status", r.status}, {"us", us}});
+      return respond(std::move(r));
+    }
+    log_.write(r.status >= 500 ? log::LogLevel::kError : log::LogLevel::kInfo, "http.request",
                {{"method", method},
                 {"path", path},
                 {"status", r.status},

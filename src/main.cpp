@@ -1,5 +1,7 @@
 // partyline: command line and wiring. Everything it calls is a component under src/.
 
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <condition_variable>
 #include <cstdio>
@@ -280,6 +282,23 @@ int serve(const config::Config& config) {
     for (const auto& gap : config.production_gaps)
       missing.emplace_back(gap);
     log.warn("config.incomplete", {{"missing_for_production", std::move(missing)}});
+  }
+  // Every connection is a descriptor: take what the hard limit allows, and say so when that is
+  // less than HTTP_MAX_CONNECTIONS needs (the listener would then fail to accept, not make room).
+  if (rlimit fds{}; ::getrlimit(RLIMIT_NOFILE, &fds) == 0) {
+    if (fds.rlim_cur < fds.rlim_max) {
+      fds.rlim_cur = fds.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &fds);
+      ::getrlimit(RLIMIT_NOFILE, &fds);
+    }
+    if (fds.rlim_cur != RLIM_INFINITY && fds.rlim_cur < config.max_connections + 64) {
+      log.warn("config.fd_limit",
+               {{"message",
+                 "the open-file limit is below HTTP_MAX_CONNECTIONS + 64: lower "
+                 "HTTP_MAX_CONNECTIONS or raise the limit (LimitNOFILE in the unit)"},
+                {"limit", static_cast<std::uint64_t>(fds.rlim_cur)},
+                {"max_connections", config.max_connections}});
+    }
   }
   if (!config.validate_signature) {
     log.warn("config.signature_validation_disabled",

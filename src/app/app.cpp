@@ -104,14 +104,13 @@ void App::handle(const Request& request, http::Respond respond) const {
                         .count();
     if (services_.metrics) {
       services_.metrics->observe_request(path, r.status, std::chrono::microseconds(us));
-      if (r.status == 403 && r.reason.find("X-Twilio-Signature") != std::string::npos) {
-        services_.metrics->signature_rejected();
-      }
     }
-    log_.write(r.status >= 500   ? log::LogLevel::kError
-               : r.status >= 400 ? log::LogLevel::kWarn
-                                 : log::LogLevel::kInfo,
-               "http.request",
+    if (r.status >= 400 && r.status < 500) {
+      limited_.warn("http.request", r.reason,
+                    {{"method", method}, {"path", path}, {"status", r.status}, {"us", us}});
+      return respond(std::move(r));
+    }
+    log_.write(r.status >= 500 ? log::LogLevel::kError : log::LogLevel::kInfo, "http.request",
                {{"method", method},
                 {"path", path},
                 {"status", r.status},
@@ -135,10 +134,12 @@ std::variant<Params, Response> App::guard(const Request& request) const {
   if (config_.validate_signature) {
     const std::string_view signature = request.header("X-Twilio-Signature");
     if (signature.empty()) {
+      if (services_.metrics) services_.metrics->signature_rejected();
       return Response::text(403, "Forbidden\n", "missing X-Twilio-Signature");
     }
     const std::string url = runtime_.public_base_url + request.target;
     if (!signature_ || !signature_->valid(signature, url, params)) {
+      if (services_.metrics) services_.metrics->signature_rejected();
       return Response::text(403, "Forbidden\n",
                             "X-Twilio-Signature does not match PUBLIC_BASE_URL + path and the "
                             "auth token (check PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN)");

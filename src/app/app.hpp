@@ -12,6 +12,7 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "log/logger.hpp"
+#include "log/rate_limit.hpp"
 #include "metrics/metrics.hpp"
 #include "recordings/pipeline.hpp"
 #include "store/calls.hpp"
@@ -83,6 +84,8 @@ class App {
   const config::Config& config_;
   Runtime runtime_;
   log::Logger& log_;
+  // 4xx lines: anyone can send bad requests at will, so one line per reason per interval.
+  mutable log::RateLimitedLog limited_{log_};
   util::Clock clock_;
   util::RandomBytes random_;
   Services services_;

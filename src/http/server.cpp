@@ -124,6 +124,8 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  const net::ip::address& peer() const { return peer_; }
+
   static constexpr auto kHeaderGrace = std::chrono::seconds(1);
 
  private:
@@ -473,23 +475,38 @@ struct Server::Impl {
     std::make_shared<Session>(std::move(socket), peer, shared)->start();
   }
 
-  // Under shared->mutex. Idle connections go before slow ones, and older before newer.
+  // Under shared->mutex. The address that holds the most connections gives one up first (a
+  // flood from one address cannot push out anyone else's); then idle connections go before slow
+  // ones, and older before newer. A session in the map is whole while the mutex is held (its
+  // destructor erases it under the mutex before anything of it is destroyed), so it is read
+  // through the key; only the one chosen is locked, and the caller drops that reference after
+  // unlocking (a last reference dropped here would run the destructor, which takes the mutex).
   std::shared_ptr<Session> pick_victim() {
-    const std::int64_t now = steady_ns();
-    std::shared_ptr<Session> best;
-    Session::Evictable best_state;
-    for (auto& [_, weak] : shared->sessions) {
-      auto s = weak.lock();
-      if (!s) continue;
-      const auto e = s->evictable(now);
-      if (!e.yes) continue;
-      if (!best || (e.idle && !best_state.idle) ||
-          (e.idle == best_state.idle && e.since_ns < best_state.since_ns)) {
-        best = std::move(s);
-        best_state = e;
+    const net::ip::address* heaviest = nullptr;
+    std::size_t most = 0;
+    for (const auto& [address, count] : shared->per_address) {
+      if (count > most) {
+        most = count;
+        heaviest = &address;
       }
     }
-    return best;
+    const std::int64_t now = steady_ns();
+    const std::weak_ptr<Session>* best = nullptr;
+    Session::Evictable best_state;
+    for (const bool from_heaviest : {true, false}) {
+      for (const auto& [session, weak] : shared->sessions) {
+        if (from_heaviest && (!heaviest || session->peer() != *heaviest)) continue;
+        const auto e = session->evictable(now);
+        if (!e.yes) continue;
+        if (!best || (e.idle && !best_state.idle) ||
+            (e.idle == best_state.idle && e.since_ns < best_state.since_ns)) {
+          best = &weak;
+          best_state = e;
+        }
+      }
+      if (best) break;
+    }
+    return best ? best->lock() : nullptr;
   }
 
   void refuse(tcp::socket socket, const char* reason, std::size_t limit) {

@@ -109,7 +109,7 @@ int check(const config::Config& config) {
   app::Runtime runtime{config.public_base_url, config.twilio_account_sid, config.twilio_auth_token};
   if (config.local_mode) {
     try {
-      const auto local = app::load_or_create_local_credentials(config.data_dir);
+      const auto local = app::read_local_credentials(config.data_dir);  // made by serve, not here
       runtime.account_sid = local.account_sid;
       runtime.auth_token = config::Secret(local.auth_token);
     } catch (const std::exception&) {

@@ -9,7 +9,10 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
     : config_(config) {
   const auto db = config.data_dir / "partyline.db";
   jobs = std::make_unique<store::JobStore>(db);
-  calls = std::make_unique<store::CallStore>(db);
+  // Calls that never joined a conference are kept 7 days: enough to look into a call that went
+  // wrong, without a row per caller forever.
+  calls = std::make_unique<store::CallStore>(
+      db, store::CallStoreOptions{.log = &log, .prune_after = std::chrono::hours(24 * 7)});
   if (config.s3_bucket.empty()) {
     storage = std::make_unique<storage::LocalStore>(config.data_dir / "recordings");
   } else {

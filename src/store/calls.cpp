@@ -226,13 +226,18 @@ void CallStore::writer_loop() {
     for (const auto& write : batch) {
       if (write.done) write.done(result);
     }
+    const std::size_t writes = batch.size();
+    // What waits for an answer (an HTTP request) is answered: let it go now, not at the next
+    // batch.
+    batch.clear();
     if (!error.empty()) {
       if (errors_) {
         errors_->error("calls.store_error", error,
-                       {{"writes", batch.size()}, {"retry_in_ms", delay.count()}});
+                       {{"writes", writes}, {"retry_in_ms", delay.count()}});
       }
       for (const auto& write : refused)
         write.done(result);
+      refused.clear();
     }
     lock.lock();
     if (error.empty()) continue;

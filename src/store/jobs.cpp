@@ -115,18 +115,23 @@ void JobStore::exec(const char* sql) {
   sqlite::exec(db_, sql);
 }
 
-// Checked inside a write transaction: another process (a command) may open the file at the same
-// time, and only one of them may add the columns.
+namespace {
+bool has_followup_columns(sqlite3* db) {
+  Statement info(db, "SELECT 1 FROM pragma_table_info('recordings') WHERE name = 'followups'");
+  return info.step();
+}
+}  // namespace
+
+// Checked again inside a write transaction: another process (a command) may open the file at the
+// same time, and only one of them may add the columns.
 void JobStore::migrate() {
+  if (has_followup_columns(db_)) return;
   exec("BEGIN IMMEDIATE");
   try {
-    bool has_followups = false;
-    {
-      Statement info(db_, "SELECT 1 FROM pragma_table_info('recordings') WHERE name = 'followups'");
-      has_followups = info.step();
+    if (!has_followup_columns(db_)) {
+      exec(kFollowupColumns);
+      exec(kFollowupIndex);
     }
-    if (!has_followups) exec(kFollowupColumns);
-    exec(kFollowupIndex);
     exec("COMMIT");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);

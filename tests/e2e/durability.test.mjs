@@ -21,7 +21,7 @@ describe('a full DATA_DIR', () => {
   const cleanups = [];
   after(async () => { for (const f of cleanups.reverse()) await f().catch(() => {}); });
 
-  it('backs off instead of spinning, logs rate-limited, answers 503, and recovers once space returns', async (t) => {
+  it('backs off instead of spinning, logs rate-limited, answers 503, and recovers once space returns', { timeout: 180000 }, async (t) => {
     const fs = mountTmpfs('8m');
     if (!fs) return t.skip('cannot mount a tmpfs here (needs root)');
     cleanups.push(async () => fs.unmount());
@@ -94,7 +94,7 @@ describe('kill -9 during partyline simulate', () => {
   const cleanups = [];
   after(async () => { for (const f of cleanups.reverse()) await f().catch(() => {}); });
 
-  it('every recording is stored once with its report and both participants; no temp files stay', async () => {
+  it('every recording is stored once with its report and both participants; no temp files stay', { timeout: 300000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'partyline-kill-'));
     cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
     const port = await freePort();

@@ -204,11 +204,14 @@ void Pipeline::deadline_loop() {
 std::optional<std::pair<store::Job, bool>> Pipeline::claim() {
   const std::int64_t now = now_ms();
   const std::size_t limit = running_.size() + options_.workers + 1;
+  due_but_running_ = false;
   for (auto& job : jobs_.due(now, limit)) {
     if (running_.insert(job.recording_sid).second) return std::pair{std::move(job), true};
+    due_but_running_ = true;
   }
   for (auto& job : jobs_.followups_due(now, limit)) {
     if (running_.insert(job.recording_sid).second) return std::pair{std::move(job), false};
+    due_but_running_ = true;
   }
   return std::nullopt;
 }
@@ -240,6 +243,11 @@ void Pipeline::worker_loop() {
     } catch (const std::exception& e) {
       lock.unlock();
       store_failed("recordings.store_error", {}, e.what());
+      continue;
+    }
+    if (!claimed && due_but_running_) {
+      // What is due is another worker's now: wait for one to finish, not a few milliseconds.
+      work_cv_.wait_for(lock, std::chrono::milliseconds(kIdlePollMs));
       continue;
     }
     if (!claimed) {
@@ -274,6 +282,7 @@ void Pipeline::worker_loop() {
       running_.erase(sid);
       if (ok) store_backoff_.succeeded();
     }
+    work_cv_.notify_all();
     finish(sid);
   }
 }

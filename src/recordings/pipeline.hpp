@@ -115,6 +115,7 @@ class Pipeline {
   std::condition_variable deadline_cv_;
   bool stopping_ = false;
   std::set<std::string> running_;
+  bool due_but_running_ = false;  // claim() found only jobs that other workers are on
   util::Backoff store_backoff_;
   std::chrono::steady_clock::time_point paused_until_{};
   log::RateLimitedLog errors_;

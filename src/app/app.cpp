@@ -64,7 +64,9 @@ App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::
   add_webhook("/voice", [this](const Request&, const Params& p) { return voice(p); });
   add_webhook("/consent", [this](const Request&, const Params& p) { return consent(p); });
   add_webhook("/check-pin", [this](const Request&, const Params& p) { return check_pin(p); });
-  add_webhook("/conf-status", [this](const Request&, const Params& p) { return conf_status(p); });
+  add_async_webhook("/conf-status", [this](const Params& p, http::Respond respond) {
+    conf_status(p, std::move(respond));
+  });
   add_webhook("/silence",
               [this](const Request&, const Params&) { return Response::xml(answers_.silence()); });
   add_async_webhook("/recording-callback", [this](const Params& p, http::Respond respond) {
@@ -192,14 +194,16 @@ Response App::check_pin(const Params& p) const {
   return Response::xml(answer.twiml);
 }
 
-Response App::conf_status(const Params& p) const {
+void App::conf_status(const Params& p, http::Respond respond) const {
   const std::string conference_sid(param(p, "ConferenceSid"));
   if (!twilio::is_sid(conference_sid, "CF"))
-    return bad_request("ConferenceSid missing or malformed");
+    return respond(bad_request("ConferenceSid missing or malformed"));
   const std::string event(param(p, "StatusCallbackEvent"));
-  if (!valid_event_name(event)) return bad_request("StatusCallbackEvent missing or malformed");
+  if (!valid_event_name(event))
+    return respond(bad_request("StatusCallbackEvent missing or malformed"));
   const std::string call_sid(param(p, "CallSid"));
-  if (!call_sid.empty() && !twilio::is_sid(call_sid, "CA")) return bad_request("CallSid malformed");
+  if (!call_sid.empty() && !twilio::is_sid(call_sid, "CA"))
+    return respond(bad_request("CallSid malformed"));
 
   boost::json::object fields{{"ConferenceSid", conference_sid}, {"event", event}};
   for (const char* name : {"FriendlyName", "CallSid", "SequenceNumber", "Timestamp", "Muted",
@@ -219,9 +223,23 @@ Response App::conf_status(const Params& p) const {
   if (auto t = recordings::parse_twilio_time(param(p, "Timestamp"))) {
     e.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
   }
-  record("conference event", [&](store::CallStore& calls) { calls.record_event(e); });
-  log_.info(conference_event_name(event), std::move(fields));
-  return Response::empty(204);
+  // The answer waits for the commit of the batch that holds the event (never blocking this
+  // thread): a 204 means the event is kept, and a 503 makes Twilio send it again.
+  auto answer = [this, name = conference_event_name(event), fields = std::move(fields),
+                 respond](const store::WriteResult& result) mutable {
+    if (!result.committed) {
+      return respond(Response::text(503, "Service Unavailable\n",
+                                    "conference event not stored: " + result.error));
+    }
+    log_.info(name, std::move(fields));
+    respond(Response::empty(204));
+  };
+  if (!services_.calls) return answer({true, {}});
+  try {
+    services_.calls->record_event(e, answer);
+  } catch (const std::exception& ex) {
+    answer({false, ex.what()});
+  }
 }
 
 void App::recording_callback(const Params& p, http::Respond respond) const {

@@ -63,7 +63,8 @@ class App {
   http::Response voice(const http::Params& params) const;
   http::Response consent(const http::Params& params) const;
   http::Response check_pin(const http::Params& params) const;
-  http::Response conf_status(const http::Params& params) const;
+  // Answered 204 once the event is committed (503 when it cannot be), from the store's writer.
+  void conf_status(const http::Params& params, http::Respond respond) const;
   void recording_callback(const http::Params& params, http::Respond respond) const;
   http::Response token(const http::Request& request) const;
   http::Response metrics(const http::Request& request) const;

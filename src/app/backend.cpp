@@ -9,9 +9,15 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
     : config_(config) {
   const auto db = config.data_dir / "partyline.db";
   jobs = std::make_unique<store::JobStore>(db);
-  calls = std::make_unique<store::CallStore>(db);
+  // Calls that never joined a conference are kept 7 days: enough to look into a call that went
+  // wrong, without a row per caller forever.
+  calls = std::make_unique<store::CallStore>(
+      db, store::CallStoreOptions{.log = &log, .prune_after = std::chrono::hours(24 * 7)});
+  storage::LocalStore* local_store = nullptr;
   if (config.s3_bucket.empty()) {
-    storage = std::make_unique<storage::LocalStore>(config.data_dir / "recordings");
+    auto local = std::make_unique<storage::LocalStore>(config.data_dir / "recordings");
+    local_store = local.get();
+    storage = std::move(local);
   } else {
     storage = std::make_unique<storage::S3Store>(
         storage::S3Options{
@@ -37,6 +43,10 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
                             .allow_http = http_api});
   }
   const auto spool = config.data_dir / "spool";
+  std::function<std::size_t()> remove_storage_leftovers;
+  if (local_store) {
+    remove_storage_leftovers = [local_store] { return local_store->remove_temp_files(); };
+  }
   followups = std::make_unique<recordings::Followups>(
       recordings::FollowupOptions{
           .spool_dir = spool,
@@ -57,8 +67,11 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
           .max_age = config.recording_max_age,
           .allow_http_media = config.media_from_loopback || http_api,
           .metrics = &metrics,
-          .after_stored = [f = followups.get()](const store::Job& job) { f->stored(job); },
-          .after_dead = [f = followups.get()](const store::Job& job) { f->dead(job); }},
+          .followups_stored = followups->steps_when_stored(),
+          .followups_dead = followups->steps_when_dead(),
+          .run_followup = [f = followups.get()](
+                              unsigned step, const store::Job& job) { return f->run(step, job); },
+          .remove_storage_leftovers = remove_storage_leftovers},
       *jobs, *storage, log, util::system_clock());
 }
 

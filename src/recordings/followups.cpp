@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include <boost/json.hpp>
 
 #include "recordings/report.hpp"
@@ -49,33 +52,62 @@ Followups::Followups(FollowupOptions options, storage::ObjectStore& storage,
                      store::CallStore* calls, const twilio::RestClient* rest, log::Logger& log)
     : options_(std::move(options)), storage_(storage), calls_(calls), rest_(rest), log_(log) {}
 
-void Followups::stored(const store::Job& job) {
-  store_report(job);
-  notify("recording.stored", job);
-  if (options_.delete_after_copy) delete_twilio_copy(job);
+unsigned Followups::steps_when_stored() const {
+  unsigned steps = store::followup::kReport;
+  if (!options_.notify_url.empty()) steps |= store::followup::kNotice;
+  if (options_.delete_after_copy && rest_ != nullptr) steps |= store::followup::kDeleteTwilioCopy;
+  return steps;
 }
 
-void Followups::dead(const store::Job& job) {
-  notify("recording.dead", job);
+unsigned Followups::steps_when_dead() const {
+  return options_.notify_url.empty() ? 0 : store::followup::kNotice;
 }
 
-void Followups::store_report(const store::Job& job) {
+FollowupResult Followups::run(unsigned step, const store::Job& job) {
+  switch (step) {
+    case store::followup::kReport:
+      return store_report(job);
+    case store::followup::kNotice:
+      return notify(job);
+    case store::followup::kDeleteTwilioCopy:
+      return delete_twilio_copy(job);
+  }
+  return {true, {}};  // a step this version does not know: nothing it can do
+}
+
+FollowupResult Followups::store_report(const store::Job& job) {
+  const std::string key = report_key(job.key);
+  const auto failed = [&](const std::string& reason) {
+    log_.warn("report.error",
+              {{"RecordingSid", job.recording_sid}, {"key", key}, {"reason", reason}});
+    return FollowupResult{false, "report: " + reason};
+  };
+  // A report is written once: one found (an earlier run stored it, then stopped before it could
+  // say so) is the report, whatever a new one would hold.
+  const auto head = storage_.head(key);
+  if (!head.ok) return failed("cannot look for an earlier report: " + head.error);
+  if (head.exists) {
+    log_.info("report.duplicate",
+              {{"RecordingSid", job.recording_sid}, {"key", key}, {"reason", "already stored"}});
+    return {true, {}};
+  }
   std::optional<store::ConferenceSummary> conference;
   try {
     if (calls_ && !job.conference_sid.empty()) conference = calls_->conference(job.conference_sid);
   } catch (const std::exception& e) {
-    log_.warn("report.error", {{"RecordingSid", job.recording_sid}, {"reason", e.what()}});
+    return failed(std::string("cannot read the conference: ") + e.what());
   }
   const std::string text = build_report(job, conference);
   const fs::path file = options_.spool_dir / (job.recording_sid + ".json.part");
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   const bool written =
       fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  const int write_errno = errno;
   if (fd >= 0) ::close(fd);
+  std::error_code ec;
   if (!written) {
-    log_.warn("report.error",
-              {{"RecordingSid", job.recording_sid}, {"reason", "cannot write spool file"}});
-    return;
+    fs::remove(file, ec);
+    return failed(std::string("cannot write spool file: ") + std::strerror(write_errno));
   }
   storage::Object object;
   object.file = file;
@@ -83,22 +115,19 @@ void Followups::store_report(const store::Job& job) {
   object.sha256_hex = util::sha256_hex(text);
   object.content_type = "application/json";
   object.metadata = {{"recording-sid", job.recording_sid}};
-  const std::string key = report_key(job.key);
   const auto put = storage_.put_if_absent(key, object);
-  std::error_code ec;
   fs::remove(file, ec);
-  if (!put.ok) {
-    log_.warn("report.error",
-              {{"RecordingSid", job.recording_sid}, {"key", key}, {"reason", put.error}});
-    return;
-  }
+  if (!put.ok) return failed(put.error);
   log_.info("report.stored", {{"RecordingSid", job.recording_sid},
                               {"key", key},
                               {"participants", conference ? conference->participants.size() : 0}});
+  return {true, {}};
 }
 
-void Followups::notify(const std::string& event, const store::Job& job) {
-  if (options_.notify_url.empty()) return;
+FollowupResult Followups::notify(const store::Job& job) {
+  if (options_.notify_url.empty()) return {true, {}};
+  const std::string event =
+      job.state == store::JobState::kDead ? "recording.dead" : "recording.stored";
   const std::string body = boost::json::serialize(boost::json::object{
       {"event", event},
       {"recording_sid", job.recording_sid},
@@ -115,35 +144,41 @@ void Followups::notify(const std::string& event, const store::Job& job) {
   if (status >= 200 && status < 300) {
     log_.info("notify.ok",
               {{"RecordingSid", job.recording_sid}, {"event", event}, {"status", status}});
-  } else {
-    log_.warn("notify.error",
-              {{"RecordingSid", job.recording_sid},
-               {"event", event},
-               {"status", status},
-               {"reason", error.empty() ? "HTTP " + std::to_string(status) : error}});
+    return {true, {}};
   }
+  const std::string reason = error.empty() ? "HTTP " + std::to_string(status) : error;
+  log_.warn("notify.error", {{"RecordingSid", job.recording_sid},
+                             {"event", event},
+                             {"status", status},
+                             {"reason", reason}});
+  return {false, "notice: " + reason};
 }
 
-void Followups::delete_twilio_copy(const store::Job& job) {
-  if (rest_ == nullptr) return;
+FollowupResult Followups::delete_twilio_copy(const store::Job& job) {
+  if (rest_ == nullptr) return {true, {}};
   // Only a copy we can see, whole, in storage allows deleting Twilio's.
   const auto head = storage_.head(job.key);
-  if (!head.ok || !head.exists || head.size != job.bytes || job.bytes == 0) {
+  if (!head.ok) {
+    const std::string reason = "cannot verify the stored object: " + head.error;
+    log_.warn("twilio.delete.skipped", {{"RecordingSid", job.recording_sid}, {"reason", reason}});
+    return {false, "delete: " + reason};
+  }
+  if (!head.exists || head.size != job.bytes || job.bytes == 0) {
+    // Not a passing failure: Twilio's copy may be the only whole one. Never deleted, not retried.
     log_.warn("twilio.delete.skipped",
               {{"RecordingSid", job.recording_sid},
-               {"reason", head.ok ? (head.exists ? "stored size differs from the copied size"
-                                                 : "stored object not found")
-                                  : "cannot verify the stored object: " + head.error}});
-    return;
+               {"reason", head.exists ? "stored size differs from the copied size"
+                                      : "stored object not found"}});
+    return {true, {}};
   }
   const auto result = rest_->delete_recording(job.recording_sid);
   if (result.ok) {
     log_.info("twilio.recording.deleted",
               {{"RecordingSid", job.recording_sid}, {"bytes", job.bytes}});
-  } else {
-    log_.warn("twilio.delete.error",
-              {{"RecordingSid", job.recording_sid}, {"reason", result.error}});
+    return {true, {}};
   }
+  log_.warn("twilio.delete.error", {{"RecordingSid", job.recording_sid}, {"reason", result.error}});
+  return {false, "delete: " + result.error};
 }
 
 }  // namespace partyline::recordings

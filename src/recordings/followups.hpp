@@ -1,7 +1,8 @@
 #pragma once
 // What happens after a recording is stored or dead-lettered: the JSON report next to it,
 // a notice to RECORDING_NOTIFY_URL, and (TWILIO_DELETE_AFTER_COPY) deleting Twilio's copy once
-// the stored object is verified. None of these can undo or block the copy itself.
+// the stored object is verified. None of these can undo or block the copy itself. Each is one
+// step (a store::followup bit) that the pipeline runs until it is done, across restarts.
 #include <filesystem>
 #include <string>
 
@@ -20,18 +21,27 @@ struct FollowupOptions {
   bool delete_after_copy = false;
 };
 
+// One step's outcome: done (including "nothing left to do"), or why not (to be tried again).
+struct FollowupResult {
+  bool done = false;
+  std::string error;
+};
+
 class Followups {
  public:
   Followups(FollowupOptions options, storage::ObjectStore& storage, store::CallStore* calls,
             const twilio::RestClient* rest, log::Logger& log);
 
-  void stored(const store::Job& job);
-  void dead(const store::Job& job);
+  // The steps a recording owes once stored, or once dead-lettered, with these options.
+  unsigned steps_when_stored() const;
+  unsigned steps_when_dead() const;
+  // Runs one step (a store::followup bit) for the job as its row now stands.
+  FollowupResult run(unsigned step, const store::Job& job);
 
  private:
-  void store_report(const store::Job& job);
-  void notify(const std::string& event, const store::Job& job);
-  void delete_twilio_copy(const store::Job& job);
+  FollowupResult store_report(const store::Job& job);
+  FollowupResult notify(const store::Job& job);
+  FollowupResult delete_twilio_copy(const store::Job& job);
 
   FollowupOptions options_;
   storage::ObjectStore& storage_;

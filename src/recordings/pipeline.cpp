@@ -1,5 +1,6 @@
 #include "recordings/pipeline.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <random>
@@ -35,7 +36,9 @@ Pipeline::Pipeline(PipelineOptions options, store::JobStore& jobs, storage::Obje
       jobs_(jobs),
       storage_(storage),
       log_(log),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      store_backoff_(options_.store_retry_min, options_.store_retry_max),
+      errors_(log) {}
 
 Pipeline::~Pipeline() {
   stop();
@@ -63,10 +66,14 @@ void Pipeline::start() {
   for (const auto& entry : fs::directory_iterator(options_.spool_dir, ec)) {
     if (entry.is_regular_file()) removed += fs::remove(entry.path(), ec) ? 1 : 0;
   }
+  // A temp file in storage is a write that a crash cut short: its job is still pending.
+  const std::size_t storage_removed =
+      options_.remove_storage_leftovers ? options_.remove_storage_leftovers() : 0;
   const std::size_t pending = jobs_.count_pending();
-  log_.info(
-      "recordings.start",
-      {{"workers", options_.workers}, {"pending", pending}, {"spool_leftovers_removed", removed}});
+  log_.info("recordings.start", {{"workers", options_.workers},
+                                 {"pending", pending},
+                                 {"spool_leftovers_removed", removed},
+                                 {"storage_leftovers_removed", storage_removed}});
   for (unsigned i = 0; i < options_.workers; ++i)
     threads_.emplace_back([this] { worker_loop(); });
   threads_.emplace_back([this] { deadline_loop(); });
@@ -140,8 +147,13 @@ void Pipeline::wait(const std::string& sid, std::chrono::milliseconds timeout, W
 
 void Pipeline::finish(const std::string& sid) {
   // A failed attempt leaves the job pending: its waiters keep waiting for a retry (or their
-  // deadline) rather than hearing 503 at once.
-  const auto job = jobs_.get(sid);
+  // deadline) rather than hearing 503 at once; so does a row that cannot be read now.
+  std::optional<store::Job> job;
+  try {
+    job = jobs_.get(sid);
+  } catch (const std::exception&) {
+    return;
+  }
   if (!job || job->state == store::JobState::kPending) return;
   std::vector<WaitDone> ready;
   {
@@ -173,7 +185,13 @@ void Pipeline::deadline_loop() {
     if (!expired.empty()) {
       lock.unlock();
       for (auto& [sid, done] : expired) {
-        const auto job = jobs_.get(sid).value_or(store::Job{});
+        store::Job job;
+        try {
+          job = jobs_.get(sid).value_or(store::Job{});
+        } catch (const std::exception& e) {
+          job.recording_sid = sid;
+          job.last_error = e.what();
+        }
         done(job, job.state != store::JobState::kPending);
       }
       lock.lock();
@@ -183,25 +201,61 @@ void Pipeline::deadline_loop() {
   }
 }
 
+std::optional<std::pair<store::Job, bool>> Pipeline::claim() {
+  const std::int64_t now = now_ms();
+  const std::size_t limit = running_.size() + options_.workers + 1;
+  due_but_running_ = false;
+  for (auto& job : jobs_.due(now, limit)) {
+    if (running_.insert(job.recording_sid).second) return std::pair{std::move(job), true};
+    due_but_running_ = true;
+  }
+  for (auto& job : jobs_.followups_due(now, limit)) {
+    if (running_.insert(job.recording_sid).second) return std::pair{std::move(job), false};
+    due_but_running_ = true;
+  }
+  return std::nullopt;
+}
+
+void Pipeline::store_failed(std::string_view evt, const std::string& sid,
+                            const std::string& reason) {
+  std::chrono::milliseconds delay;
+  {
+    std::lock_guard lock(mutex_);
+    delay = store_backoff_.failed();
+    paused_until_ = std::max(paused_until_, std::chrono::steady_clock::now() + delay);
+  }
+  boost::json::object fields{{"retry_in_ms", delay.count()}};
+  if (!sid.empty()) fields["RecordingSid"] = sid;
+  errors_.error(evt, reason, std::move(fields));
+}
+
 void Pipeline::worker_loop() {
   while (true) {
-    std::optional<store::Job> claimed;
     std::unique_lock lock(mutex_);
     if (stopping_) return;
+    if (std::chrono::steady_clock::now() < paused_until_) {
+      work_cv_.wait_until(lock, paused_until_, [this] { return stopping_; });
+      continue;
+    }
+    std::optional<std::pair<store::Job, bool>> claimed;
     try {
-      for (auto& job : jobs_.due(now_ms(), running_.size() + options_.workers + 1)) {
-        if (running_.insert(job.recording_sid).second) {
-          claimed = std::move(job);
-          break;
-        }
-      }
+      claimed = claim();
     } catch (const std::exception& e) {
-      log_.error("recordings.store_error", {{"reason", e.what()}});
+      lock.unlock();
+      store_failed("recordings.store_error", {}, e.what());
+      continue;
+    }
+    if (!claimed && due_but_running_) {
+      // What is due is another worker's now: wait for one to finish, not a few milliseconds.
+      work_cv_.wait_for(lock, std::chrono::milliseconds(kIdlePollMs));
+      continue;
     }
     if (!claimed) {
       std::optional<std::int64_t> next;
       try {
         next = jobs_.next_due_ms();
+        const auto followup = jobs_.next_followup_ms();
+        if (followup && (!next || *followup < *next)) next = followup;
       } catch (const std::exception&) {
       }
       const auto wait = std::chrono::milliseconds(
@@ -210,18 +264,69 @@ void Pipeline::worker_loop() {
       continue;
     }
     lock.unlock();
-    const std::string sid = claimed->recording_sid;
+    auto& [job, copy] = *claimed;
+    const std::string sid = job.recording_sid;
+    bool ok = true;
     try {
-      process(std::move(*claimed));
+      if (copy) {
+        process(std::move(job));
+      } else {
+        run_followups(job);
+      }
     } catch (const std::exception& e) {
-      log_.error("recordings.worker_error", {{"RecordingSid", sid}, {"reason", e.what()}});
+      ok = false;
+      store_failed("recordings.worker_error", sid, e.what());
     }
     {
       std::lock_guard relock(mutex_);
       running_.erase(sid);
+      if (ok) store_backoff_.succeeded();
     }
+    work_cv_.notify_all();
     finish(sid);
   }
+}
+
+void Pipeline::run_followups(const store::Job& job) {
+  unsigned owed = job.followups;
+  if (owed == 0) return;
+  if (!options_.run_followup) return jobs_.followups_done(job.recording_sid, owed, now_ms());
+  std::string errors;
+  for (unsigned step = 1; step != 0 && step <= owed; step <<= 1) {
+    if ((owed & step) == 0) continue;
+    const auto result = options_.run_followup(step, job);
+    if (result.done) {
+      jobs_.followups_done(job.recording_sid, step, now_ms());
+      owed &= ~step;
+      continue;
+    }
+    if (!errors.empty()) errors += "; ";
+    errors += result.error;
+  }
+  if (owed == 0) return;
+  const std::int64_t now = now_ms();
+  const auto max_age_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_age).count();
+  // A dead job finished when its max age ran out.
+  const std::int64_t finished_ms =
+      job.state == store::JobState::kStored ? job.stored_ms : job.first_seen_ms + max_age_ms;
+  if (now - finished_ms > max_age_ms) {
+    jobs_.followups_done(job.recording_sid, owed, now);
+    log_.error("followups.abandoned", {{"RecordingSid", job.recording_sid},
+                                       {"steps", owed},
+                                       {"attempts", job.followup_attempts + 1},
+                                       {"reason", errors}});
+    return;
+  }
+  const auto delay = backoff_delay(static_cast<unsigned>(job.followup_attempts), options_.retry_min,
+                                   options_.retry_max, jitter01());
+  jobs_.followups_retry(job.recording_sid, job.followup_attempts + 1, now + delay.count(), errors,
+                        now);
+  log_.warn("followups.retry", {{"RecordingSid", job.recording_sid},
+                                {"steps", owed},
+                                {"reason", errors},
+                                {"attempt", job.followup_attempts + 1},
+                                {"retry_in_ms", delay.count()}});
 }
 
 void Pipeline::process(store::Job job) {
@@ -232,13 +337,11 @@ void Pipeline::process(store::Job job) {
     const std::string reason = "not stored within RECORDING_MAX_AGE after " +
                                std::to_string(job.attempts) +
                                " attempts; last error: " + job.last_error;
-    jobs_.mark_dead(job.recording_sid, reason, now);
+    jobs_.mark_dead(job.recording_sid, reason, now, options_.followups_dead);
     log_.error("recording.dead",
                {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"reason", reason}});
     if (options_.metrics) options_.metrics->recording_dead();
-    if (options_.after_dead) {
-      if (auto row = jobs_.get(job.recording_sid)) options_.after_dead(*row);
-    }
+    if (auto row = jobs_.get(job.recording_sid)) run_followups(*row);
     return;
   }
 
@@ -257,10 +360,11 @@ void Pipeline::process(store::Job job) {
     const auto head = storage_.head(job.key);
     if (head.ok && head.exists && head.size == job.bytes) {
       jobs_.mark_stored(job.recording_sid, storage_.location(job.key), job.bytes, job.sha256,
-                        now_ms());
+                        now_ms(), options_.followups_stored);
       log_.info("recording.duplicate", {{"RecordingSid", job.recording_sid},
                                         {"key", job.key},
                                         {"reason", "already in storage with the recorded size"}});
+      if (auto row = jobs_.get(job.recording_sid)) run_followups(*row);
       return;
     }
   }
@@ -375,7 +479,8 @@ void Pipeline::process(store::Job job) {
                             {"ms", elapsed_ms(put_start)},
                             {"location", location}});
   }
-  jobs_.mark_stored(job.recording_sid, location, media.bytes, media.sha256_hex, now_ms());
+  jobs_.mark_stored(job.recording_sid, location, media.bytes, media.sha256_hex, now_ms(),
+                    options_.followups_stored);
   log_.info("recording.stored", {{"RecordingSid", job.recording_sid},
                                  {"key", job.key},
                                  {"location", location},
@@ -384,9 +489,7 @@ void Pipeline::process(store::Job job) {
     options_.metrics->recording_stored(media.bytes,
                                        std::chrono::milliseconds(elapsed_ms(fetch_start)));
   }
-  if (options_.after_stored) {
-    if (auto row = jobs_.get(job.recording_sid)) options_.after_stored(*row);
-  }
+  if (auto row = jobs_.get(job.recording_sid)) run_followups(*row);
 }
 
 }  // namespace partyline::recordings

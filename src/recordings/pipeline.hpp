@@ -2,24 +2,30 @@
 // Moves a recording from Twilio to storage, exactly once: a callback becomes a durable job row;
 // worker threads (separate from the HTTP threads) fetch the media to a spool file and write it
 // create-only to the object store, retrying with backoff until RECORDING_MAX_AGE, then
-// dead-lettering. A restart resumes every pending row.
+// dead-lettering. A restart resumes every pending row and every follow-up still owed.
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
 #include "log/logger.hpp"
+#include "log/rate_limit.hpp"
 #include "metrics/metrics.hpp"
 #include "recordings/callback.hpp"
+#include "recordings/followups.hpp"
 #include "storage/object_store.hpp"
 #include "store/jobs.hpp"
+#include "util/backoff.hpp"
 #include "util/clock.hpp"
 
 namespace partyline::recordings {
@@ -36,10 +42,19 @@ struct PipelineOptions {
   std::chrono::seconds max_age{7 * 24 * 3600};
   bool allow_http_media = false;
   metrics::Metrics* metrics = nullptr;
-  // Follow-ups (report, notice, delete-after-copy), on the worker thread; they log their own
-  // errors.
-  std::function<void(const store::Job&)> after_stored;
-  std::function<void(const store::Job&)> after_dead;
+  // Follow-ups (report, notice, delete-after-copy): the store::followup steps a job owes once
+  // stored or dead-lettered, written with that state, and what runs one step (on a worker
+  // thread; steps log their own errors). A step not done is tried again with backoff
+  // (retry_min..retry_max), after a restart too, until max_age after the job finished.
+  unsigned followups_stored = 0;
+  unsigned followups_dead = 0;
+  std::function<FollowupResult(unsigned step, const store::Job&)> run_followup;
+  // Removes what a crashed write left in storage (LocalStore's temp files); run by start().
+  std::function<std::size_t()> remove_storage_leftovers;
+  // After an error of the database or the disk (a full DATA_DIR), workers pause this long,
+  // doubling up to store_retry_max, instead of trying again at once.
+  std::chrono::milliseconds store_retry_min{100};
+  std::chrono::milliseconds store_retry_max{30'000};
 };
 
 class Pipeline {
@@ -78,7 +93,13 @@ class Pipeline {
 
   void worker_loop();
   void deadline_loop();
+  // A job due for its copy, else one owing follow-ups; nullopt when none. Under mutex_.
+  std::optional<std::pair<store::Job, bool>> claim();
   void process(store::Job job);
+  void run_followups(const store::Job& job);
+  // The store (or the disk under it) failed: every worker pauses (backoff), one line is logged
+  // per reason per interval.
+  void store_failed(std::string_view evt, const std::string& sid, const std::string& reason);
   void finish(const std::string& sid);
   std::int64_t now_ms() const;
   std::string content_type() const;
@@ -94,6 +115,10 @@ class Pipeline {
   std::condition_variable deadline_cv_;
   bool stopping_ = false;
   std::set<std::string> running_;
+  bool due_but_running_ = false;  // claim() found only jobs that other workers are on
+  util::Backoff store_backoff_;
+  std::chrono::steady_clock::time_point paused_until_{};
+  log::RateLimitedLog errors_;
   std::multimap<std::string, Waiter> waiters_;
   std::vector<std::thread> threads_;
 };

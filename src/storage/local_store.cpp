@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
@@ -94,6 +95,28 @@ PutResult existing(const fs::path& final_path, std::uint64_t size) {
 }
 
 }  // namespace
+
+bool is_temp_file_name(const std::string& name) {
+  constexpr std::string_view kMark = ".tmp-";
+  constexpr std::size_t kHex = 16;
+  if (name.size() < 2 + kMark.size() + kHex || name.front() != '.') return false;
+  const std::string_view tail = std::string_view(name).substr(name.size() - kHex - kMark.size());
+  return tail.starts_with(kMark) &&
+         std::all_of(tail.begin() + kMark.size(), tail.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+std::size_t LocalStore::remove_temp_files() {
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root_, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    if (!it->is_regular_file(entry_ec) || !is_temp_file_name(it->path().filename().string()))
+      continue;
+    if (fs::remove(it->path(), entry_ec)) ++removed;
+  }
+  return removed;
+}
 
 bool is_safe_key(const std::string& key) {
   if (key.empty() || key.front() == '/' || key.find('\0') != std::string::npos) return false;

@@ -18,6 +18,9 @@ class LocalStore : public ObjectStore {
   ReadResult read_small(const std::string& key) override;
   RemoveResult remove(const std::string& key) override;
   std::string location(const std::string& key) const override;
+  // Deletes the temp files that writes cut short by a crash left under root (".<name>.tmp-<hex>");
+  // returns how many. For start-up only: a write in progress would lose its temp file.
+  std::size_t remove_temp_files();
   // Only the SHA-256 that the job records: a local copy has no Content-MD5 to send.
   util::DigestPlan digest_plan(std::optional<std::uint64_t>) const override {
     return {.whole_md5 = false, .part_size = 0};
@@ -29,6 +32,9 @@ class LocalStore : public ObjectStore {
 
   std::filesystem::path root_;  // absolute
 };
+
+// ".<name>.tmp-<16 hex digits>": the name put_if_absent gives a temp file.
+bool is_temp_file_name(const std::string& name);
 
 // Keys are relative paths of non-empty segments other than "." and "..", without NUL bytes.
 bool is_safe_key(const std::string& key);

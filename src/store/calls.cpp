@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <map>
 #include <stdexcept>
 
@@ -93,13 +94,17 @@ ConferenceSummary replay(const std::string& conference_sid, std::vector<Conferen
 // Call records are written on the webhook path: WAL + NORMAL commits without an fsync (the
 // database stays consistent; a power cut may lose the last few events). Recording jobs, which
 // must never be lost, keep synchronous=FULL on their own connection.
-CallStore::CallStore(const std::filesystem::path& file) : db_(sqlite::open(file, "NORMAL")) {
+CallStore::CallStore(const std::filesystem::path& file, CallStoreOptions options)
+    : options_(std::move(options)),
+      db_(sqlite::open(file, "NORMAL")),
+      backoff_(options_.retry_min, options_.retry_max) {
   try {
     exec(kSchema);
   } catch (...) {
     sqlite3_close(db_);
     throw;
   }
+  if (options_.log) errors_.emplace(*options_.log);
   writer_ = std::thread([this] { writer_loop(); });
 }
 
@@ -117,58 +122,161 @@ CallStore::~CallStore() {
 namespace {
 constexpr auto kLinger = std::chrono::milliseconds(20);
 constexpr std::size_t kBatch = 1024;
+// Rows deleted per transaction when pruning, so webhooks' batches never wait long for it.
+constexpr std::int64_t kPruneChunk = 5000;
+using SteadyClock = std::chrono::steady_clock;
 }  // namespace
 
 void CallStore::enqueue(Write write) {
   bool wake = false;
+  std::string refused;
   {
     std::lock_guard lock(queue_mutex_);
-    queue_.push_back(std::move(write));
-    ++enqueued_;
-    wake = (writer_idle_ && queue_.size() == 1) || queue_.size() == kBatch;
+    if (write.done && SteadyClock::now() < unavailable_until_) {
+      refused = unavailable_reason_;
+    } else {
+      queue_.push_back(std::move(write));
+      ++enqueued_;
+      wake = (writer_idle_ && queue_.size() == 1) || queue_.size() == kBatch;
+    }
   }
+  if (!refused.empty()) return write.done({false, refused + " (the call store is backing off)"});
   if (wake) queue_cv_.notify_one();
 }
 
 void CallStore::flush() {
   std::unique_lock lock(queue_mutex_);
   const auto target = enqueued_;
-  if (committed_ >= target) return;
+  if (processed_ >= target) return;
   ++flush_waiters_;
   queue_cv_.notify_one();  // no lingering while someone waits
-  drained_cv_.wait(lock, [&] { return committed_ >= target; });
+  drained_cv_.wait(lock, [&] { return processed_ >= target; });
   --flush_waiters_;
 }
 
+std::string CallStore::commit(const std::vector<Write>& batch) {
+  std::lock_guard db_lock(mutex_);
+  try {
+    exec("BEGIN");
+    for (const auto& write : batch)
+      apply(write);
+    exec("COMMIT");
+    return {};
+  } catch (const std::exception& e) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return e.what();
+  }
+}
+
 void CallStore::writer_loop() {
+  const bool pruning = options_.prune_after.count() > 0;
+  auto next_prune = SteadyClock::now();  // once at start, then every prune_every
   std::unique_lock lock(queue_mutex_);
   std::vector<Write> batch;
   while (true) {
+    if (pruning && SteadyClock::now() >= next_prune) {
+      lock.unlock();
+      prune_on_schedule();
+      lock.lock();
+      next_prune = SteadyClock::now() + options_.prune_every;
+    }
     writer_idle_ = true;
-    queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    const auto has_work = [this] { return stopping_ || !queue_.empty(); };
+    if (pruning) {
+      queue_cv_.wait_until(lock, next_prune, has_work);
+    } else {
+      queue_cv_.wait(lock, has_work);
+    }
     writer_idle_ = false;
-    if (queue_.empty() && stopping_) return;
+    if (queue_.empty()) {
+      if (stopping_) return;
+      continue;
+    }
     queue_cv_.wait_for(lock, kLinger, [this] {
       return stopping_ || flush_waiters_ > 0 || queue_.size() >= kBatch;
     });
     batch.clear();
     batch.swap(queue_);
     lock.unlock();
-    {
-      std::lock_guard db_lock(mutex_);
-      try {
-        exec("BEGIN");
-        for (const auto& write : batch)
-          apply(write);
-        exec("COMMIT");
-      } catch (const std::exception&) {
-        // A failed batch is dropped: call records are analytics, never worth blocking calls for.
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    const std::string error = commit(batch);
+    std::vector<Write> refused;
+    std::chrono::milliseconds delay{0};
+    lock.lock();
+    processed_ += batch.size();
+    // The state first, the answers after: whoever hears "not stored" and tries again at once
+    // finds the store backing off.
+    if (error.empty()) {
+      backoff_.succeeded();
+      unavailable_until_ = {};
+    } else {
+      // Best-effort writes queued meanwhile wait for the next try; writes that someone waits
+      // for hear now, rather than after the backoff, that they were not kept.
+      delay = backoff_.failed();
+      unavailable_until_ = SteadyClock::now() + delay;
+      unavailable_reason_ = error;
+      const auto waited = std::stable_partition(queue_.begin(), queue_.end(),
+                                                [](const Write& w) { return !w.done; });
+      refused.assign(std::make_move_iterator(waited), std::make_move_iterator(queue_.end()));
+      queue_.erase(waited, queue_.end());
+      processed_ += refused.size();
+    }
+    drained_cv_.notify_all();
+    lock.unlock();
+    const WriteResult result{error.empty(), error};
+    for (const auto& write : batch) {
+      if (write.done) write.done(result);
+    }
+    const std::size_t writes = batch.size();
+    // What waits for an answer (an HTTP request) is answered: let it go now, not at the next
+    // batch.
+    batch.clear();
+    if (!error.empty()) {
+      if (errors_) {
+        errors_->error("calls.store_error", error,
+                       {{"writes", writes}, {"retry_in_ms", delay.count()}});
       }
+      for (const auto& write : refused)
+        write.done(result);
+      refused.clear();
     }
     lock.lock();
-    committed_ += batch.size();
-    drained_cv_.notify_all();
+    if (error.empty()) continue;
+    queue_cv_.wait_until(lock, unavailable_until_, [this] { return stopping_; });
+  }
+}
+
+void CallStore::prune_on_schedule() {
+  try {
+    const auto now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.clock().time_since_epoch())
+            .count();
+    const std::size_t deleted = prune(now);
+    if (deleted > 0 && options_.log) {
+      options_.log->info(
+          "calls.pruned",
+          {{"deleted", deleted},
+           {"older_than_hours",
+            std::chrono::duration_cast<std::chrono::hours>(options_.prune_after).count()}});
+    }
+  } catch (const std::exception& e) {
+    if (errors_) errors_->error("calls.prune_error", e.what());
+  }
+}
+
+std::size_t CallStore::prune(std::int64_t now_ms) {
+  if (options_.prune_after.count() <= 0) return 0;
+  const std::int64_t before = now_ms - options_.prune_after.count();
+  std::size_t deleted = 0;
+  while (true) {
+    std::lock_guard lock(mutex_);
+    auto& s = prepared(
+        "DELETE FROM calls WHERE call_sid IN (SELECT call_sid FROM calls WHERE first_seen_ms < ? "
+        "AND call_sid NOT IN (SELECT call_sid FROM conference_events) LIMIT ?)");
+    s.bind(1, before).bind(2, kPruneChunk);
+    s.step();
+    const auto n = sqlite3_changes(db_);
+    deleted += static_cast<std::size_t>(n);
+    if (n < kPruneChunk) return deleted;
   }
 }
 
@@ -236,9 +344,9 @@ void CallStore::record_role(std::string_view call_sid, std::string_view role, st
   enqueue({Write::Kind::kRole, std::string(call_sid), std::string(role), {}, now_ms, 0, false});
 }
 
-void CallStore::record_event(const ConferenceEvent& e) {
-  enqueue(
-      {Write::Kind::kEvent, e.conference_sid, e.event, e.call_sid, e.at_ms, e.sequence, e.muted});
+void CallStore::record_event(const ConferenceEvent& e, WriteDone done) {
+  enqueue({Write::Kind::kEvent, e.conference_sid, e.event, e.call_sid, e.at_ms, e.sequence, e.muted,
+           std::move(done)});
 }
 
 std::vector<CallRecord> CallStore::calls_of(const std::vector<ConferenceEvent>& events) {
@@ -270,6 +378,16 @@ std::optional<ConferenceSummary> CallStore::conference(const std::string& confer
   }
   if (events.empty()) return std::nullopt;
   return replay(conference_sid, events, calls_of(events));
+}
+
+std::optional<CallRecord> CallStore::call(const std::string& call_sid) {
+  flush();
+  std::lock_guard lock(mutex_);
+  Stmt s(db_,
+         "SELECT call_sid, caller, role, consent, first_seen_ms FROM calls WHERE call_sid = ?");
+  s.bind(1, call_sid);
+  if (!s.step()) return std::nullopt;
+  return CallRecord{s.text(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4)};
 }
 
 int CallStore::participants_now() {

@@ -3,9 +3,11 @@
 // Conference events are kept as Twilio sends them, keyed by (ConferenceSid, SequenceNumber), so a
 // duplicate is ignored and an out-of-order one lands in its place; the conference's story
 // (start, end, participants, peak) is replayed from them in sequence order.
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,7 +16,11 @@
 #include <thread>
 #include <vector>
 
+#include "log/logger.hpp"
+#include "log/rate_limit.hpp"
 #include "store/sqlite.hpp"
+#include "util/backoff.hpp"
+#include "util/clock.hpp"
 
 namespace partyline::store {
 
@@ -53,30 +59,61 @@ struct ConferenceSummary {
 ConferenceSummary replay(const std::string& conference_sid, std::vector<ConferenceEvent> events,
                          const std::vector<CallRecord>& calls);
 
+struct CallStoreOptions {
+  // Store errors (rate-limited) and prunes; none: silent (tests).
+  log::Logger* log = nullptr;
+  // Records of calls that never joined a conference are deleted once they are older than this
+  // (0: never), at start and then every prune_every. Conference events are kept: they are the
+  // report of a recording, which is kept forever.
+  std::chrono::milliseconds prune_after{0};
+  std::chrono::milliseconds prune_every{std::chrono::hours(1)};
+  util::Clock clock = util::system_clock();
+  // After a failed commit (a full disk, say) the writer waits this long before it tries again,
+  // doubling up to retry_max, instead of spinning.
+  std::chrono::milliseconds retry_min{100};
+  std::chrono::milliseconds retry_max{30'000};
+};
+
+// What a write waits for: committed, or the reason it was not (the store does not retry it).
+struct WriteResult {
+  bool committed = false;
+  std::string error;
+};
+using WriteDone = std::function<void(const WriteResult&)>;
+
 // Writes are queued and committed by one writer thread in batches, so webhooks never wait for
 // the disk; reads first wait for the writes queued before them. The writer wakes for the first
 // queued write and then lingers (kLinger, or until kBatch writes wait) before it commits, so a
-// busy line costs one wake-up and one transaction per batch, not per webhook.
+// busy line costs one wake-up and one transaction per batch, not per webhook. A write given a
+// WriteDone hears, on the writer thread, whether the batch that holds it was committed (group
+// commit); while the writer backs off after a failed commit, such writes fail at once.
 class CallStore {
  public:
-  explicit CallStore(const std::filesystem::path& file);
+  explicit CallStore(const std::filesystem::path& file, CallStoreOptions options = {});
   ~CallStore();
   CallStore(const CallStore&) = delete;
   CallStore& operator=(const CallStore&) = delete;
 
+  // Best effort (the call goes on whatever the disk does): a failed batch is logged and dropped.
   // consent = true also records consent (the spoken notice: staying on the line is consent).
   void record_call(std::string_view call_sid, std::string_view caller, std::int64_t now_ms,
                    bool consent = false);
   void record_consent(std::string_view call_sid, std::int64_t now_ms);
   void record_role(std::string_view call_sid, std::string_view role, std::int64_t now_ms);
-  // A duplicate (same conference and sequence) is ignored.
-  void record_event(const ConferenceEvent& event);
-  // Waits until every write queued so far is committed.
+  // A duplicate (same conference and sequence) is ignored. `done`, when given, is called once
+  // the event is committed or has failed (from the writer thread, or from this one when the
+  // store is backing off).
+  void record_event(const ConferenceEvent& event, WriteDone done = nullptr);
+  // Waits until every write queued so far is committed or has failed.
   void flush();
 
   std::optional<ConferenceSummary> conference(const std::string& conference_sid);
+  std::optional<CallRecord> call(const std::string& call_sid);
   // Participants in conferences that have not ended (for /metrics).
   int participants_now();
+  // Deletes the records of calls first seen before now_ms - prune_after that never appear in a
+  // conference event; returns how many. The writer does this on its own schedule too.
+  std::size_t prune(std::int64_t now_ms);
 
  private:
   std::vector<CallRecord> calls_of(const std::vector<ConferenceEvent>& events);
@@ -86,23 +123,32 @@ class CallStore {
     std::string a, b, c;  // call: sid, caller; role: sid, role; event: conference, event, call
     std::int64_t n1 = 0, n2 = 0;  // at_ms; event: sequence
     bool flag = false;            // call: with consent; event: muted
+    WriteDone done = nullptr;
   };
   void enqueue(Write write);
   void apply(const Write& write);
+  // One transaction for the batch: "" or why it failed (rolled back).
+  std::string commit(const std::vector<Write>& batch);
+  void prune_on_schedule();
   // The writer's statements stay prepared: preparing costs more than the insert (callgrind).
   sqlite::Statement& prepared(const char* sql);
   std::map<const char*, std::unique_ptr<sqlite::Statement>> prepared_;
   void writer_loop();
+  CallStoreOptions options_;
+  std::optional<log::RateLimitedLog> errors_;
   sqlite3* db_ = nullptr;
   std::mutex mutex_;  // the connection
 
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_, drained_cv_;
   std::vector<Write> queue_;
-  std::uint64_t enqueued_ = 0, committed_ = 0;
+  std::uint64_t enqueued_ = 0, processed_ = 0;
   bool stopping_ = false;
   bool writer_idle_ = false;  // waiting for the first write of a batch
   std::uint64_t flush_waiters_ = 0;
+  util::Backoff backoff_;
+  std::chrono::steady_clock::time_point unavailable_until_{};  // backing off until then
+  std::string unavailable_reason_;
   std::thread writer_;
 };
 

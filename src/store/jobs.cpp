@@ -33,10 +33,21 @@ CREATE INDEX IF NOT EXISTS recordings_due ON recordings (state, next_attempt_ms)
 COMMIT;
 )sql";
 
+// Columns added since the first schema, added to files made before them (see migrate()).
+constexpr const char* kFollowupColumns = R"sql(
+ALTER TABLE recordings ADD COLUMN followups INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE recordings ADD COLUMN followup_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE recordings ADD COLUMN followup_next_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE recordings ADD COLUMN followup_error TEXT NOT NULL DEFAULT '';
+)sql";
+constexpr const char* kFollowupIndex =
+    "CREATE INDEX IF NOT EXISTS recordings_followups ON recordings (followup_next_ms) "
+    "WHERE followups != 0";
+
 constexpr const char* kColumns =
     "recording_sid, conference_sid, call_sid, recording_url, duration, start_time, storage_key, "
     "state, attempts, first_seen_ms, next_attempt_ms, updated_ms, stored_ms, last_error, "
-    "location, bytes, sha256";
+    "location, bytes, sha256, followups, followup_attempts, followup_next_ms, followup_error";
 
 JobState parse_state(std::string_view s) {
   if (s == "stored") return JobState::kStored;
@@ -65,6 +76,10 @@ Job job_from(const Statement& row) {
   j.location = row.text(14);
   j.bytes = static_cast<std::uint64_t>(row.integer(15));
   j.sha256 = row.text(16);
+  j.followups = static_cast<unsigned>(row.integer(17));
+  j.followup_attempts = static_cast<int>(row.integer(18));
+  j.followup_next_ms = row.integer(19);
+  j.followup_error = row.text(20);
   return j;
 }
 
@@ -85,6 +100,7 @@ const char* state_name(JobState state) {
 JobStore::JobStore(const std::filesystem::path& file) : db_(sqlite::open(file, "FULL")) {
   try {
     exec(kSchema);
+    migrate();
   } catch (...) {
     sqlite3_close(db_);
     throw;
@@ -97,6 +113,30 @@ JobStore::~JobStore() {
 
 void JobStore::exec(const char* sql) {
   sqlite::exec(db_, sql);
+}
+
+namespace {
+bool has_followup_columns(sqlite3* db) {
+  Statement info(db, "SELECT 1 FROM pragma_table_info('recordings') WHERE name = 'followups'");
+  return info.step();
+}
+}  // namespace
+
+// Checked again inside a write transaction: another process (a command) may open the file at the
+// same time, and only one of them may add the columns.
+void JobStore::migrate() {
+  if (has_followup_columns(db_)) return;
+  exec("BEGIN IMMEDIATE");
+  try {
+    if (!has_followup_columns(db_)) {
+      exec(kFollowupColumns);
+      exec(kFollowupIndex);
+    }
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
 }
 
 std::pair<Job, bool> JobStore::insert_or_get(const Job& j) {
@@ -175,13 +215,16 @@ std::optional<std::int64_t> JobStore::oldest_pending_ms() {
 }
 
 void JobStore::mark_stored(const std::string& sid, const std::string& location, std::uint64_t bytes,
-                           const std::string& sha256, std::int64_t now_ms) {
+                           const std::string& sha256, std::int64_t now_ms, unsigned followups) {
   std::lock_guard lock(mutex_);
   Statement up(db_,
                "UPDATE recordings SET state = 'stored', location = ?, bytes = ?, sha256 = ?, "
-               "stored_ms = ?, updated_ms = ?, last_error = '' WHERE recording_sid = ?");
+               "stored_ms = ?, updated_ms = ?, last_error = '', followups = ?, "
+               "followup_attempts = 0, followup_next_ms = ?, followup_error = '' "
+               "WHERE recording_sid = ?");
   up.bind(1, location).bind(2, static_cast<std::int64_t>(bytes)).bind(3, sha256);
-  up.bind(4, now_ms).bind(5, now_ms).bind(6, sid);
+  up.bind(4, now_ms).bind(5, now_ms).bind(6, static_cast<std::int64_t>(followups));
+  up.bind(7, now_ms).bind(8, sid);
   up.step();
 }
 
@@ -196,12 +239,56 @@ void JobStore::mark_retry(const std::string& sid, int attempts, std::int64_t nex
   up.step();
 }
 
-void JobStore::mark_dead(const std::string& sid, const std::string& error, std::int64_t now_ms) {
+void JobStore::mark_dead(const std::string& sid, const std::string& error, std::int64_t now_ms,
+                         unsigned followups) {
   std::lock_guard lock(mutex_);
   Statement up(db_,
-               "UPDATE recordings SET state = 'dead', last_error = ?, updated_ms = ? "
+               "UPDATE recordings SET state = 'dead', last_error = ?, updated_ms = ?, "
+               "followups = ?, followup_attempts = 0, followup_next_ms = ?, followup_error = '' "
                "WHERE recording_sid = ?");
-  up.bind(1, error).bind(2, now_ms).bind(3, sid);
+  up.bind(1, error).bind(2, now_ms).bind(3, static_cast<std::int64_t>(followups));
+  up.bind(4, now_ms).bind(5, sid);
+  up.step();
+}
+
+std::vector<Job> JobStore::followups_due(std::int64_t now_ms, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  Statement sel(db_, std::string("SELECT ") + kColumns +
+                         " FROM recordings WHERE followups != 0 AND followup_next_ms <= ? "
+                         "AND state != 'pending' ORDER BY followup_next_ms LIMIT ?");
+  sel.bind(1, now_ms).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<Job> out;
+  while (sel.step())
+    out.push_back(job_from(sel));
+  return out;
+}
+
+std::optional<std::int64_t> JobStore::next_followup_ms() {
+  std::lock_guard lock(mutex_);
+  Statement sel(db_,
+                "SELECT MIN(followup_next_ms) FROM recordings WHERE followups != 0 AND "
+                "state != 'pending'");
+  if (!sel.step() || sel.is_null(0)) return std::nullopt;
+  return sel.integer(0);
+}
+
+void JobStore::followups_done(const std::string& sid, unsigned steps, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  Statement up(db_,
+               "UPDATE recordings SET followups = followups & ~?, updated_ms = ? "
+               "WHERE recording_sid = ?");
+  up.bind(1, static_cast<std::int64_t>(steps)).bind(2, now_ms).bind(3, sid);
+  up.step();
+}
+
+void JobStore::followups_retry(const std::string& sid, int attempts, std::int64_t next_ms,
+                               const std::string& error, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  Statement up(db_,
+               "UPDATE recordings SET followup_attempts = ?, followup_next_ms = ?, "
+               "followup_error = ?, updated_ms = ? WHERE recording_sid = ?");
+  up.bind(1, static_cast<std::int64_t>(attempts)).bind(2, next_ms).bind(3, error);
+  up.bind(4, now_ms).bind(5, sid);
   up.step();
 }
 
@@ -218,7 +305,7 @@ bool JobStore::requeue(const std::string& sid, std::int64_t now_ms) {
   std::lock_guard lock(mutex_);
   Statement up(db_,
                "UPDATE recordings SET state = 'pending', attempts = 0, next_attempt_ms = ?, "
-               "first_seen_ms = ?, updated_ms = ? WHERE recording_sid = ?");
+               "first_seen_ms = ?, updated_ms = ?, followups = 0 WHERE recording_sid = ?");
   up.bind(1, now_ms).bind(2, now_ms).bind(3, now_ms).bind(4, sid);
   up.step();
   return sqlite3_changes(db_) > 0;

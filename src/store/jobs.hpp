@@ -16,6 +16,16 @@ namespace partyline::store {
 enum class JobState { kPending, kStored, kDead };
 const char* state_name(JobState state);
 
+// What a finished (stored or dead) job still owes, one bit per step, kept in its row: written
+// with the state that creates them and cleared step by step, so a crash in between leaves them
+// owed and the next run does them.
+namespace followup {
+constexpr unsigned kReport = 1u << 0;            // the JSON report next to the recording
+constexpr unsigned kNotice = 1u << 1;            // POST to RECORDING_NOTIFY_URL
+constexpr unsigned kDeleteTwilioCopy = 1u << 2;  // TWILIO_DELETE_AFTER_COPY
+constexpr unsigned kAll = kReport | kNotice | kDeleteTwilioCopy;
+}  // namespace followup
+
 struct Job {
   std::string recording_sid;
   std::string conference_sid;
@@ -34,6 +44,10 @@ struct Job {
   std::string location;  // where it was stored
   std::uint64_t bytes = 0;
   std::string sha256;
+  unsigned followups = 0;  // followup:: steps still owed
+  int followup_attempts = 0;
+  std::int64_t followup_next_ms = 0;
+  std::string followup_error;
 };
 
 class JobStore {
@@ -58,11 +72,21 @@ class JobStore {
   // first_seen_ms of the oldest pending job.
   std::optional<std::int64_t> oldest_pending_ms();
 
+  // Both owe `followups` from now on, in the same transaction as the state.
   void mark_stored(const std::string& sid, const std::string& location, std::uint64_t bytes,
-                   const std::string& sha256, std::int64_t now_ms);
+                   const std::string& sha256, std::int64_t now_ms, unsigned followups = 0);
   void mark_retry(const std::string& sid, int attempts, std::int64_t next_attempt_ms,
                   const std::string& error, std::int64_t now_ms);
-  void mark_dead(const std::string& sid, const std::string& error, std::int64_t now_ms);
+  void mark_dead(const std::string& sid, const std::string& error, std::int64_t now_ms,
+                 unsigned followups = 0);
+
+  // Finished jobs that owe follow-ups due at `now_ms`, oldest first.
+  std::vector<Job> followups_due(std::int64_t now_ms, std::size_t limit);
+  std::optional<std::int64_t> next_followup_ms();
+  // `steps` are done: no longer owed.
+  void followups_done(const std::string& sid, unsigned steps, std::int64_t now_ms);
+  void followups_retry(const std::string& sid, int attempts, std::int64_t next_ms,
+                       const std::string& error, std::int64_t now_ms);
   // A pending job waiting out its backoff becomes due now (a new callback for it arrived).
   void make_due(const std::string& sid, std::int64_t now_ms);
   // Makes a stored or dead job pending again, due now (for `recordings retry`).
@@ -70,6 +94,7 @@ class JobStore {
 
  private:
   void exec(const char* sql);
+  void migrate();
   sqlite3* db_ = nullptr;
   std::mutex mutex_;
 };

@@ -14,6 +14,7 @@
 #include "http/form.hpp"
 #include "store/jobs.hpp"
 #include "twilio/signature.hpp"
+#include "util/backoff.hpp"
 #include "util/crypto.hpp"
 
 namespace partyline::tools {
@@ -123,6 +124,36 @@ struct Poster {
   }
 };
 
+// The service may be restarting: a request it does not answer (status 0) or answers 503 is sent
+// again after a pause that doubles from 100 ms to 2 s, for at most `patience` in all. Sending a
+// webhook twice is what Twilio does too: the service ignores the repeat.
+constexpr auto kPatience = std::chrono::seconds(10);
+
+util::Backoff patient_backoff() {
+  return util::Backoff(std::chrono::milliseconds(100), std::chrono::seconds(2));
+}
+
+// Sleeps the next pause of `backoff` unless that would pass `deadline`; false: give up.
+bool pause_before_retry(util::Backoff& backoff, std::chrono::steady_clock::time_point deadline,
+                        const std::string& path, long status) {
+  const auto delay = backoff.failed();
+  if (std::chrono::steady_clock::now() + delay > deadline) return false;
+  std::printf("  %-34s POST %-20s -> %ld; again in %lld ms\n", "(service not answering)",
+              path.c_str(), status, static_cast<long long>(delay.count()));
+  std::this_thread::sleep_for(delay);
+  return true;
+}
+
+long post_patiently(const Poster& poster, const std::string& path, const http::Params& params) {
+  auto backoff = patient_backoff();
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  while (true) {
+    const long status = poster.post(path, params);
+    if (status != 0 && status != 503) return status;
+    if (!pause_before_retry(backoff, deadline, path, status)) return status;
+  }
+}
+
 }  // namespace
 
 int simulate(const config::Config& config) {
@@ -142,7 +173,7 @@ int simulate(const config::Config& config) {
     return 2;
   }
   const Poster poster{creds.public_base_url, creds.auth_token};
-  if (poster.post("/silence", {{"AccountSid", creds.account_sid}}) != 200) {
+  if (post_patiently(poster, "/silence", {{"AccountSid", creds.account_sid}}) != 200) {
     std::fprintf(stderr, "simulate: no Partyline service answers at %s\n",
                  creds.public_base_url.c_str());
     return 1;
@@ -155,7 +186,7 @@ int simulate(const config::Config& config) {
   const char* numbers[] = {"+15550101234", "+15550105678"};
   auto step = [&](const char* what, const std::string& path, const http::Params& params,
                   long want) {
-    const long status = poster.post(path, params);
+    const long status = post_patiently(poster, path, params);
     std::printf("  %-34s POST %-20s -> %ld\n", what, path.c_str(), status);
     return status == want;
   };
@@ -213,12 +244,12 @@ int simulate(const config::Config& config) {
                               {"RecordingChannels", "1"},        {"RecordingSource", "Conference"}};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   long status = 0;
+  auto backoff = patient_backoff();
   while (true) {
     status = poster.post("/recording-callback", callback);
     std::printf("  %-34s POST %-20s -> %ld\n", "recording ready", "/recording-callback", status);
-    if (status == 200 || (status != 503 && status != 0) ||
-        std::chrono::steady_clock::now() > deadline)
-      break;
+    if (status == 200 || (status != 503 && status != 0)) break;
+    if (!pause_before_retry(backoff, deadline, "/recording-callback", status)) break;
   }
   if (status != 200) {
     std::fprintf(stderr,

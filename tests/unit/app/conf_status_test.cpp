@@ -1,0 +1,125 @@
+// /conf-status answers after the event is committed: 204 when it is kept, 503 when the store
+// cannot keep it (a full disk), so Twilio sends it again.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <future>
+
+#include "../store/full_disk.hpp"
+#include "../store/test_dir.hpp"
+#include "app/app.hpp"
+#include "twilio/signature.hpp"
+
+namespace partyline::app {
+namespace {
+
+const std::string kAc = "AC" + std::string(32, 'a');
+const std::string kToken = "0123456789abcdef0123456789abcdef";
+const std::string kBase = "https://calls.example.com";
+const std::string kCa = "CA" + std::string(32, '3');
+const std::string kCf = "CF" + std::string(32, '1');
+
+bool event_on_disk(const std::filesystem::path& file, std::int64_t sequence) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, "SELECT 1 FROM conference_events WHERE sequence = ?", -1, &s, nullptr);
+  sqlite3_bind_int64(s, 1, sequence);
+  const bool found = sqlite3_step(s) == SQLITE_ROW;
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return found;
+}
+
+class ConfStatus : public ::testing::Test {
+ protected:
+  ConfStatus() : log_(devnull_, config::LogLevel::kDebug, util::system_clock()) {
+    config_.twilio_account_sid = kAc;
+    config_.twilio_auth_token = config::Secret(kToken);
+    config_.public_base_url = kBase;
+    config_.local_mode = false;
+  }
+  ~ConfStatus() override { ::close(devnull_); }
+
+  App make(store::CallStore& calls) {
+    return App(config_, Runtime{kBase, kAc, config::Secret(kToken)}, log_, util::system_clock(),
+               util::system_random(), Services{.calls = &calls});
+  }
+
+  static http::Request event(int sequence) {
+    const http::Params params{{"AccountSid", kAc},
+                              {"ConferenceSid", kCf},
+                              {"StatusCallbackEvent", "participant-join"},
+                              {"CallSid", kCa},
+                              {"SequenceNumber", std::to_string(sequence)}};
+    http::Request r;
+    r.method = "POST";
+    r.target = "/conf-status";
+    r.body = http::form_encode(params);
+    r.headers = {
+        {"Content-Type", "application/x-www-form-urlencoded"},
+        {"X-Twilio-Signature", twilio::compute_signature(kToken, kBase + r.target, params)}};
+    return r;
+  }
+
+  // The answer, whichever thread gives it; and whether the event was on disk at that moment.
+  struct Answer {
+    http::Response response;
+    bool on_disk = false;
+  };
+  std::optional<Answer> post(const App& app, int sequence) {
+    std::promise<Answer> promise;
+    app.handle(event(sequence), [&](http::Response r) {
+      promise.set_value({std::move(r), event_on_disk(file_, sequence)});
+    });
+    auto future = promise.get_future();
+    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return {};
+    return future.get();
+  }
+
+  store::testing::TestDir dir_;
+  std::filesystem::path file_ = dir_.path() / "db";
+  int devnull_ = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  log::Logger log_;
+  config::Config config_;
+};
+
+TEST_F(ConfStatus, TheAnswerComesOnceTheEventIsCommitted) {
+  store::CallStore calls(file_);
+  const App app = make(calls);
+  for (int sequence = 1; sequence <= 3; ++sequence) {
+    SCOPED_TRACE(sequence);
+    const auto answer = post(app, sequence);
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_EQ(answer->response.status, 204);
+    EXPECT_TRUE(answer->on_disk);
+  }
+}
+
+TEST_F(ConfStatus, AnEventTheStoreCannotKeepIs503WithTheReason) {
+  store::testing::FullDisk disk;
+  store::CallStore calls(file_, {.retry_min = std::chrono::milliseconds(5),
+                                 .retry_max = std::chrono::milliseconds(20)});
+  const App app = make(calls);
+  disk.full(true);
+  const auto refused = post(app, 1);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->response.status, 503);
+  EXPECT_NE(refused->response.reason.find("database or disk is full"), std::string::npos)
+      << refused->response.reason;
+  EXPECT_FALSE(refused->on_disk);
+
+  disk.full(false);
+  // Twilio sends it again until it is kept.
+  std::optional<Answer> kept;
+  ASSERT_TRUE(store::testing::poll_until([&] {
+    kept = post(app, 1);
+    return kept && kept->response.status == 204;
+  }));
+  EXPECT_TRUE(kept->on_disk);
+}
+
+}  // namespace
+}  // namespace partyline::app

@@ -1,0 +1,254 @@
+// The pipeline when the process dies or the disk fills: follow-ups are durable steps of the job,
+// and errors of the database pause the workers instead of spinning them.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <mutex>
+
+#include "../store/full_disk.hpp"
+#include "../store/test_dir.hpp"
+#include "recordings/followups.hpp"
+#include "recordings/pipeline.hpp"
+#include "recordings/report.hpp"
+#include "store/calls.hpp"
+#include "store/jobs.hpp"
+
+namespace partyline::recordings {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using store::testing::FullDisk;
+using store::testing::poll_until;
+using store::testing::TestDir;
+
+const std::string kRe = "RE" + std::string(32, '2');
+const std::string kCf = "CF" + std::string(32, '1');
+const std::string kCa = "CA" + std::string(32, '3');
+
+// An object store in memory that counts what it is asked.
+class FakeStorage : public storage::ObjectStore {
+ public:
+  storage::PutResult put_if_absent(const std::string& key, const storage::Object& o) override {
+    std::lock_guard lock(mutex_);
+    ++puts_;
+    storage::PutResult r;
+    r.ok = true;
+    if (objects_.count(key)) {
+      r.outcome = storage::PutOutcome::kAlreadyExists;
+      return r;
+    }
+    std::ifstream in(o.file, std::ios::binary);
+    objects_[key] = std::string(std::istreambuf_iterator<char>(in), {});
+    return r;
+  }
+  storage::HeadResult head(const std::string& key) override {
+    std::lock_guard lock(mutex_);
+    ++heads_;
+    storage::HeadResult r;
+    r.ok = true;
+    if (auto it = objects_.find(key); it != objects_.end()) {
+      r.exists = true;
+      r.size = it->second.size();
+    }
+    return r;
+  }
+  storage::ReadResult read_small(const std::string&) override { return {}; }
+  storage::RemoveResult remove(const std::string&) override { return {}; }
+  std::string location(const std::string& key) const override { return "fake://" + key; }
+
+  void add(const std::string& key, std::string body) {
+    std::lock_guard lock(mutex_);
+    objects_[key] = std::move(body);
+  }
+  std::optional<std::string> object(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    auto it = objects_.find(key);
+    if (it == objects_.end()) return std::nullopt;
+    return it->second;
+  }
+  int heads() {
+    std::lock_guard lock(mutex_);
+    return heads_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::string> objects_;
+  int heads_ = 0, puts_ = 0;
+};
+
+store::Job job(std::int64_t now) {
+  store::Job j;
+  j.recording_sid = kRe;
+  j.conference_sid = kCf;
+  j.recording_url = "https://api.twilio.com/x/" + kRe;
+  j.duration = "42";
+  j.start_time = "2025-10-25T19:17:43Z";
+  j.key = "partyline/2025-10-25T19-17-43Z-" + kRe + ".mp3";
+  j.first_seen_ms = j.next_attempt_ms = j.updated_ms = now;
+  return j;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class PipelineDurability : public ::testing::Test {
+ protected:
+  PipelineDurability() : log_(devnull_, config::LogLevel::kDebug, util::system_clock()) {}
+  ~PipelineDurability() override { ::close(devnull_); }
+
+  PipelineOptions options() {
+    PipelineOptions o;
+    o.spool_dir = dir_.path() / "spool";
+    o.workers = 1;
+    o.retry_min = milliseconds(5);
+    o.retry_max = milliseconds(20);
+    return o;
+  }
+
+  TestDir dir_;
+  int devnull_ = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  log::Logger log_;
+  FakeStorage storage_;
+};
+
+TEST_F(PipelineDurability, AReportOwedWhenTheProcessDiedIsWrittenAfterTheRestart) {
+  const auto db = dir_.path() / "db";
+  const std::string audio(1000, 'x');
+  {
+    // The first run: the conference, the copy, the row marked stored owing its report... and
+    // then the process dies before the report is written.
+    store::CallStore calls(db);
+    calls.record_call(kCa, "***4567", 900);
+    calls.record_event({kCf, 1, "participant-join", kCa, 1000, false});
+    calls.record_event({kCf, 2, "conference-end", "", 9000, false});
+    calls.flush();
+    store::JobStore jobs(db);
+    const auto j = job(now_ms());
+    jobs.insert_or_get(j);
+    storage_.add(j.key, audio);
+    jobs.mark_stored(kRe, "fake://" + j.key, audio.size(), "", now_ms(), store::followup::kReport);
+  }
+  // The restart.
+  store::CallStore calls(db);
+  store::JobStore jobs(db);
+  FollowupOptions followup_options;
+  followup_options.spool_dir = dir_.path() / "spool";
+  Followups followups(followup_options, storage_, &calls, nullptr, log_);
+  auto o = options();
+  o.followups_stored = followups.steps_when_stored();
+  o.run_followup = [&](unsigned step, const store::Job& j) { return followups.run(step, j); };
+  Pipeline pipeline(o, jobs, storage_, log_, util::system_clock());
+  pipeline.start();
+
+  const std::string report = report_key(job(0).key);
+  ASSERT_TRUE(poll_until([&] { return jobs.get(kRe)->followups == 0; }));
+  const auto text = storage_.object(report);
+  ASSERT_TRUE(text.has_value());
+  const auto parsed = boost::json::parse(*text).as_object();
+  ASSERT_EQ(parsed.at("participants").as_array().size(), 1u);
+  EXPECT_EQ(parsed.at("participants").as_array()[0].at("caller"), "***4567");
+  pipeline.stop();
+}
+
+TEST_F(PipelineDurability, AFailedStepIsRetriedWithBackoffAndTheOthersAreNotRepeated) {
+  const auto db = dir_.path() / "db";
+  store::JobStore jobs(db);
+  jobs.insert_or_get(job(now_ms()));
+  jobs.mark_stored(kRe, "fake://x", 10, "", now_ms(),
+                   store::followup::kReport | store::followup::kNotice);
+  std::mutex mutex;
+  std::map<unsigned, int> runs;
+  auto o = options();
+  o.run_followup = [&](unsigned step, const store::Job&) {
+    std::lock_guard lock(mutex);
+    const int n = ++runs[step];
+    // The notice fails twice (its receiver is down), then goes through.
+    if (step == store::followup::kNotice && n <= 2) return FollowupResult{false, "HTTP 502"};
+    return FollowupResult{true, {}};
+  };
+  Pipeline pipeline(o, jobs, storage_, log_, util::system_clock());
+  pipeline.start();
+  ASSERT_TRUE(poll_until([&] { return jobs.get(kRe)->followups == 0; }));
+  pipeline.stop();
+  EXPECT_EQ(runs[store::followup::kReport], 1);
+  EXPECT_EQ(runs[store::followup::kNotice], 3);
+  const auto row = jobs.get(kRe);
+  EXPECT_EQ(row->followup_attempts, 2);
+  EXPECT_EQ(row->followup_error, "HTTP 502");
+}
+
+TEST_F(PipelineDurability, AStepNeverDoneIsAbandonedAfterTheMaxAge) {
+  store::JobStore jobs(dir_.path() / "db");
+  const std::int64_t long_ago = now_ms() - 8 * 24 * 3600 * 1000LL;
+  jobs.insert_or_get(job(long_ago));
+  jobs.mark_stored(kRe, "fake://x", 10, "", long_ago, store::followup::kNotice);
+  std::atomic<int> runs{0};
+  auto o = options();
+  o.run_followup = [&](unsigned, const store::Job&) {
+    ++runs;
+    return FollowupResult{false, "HTTP 502"};
+  };
+  Pipeline pipeline(o, jobs, storage_, log_, util::system_clock());
+  pipeline.start();
+  ASSERT_TRUE(poll_until([&] { return jobs.get(kRe)->followups == 0; }));
+  pipeline.stop();
+  EXPECT_EQ(runs, 1);
+}
+
+// A job stored before and queued again: the worker finds the object in storage and only has to
+// mark the row stored, which a full disk refuses.
+void requeue_stored(store::JobStore& jobs, FakeStorage& storage, std::int64_t now) {
+  const auto j = job(now);
+  jobs.insert_or_get(j);
+  jobs.mark_stored(kRe, "fake://" + j.key, 10, "", now);
+  jobs.requeue(kRe, now);
+  storage.add(j.key, std::string(10, 'x'));
+}
+
+TEST_F(PipelineDurability, AFullDiskPausesTheWorkers) {
+  FullDisk disk;
+  store::JobStore jobs(dir_.path() / "db");
+  requeue_stored(jobs, storage_, now_ms());
+  auto o = options();
+  o.store_retry_min = o.store_retry_max = hours(1);  // longer than the test: one attempt only
+  o.workers = 2;
+  Pipeline pipeline(o, jobs, storage_, log_, util::system_clock());
+  disk.full(true);
+  pipeline.start();
+  ASSERT_TRUE(poll_until([&] { return disk.failed_writes() > 0; }));
+  // stop() joins the workers: every attempt they made is counted after it.
+  pipeline.stop();
+  EXPECT_EQ(storage_.heads(), 1);
+  disk.full(false);
+  EXPECT_EQ(jobs.get(kRe)->state, store::JobState::kPending);
+}
+
+TEST_F(PipelineDurability, AFullDiskIsTriedAgainAfterTheBackoffAndTheJobGoesOn) {
+  FullDisk disk;
+  store::JobStore jobs(dir_.path() / "db");
+  requeue_stored(jobs, storage_, now_ms());
+  auto o = options();
+  o.store_retry_min = milliseconds(5);
+  o.store_retry_max = milliseconds(50);
+  Pipeline pipeline(o, jobs, storage_, log_, util::system_clock());
+  disk.full(true);
+  pipeline.start();
+  ASSERT_TRUE(poll_until([&] { return storage_.heads() >= 2; }));
+  disk.full(false);
+  ASSERT_TRUE(poll_until([&] { return jobs.get(kRe)->state == store::JobState::kStored; }));
+  pipeline.stop();
+}
+
+}  // namespace
+}  // namespace partyline::recordings

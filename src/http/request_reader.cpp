@@ -117,6 +117,10 @@ RequestReader::Status RequestReader::read_header(std::string_view data, std::siz
 
 RequestReader::Status RequestReader::read_body(std::string_view data, std::size_t& consumed) {
   while (!parser_->is_done() && consumed < data.size()) {
+    // Beast 1.81 asserts (debug builds; corrected upstream in its pull request 2861) that once it
+    // has seen the final chunk line it is handed at least 5 bytes again. What is left of an
+    // unfinished chunked message is never shorter ("0\r\n\r\n"), so wait for that many.
+    if (parser_->chunked() && data.size() - consumed < 5) break;
     boost::system::error_code ec;
     const std::size_t used =
         parser_->put(boost::asio::buffer(data.data() + consumed, data.size() - consumed), ec);

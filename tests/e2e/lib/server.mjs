@@ -131,6 +131,7 @@ export async function startServer(opts = {}) {
     throw new Error(`${e.message}\nstdout:\n${srv.rawLines.join('\n')}\nstderr:\n${srv.stderrText}`);
   }
   if (srv.exit) {
+    await srv.exited; // its last lines, for the message
     throw new Error(`partyline exited early (${JSON.stringify(srv.exit)})\nstdout:\n${srv.rawLines.join('\n')}\nstderr:\n${srv.stderrText}`);
   }
   srv.port = Number(listen.port);

@@ -23,8 +23,12 @@ done
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
-# What the suite needs, as scripts/test.sh sets it up.
-[ -n "${PARTYLINE_BIN:-}" ] || scripts/build.sh release
+# What the suite needs, as scripts/test.sh sets it up (the service binary only, no unit tests).
+scripts/install-deps.sh
+if [ -z "${PARTYLINE_BIN:-}" ]; then
+  cmake --preset release >/dev/null
+  cmake --build --preset release --target partyline
+fi
 export SWIFT_PKGS=${SWIFT_PKGS:-$PWD/build/swift-pkgs}
 [ -d "$SWIFT_PKGS/usr/lib/python3/dist-packages/swift" ] || sh scripts/swift-s3.sh fetch "$SWIFT_PKGS"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)

@@ -72,7 +72,7 @@ describe('request logging and redaction', () => {
 
   it('voice.hit and pin.* events are logged', async () => {
     for (const evt of ['voice.hit', 'pin.producer', 'pin.speaker', 'pin.invalid']) {
-      assert.ok(srv.logs.some((l) => l.evt === evt), `missing ${evt}`);
+      await srv.waitForLog((l) => l.evt === evt, evt);
     }
   });
 

@@ -11,7 +11,7 @@ import { runCommand } from './lib/server.mjs';
 import { startSwift, serviceEnv } from './lib/swift.mjs';
 import { startFakeTwilio } from './lib/fake-twilio.mjs';
 import { startHttpProxy } from './lib/http-proxy.mjs';
-import { S3_SECRET, listKeys } from './lib/s3.mjs';
+import { S3_SECRET, listKeys, waitForListing } from './lib/s3.mjs';
 
 const BUCKET = `pl-ops-chk-${hex(8)}`;
 const PARTS = ['Configuration', 'DATA_DIR', 'PUBLIC_BASE_URL', 'Twilio credentials', 'S3'];
@@ -100,8 +100,12 @@ describe('operations: partyline check', () => {
     const methods = s3.filter((q) => q.method !== 'HEAD').map((q) => `${q.method} ${q.status}`);
     assert.deepStrictEqual(methods.filter((m) => /^(PUT|GET|DELETE) 2\d\d$/.test(m)).map((m) => m.split(' ')[0]),
       ['PUT', 'GET', 'DELETE'], JSON.stringify(s3));
-    assert.deepStrictEqual(await listKeys(swift.client, BUCKET, ctx.prefix), [], 'the probe object is still there');
-    assert.deepStrictEqual(await listKeys(swift.client, BUCKET, ''), [], 'check left objects in the bucket');
+    // The DELETE was answered 2xx above; the container listing follows it a little later.
+    const empty = (keys) => keys.length === 0;
+    assert.deepStrictEqual(await waitForListing(() => listKeys(swift.client, BUCKET, ctx.prefix), empty,
+      { what: 'the probe object gone from the listing' }), [], 'the probe object is still there');
+    assert.deepStrictEqual(await waitForListing(() => listKeys(swift.client, BUCKET, ''), empty,
+      { what: 'an empty bucket listing' }), [], 'check left objects in the bucket');
   });
 
   it('wrong auth token: "Twilio credentials" FAIL (401), the rest PASS, exit 1; the token never printed', async () => {

@@ -91,11 +91,13 @@ describe('operations: GET /metrics', () => {
     p.RecordingUrl = fake.addRecording(p.RecordingSid, body);
     await signedPost(srv, '/recording-callback', p);
     await srv.waitForLog((l) => l.evt === 'recording.fetch.ok' && l.RecordingSid === p.RecordingSid, 'recording.fetch.ok', 10000);
+    // The counters of a stored recording move one after the other: wait for all of them.
+    const moved = (m, name) => val(m, name) > val(m1, name);
     const m2 = await waitFor(async () => {
       const m = await scrape(srv);
-      return val(m, 'partyline_recordings_stored_total') > val(m1, 'partyline_recordings_stored_total') &&
+      return moved(m, 'partyline_recordings_stored_total') && moved(m, 'partyline_recording_copy_bytes_total') &&
         m.get('partyline_recordings_queue_depth') === 0 ? m : null;
-    }, { timeout: 10000, interval: 50, what: 'stored_total to move and the queue to empty' });
+    }, { timeout: 10000, interval: 50, what: 'stored_total and copy_bytes_total to move and the queue to empty' });
     const d2 = (name, labels) => val(m2, name, labels) - val(m1, name, labels);
     assert.equal(d2('partyline_recordings_queued_total'), 1);
     assert.equal(d2('partyline_recordings_stored_total'), 1);

@@ -112,6 +112,11 @@ describe('operations: reconciler and delete-after-copy', () => {
       // The running service's workers pick the rows up: no callback reached it.
       await waitFor(async () => (await mp3Keys(prefix)).length === 2, { timeout: 15000, interval: 100, what: 'both recordings stored' });
       assert.deepStrictEqual(await mp3Keys(prefix), [keyA, keyB].sort());
+      // Listed once Swift has them; the service's lines about them (s3.put.ok, counted below) may
+      // come later: wait for the last one of each job.
+      for (const rec of [a, b]) {
+        await srv.waitForLog((l) => l.evt === 'recording.stored' && l.RecordingSid === rec.sid, `recording.stored of ${rec.sid}`);
+      }
       await assertStored(ctx, a, keyA);
       await assertStored(ctx, b, keyB);
       const h = await headObject(suite.swift.client, BUCKET, keyA);

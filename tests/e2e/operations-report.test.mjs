@@ -12,7 +12,7 @@ import { stopAndCheck } from './lib/logcheck.mjs';
 import { swiftForSuite, serviceEnv } from './lib/swift.mjs';
 import { startFakeTwilio, expectedKey } from './lib/fake-twilio.mjs';
 import { startNotifySink } from './lib/notify-sink.mjs';
-import { listKeys, headObject, getBytes } from './lib/s3.mjs';
+import { listKeys, headObject, getBytes, waitForListing } from './lib/s3.mjs';
 
 const BUCKET = `pl-ops-rep-${hex(8)}`;
 const FROM2 = '+15559873210';
@@ -128,8 +128,10 @@ describe('operations: recording report and notices', () => {
     assertNoNumbersOrPins(rep.text);
     const line = await srv.waitForLog((l) => l.evt === 'report.stored' && l.key === rep.key, 'report.stored');
     assert.ok(line);
-    // The recording itself is there, unchanged, next to its report.
-    assert.deepStrictEqual((await listKeys(suite.swift.client, BUCKET, prefix)).sort(), [rep.key, mp3Key].sort());
+    // The recording itself is there, unchanged, next to its report (its listing may lag).
+    const listed = await waitForListing(() => listKeys(suite.swift.client, BUCKET, prefix), (keys) => keys.includes(mp3Key),
+      { what: `${mp3Key} listed` });
+    assert.deepStrictEqual(listed.sort(), [rep.key, mp3Key].sort());
     assert.ok((await getBytes(suite.swift.client, BUCKET, mp3Key)).equals(body));
 
     await stopAndCheck(srv, { pins: [PIN_PRODUCER, PIN_SPEAKER] });

@@ -13,7 +13,7 @@ import { startServer, waitFor } from './lib/server.mjs';
 import { stopAndCheck } from './lib/logcheck.mjs';
 import { swiftForSuite, serviceEnv } from './lib/swift.mjs';
 import { startFakeTwilio, expectedKey } from './lib/fake-twilio.mjs';
-import { listRecordingKeys as listKeys, headObject, getBytes, listUploads } from './lib/s3.mjs';
+import { listRecordingKeys as listKeys, headObject, getBytes, listUploads, waitForListing } from './lib/s3.mjs';
 
 const BUCKET = `pl-rec-${hex(8)}`;
 const MiB = 1024 * 1024;
@@ -43,6 +43,12 @@ describe('recordings: fetch from Twilio, store in S3', () => {
   }
 
   const logsFor = (srv, evt, pred = () => true) => srv.logs.filter((l) => l.evt === evt && pred(l));
+  /** The recording keys under `prefix` once all of `expected` are listed (the listing lags a store). */
+  const listedKeys = (prefix, expected) => waitForListing(() => listKeys(suite.swift.client, BUCKET, prefix),
+    (keys) => expected.every((k) => keys.includes(k)), { what: `${expected.join(', ')} listed` });
+  /** The recording.stored line of `sid`: every line of its job comes before it. */
+  const storedLine = (srv, sid) =>
+    srv.waitForLog((l) => l.evt === 'recording.stored' && l.RecordingSid === sid, `recording.stored of ${sid}`);
   const post = (srv, p) => signedPost(srv, '/recording-callback', p);
 
   it('1 MiB: 200 once stored; exact key, identical bytes, Content-Type and metadata; log lines', async () => {
@@ -54,8 +60,8 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     const r = await post(srv, p);
     assert.equal(r.status, 200, r.body);
 
-    // Stored before the answer: the object is there right away.
-    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, prefix), [key]);
+    // Stored before the answer: the object is there right away (its listing may follow later).
+    assert.deepStrictEqual(await listedKeys(prefix, [key]), [key]);
     const h = await headObject(suite.swift.client, BUCKET, key);
     assert.ok(h, `HeadObject ${key}`);
     assert.equal(h.ContentType, 'audio/mpeg');
@@ -96,7 +102,7 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     const key = expectedKey(ctx.prefix, sid, '2026-01-05T03-04-05Z');
     const r = await post(ctx.srv, p);
     assert.equal(r.status, 200, r.body);
-    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, ctx.prefix), [key]);
+    assert.deepStrictEqual(await listedKeys(ctx.prefix, [key]), [key]);
     const h = await headObject(suite.swift.client, BUCKET, key);
     assert.equal(h.Metadata?.['start-time'], '2026-01-05T03:04:05Z', JSON.stringify(h.Metadata));
     assert.ok((await getBytes(suite.swift.client, BUCKET, key)).equals(body));
@@ -108,7 +114,7 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     const { p, body, key } = newRecording(ctx, 13 * MiB);
     const r = await post(ctx.srv, p);
     assert.equal(r.status, 200, r.body);
-    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, ctx.prefix), [key]);
+    assert.deepStrictEqual(await listedKeys(ctx.prefix, [key]), [key]);
     const h = await headObject(suite.swift.client, BUCKET, key);
     assert.equal(h.ContentLength, body.length);
     assert.equal(h.ContentType, 'audio/mpeg');
@@ -119,6 +125,7 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     assert.ok(got.equals(body), `stored bytes differ (got ${got.length}, want ${body.length})`);
     const put = await ctx.srv.waitForLog((l) => l.evt === 's3.put.ok' && l.key === key, 's3.put.ok');
     assert.equal(Number(put.bytes), body.length);
+    await storedLine(ctx.srv, p.RecordingSid);
     // The upload started while the media was still arriving, not after it.
     const at = (evt) => ctx.srv.logs.findIndex((l) => l.evt === evt && (l.key === key || l.RecordingSid === p.RecordingSid));
     assert.ok(at('s3.put.begin') >= 0 && at('s3.put.begin') < at('recording.fetch.ok'),
@@ -136,12 +143,13 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     const key = expectedKey(ctx.prefix, p.RecordingSid);
     const r = await post(ctx.srv, p);
     assert.equal(r.status, 200, r.body);
+    await storedLine(ctx.srv, p.RecordingSid);
     const failed = logsFor(ctx.srv, 'recording.fetch.error', (l) => l.RecordingSid === p.RecordingSid);
     assert.equal(failed.length, 1, JSON.stringify(failed));
     const begins = logsFor(ctx.srv, 's3.put.begin', (l) => l.key === key);
     assert.equal(begins.length, 2, 'one upload per attempt');
     assert.ok(begins.every((l) => l.while_fetching === true && Number(l.bytes) === body.length), JSON.stringify(begins));
-    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, ctx.prefix), [key]);
+    assert.deepStrictEqual(await listedKeys(ctx.prefix, [key]), [key]);
     const got = await getBytes(suite.swift.client, BUCKET, key);
     assert.ok(got.equals(body), `stored bytes differ (got ${got.length}, want ${body.length})`);
     assert.deepStrictEqual(await listUploads(suite.swift.client, BUCKET, ctx.prefix), [],
@@ -164,15 +172,16 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     const dup = await srv.waitForLog((l) => l.evt === 'recording.duplicate' && l.RecordingSid === a.sid, 'recording.duplicate');
     assert.equal(dup.key, a.key);
     assert.equal(fake.mediaGets(a.sid).length, 1, 'media GETs for the sequential pair');
-    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, prefix), [a.key]);
+    assert.deepStrictEqual(await listedKeys(prefix, [a.key]), [a.key]);
 
     // Concurrent: all five are answered 200, one fetch, one upload.
     const b = newRecording(ctx, 512 * 1024);
     const answers = await Promise.all(Array.from({ length: 5 }, () => post(srv, b.p)));
     assert.deepStrictEqual(answers.map((x) => x.status), [200, 200, 200, 200, 200]);
     assert.equal(fake.mediaGets(b.sid).length, 1, 'media GETs for the five concurrent callbacks');
-    assert.deepStrictEqual((await listKeys(suite.swift.client, BUCKET, prefix)).sort(), [a.key, b.key].sort());
+    assert.deepStrictEqual((await listedKeys(prefix, [a.key, b.key])).sort(), [a.key, b.key].sort());
     assert.ok((await getBytes(suite.swift.client, BUCKET, b.key)).equals(b.body));
+    await storedLine(srv, b.sid);
     assert.equal(logsFor(srv, 's3.put.begin', (l) => l.key === b.key).length, 1, 'one s3.put.begin');
     assert.equal(logsFor(srv, 's3.put.ok', (l) => l.key === b.key).length, 1, 'one s3.put.ok');
 
@@ -203,7 +212,7 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     const dup = await srv.waitForLog((l) => l.evt === 'recording.duplicate' && l.RecordingSid === sid, 'recording.duplicate');
     assert.equal(dup.key, key);
     assert.equal(fake.mediaGets(sid).length, 1);
-    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, prefix), [key]);
+    assert.deepStrictEqual(await listedKeys(prefix, [key]), [key]);
     assert.equal(logsFor(srv, 's3.put.begin').length, 1);
 
     // The stored state survives a restart on the same DATA_DIR.
@@ -236,6 +245,7 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     assert.deepStrictEqual(fake.mediaGets(p.RecordingSid).map((g) => g.status), [404, 404, 200]);
     assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, ctx.prefix), [key]);
     assert.ok((await getBytes(suite.swift.client, BUCKET, key)).equals(body));
+    await storedLine(srv, p.RecordingSid);
     const errors = logsFor(srv, 'recording.fetch.error', (l) => l.RecordingSid === p.RecordingSid);
     assert.equal(errors.length, 2, JSON.stringify(errors));
     for (const e of errors) assert.match(String(e.reason), /404/, JSON.stringify(e));
@@ -267,7 +277,7 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     for (const g of cdn.requests) {
       assert.equal(g.headers.authorization, undefined, `Authorization sent to the redirect target: ${g.headers.authorization}`);
     }
-    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, ctx.prefix), [key]);
+    assert.deepStrictEqual(await listedKeys(ctx.prefix, [key]), [key]);
     const got = await getBytes(suite.swift.client, BUCKET, key);
     assert.ok(got.equals(body), `stored bytes are not the redirected content (got ${got.length} bytes)`);
     await stopAndCheck(srv);
@@ -300,9 +310,10 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     // for the rejected ones would have had its chance.
     const ok = newRecording(ctx, 1000);
     assert.equal((await post(srv, ok.p)).status, 200);
+    await storedLine(srv, ok.sid); // and every log line before it
     assert.equal(other.requests.length, 0, JSON.stringify(other.requests.map((x) => x.path)));
     for (const p of bad) assert.equal(fake.mediaGets(p.RecordingSid).length, 0, `fetched ${p.RecordingUrl}`);
-    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, ctx.prefix), [ok.key]);
+    assert.deepStrictEqual(await listedKeys(ctx.prefix, [ok.key]), [ok.key]);
     for (const p of bad) {
       assert.equal(logsFor(srv, 'recording.ready', (l) => l.RecordingSid === p.RecordingSid).length, 0);
     }
@@ -320,7 +331,7 @@ describe('recordings: fetch from Twilio, store in S3', () => {
     const ok = newRecording(ctx, 1000);
     assert.equal((await post(srv, ok.p)).status, 200);
     assert.equal(fake.mediaGets(a.sid).length, 0, 'media of the absent recording was fetched');
-    assert.deepStrictEqual(await listKeys(suite.swift.client, BUCKET, ctx.prefix), [ok.key]);
+    assert.deepStrictEqual(await listedKeys(ctx.prefix, [ok.key]), [ok.key]);
     await stopAndCheck(srv);
   });
 });

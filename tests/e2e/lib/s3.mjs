@@ -3,6 +3,7 @@ import {
   S3Client, CreateBucketCommand, ListObjectsV2Command, HeadObjectCommand, GetObjectCommand,
   ListMultipartUploadsCommand,
 } from '@aws-sdk/client-s3';
+import { waitFor } from './server.mjs';
 
 export const S3_ACCESS_KEY_ID = 'test:tester';
 export const S3_SECRET = 'testing';
@@ -58,4 +59,17 @@ export async function getBytes(client, Bucket, Key) {
 /** Recording objects only: each stored recording also has its JSON report next to it (key.json). */
 export async function listRecordingKeys(client, bucket, prefix) {
   return (await listKeys(client, bucket, prefix)).filter((k) => !k.endsWith('.json'));
+}
+
+/**
+ * Polls `list()` (e.g. () => listKeys(client, bucket, prefix)) until `ready(keys)` holds; returns
+ * that listing. Swift's container listing follows a stored or deleted object a little later (the
+ * object server waits at most 1 s for the container update, which finishes in the background), so
+ * a listing right after a store or a delete can lag behind it.
+ */
+export function waitForListing(list, ready, { timeout = 10000, what = 'the bucket listing' } = {}) {
+  return waitFor(async () => {
+    const keys = await list();
+    return ready(keys) ? keys : null;
+  }, { timeout, interval: 50, what });
 }

@@ -85,10 +85,17 @@ export async function startServer(opts = {}) {
     accountSid: env.TWILIO_ACCOUNT_SID,
     publicBaseUrl: env.PUBLIC_BASE_URL,
   };
-  srv.exited = new Promise((res) => proc.on('exit', (code, signal) => { srv.exit = { code, signal }; res(srv.exit); }));
+  const lines = createInterface({ input: proc.stdout });
+  // 'exit' can come before the last lines are read from the pipe: `exited` waits for both, so
+  // that logs read after stop() or kill() are all there.
+  const stdoutEnded = new Promise((res) => lines.on('close', res));
+  srv.exited = new Promise((res) => proc.on('exit', (code, signal) => {
+    srv.exit = { code, signal };
+    stdoutEnded.then(() => res(srv.exit));
+  }));
   proc.stderr.setEncoding('utf8');
   proc.stderr.on('data', (d) => { srv.stderrText += d; });
-  createInterface({ input: proc.stdout }).on('line', (line) => {
+  lines.on('line', (line) => {
     srv.rawLines.push(line);
     let obj;
     try { obj = JSON.parse(line); } catch { srv.badLines.push(line); return; }
@@ -126,6 +133,7 @@ export async function startServer(opts = {}) {
     throw new Error(`${e.message}\nstdout:\n${srv.rawLines.join('\n')}\nstderr:\n${srv.stderrText}`);
   }
   if (srv.exit) {
+    await srv.exited; // its last lines, for the message
     throw new Error(`partyline exited early (${JSON.stringify(srv.exit)})\nstdout:\n${srv.rawLines.join('\n')}\nstderr:\n${srv.stderrText}`);
   }
   srv.port = Number(listen.port);

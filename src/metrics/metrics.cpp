@@ -25,10 +25,12 @@ void Metrics::observe_request(std::string_view route, int status, std::chrono::m
   latency_sum_us_[r].fetch_add(static_cast<std::uint64_t>(took.count()), std::memory_order_relaxed);
 }
 
+// The count goes last (release) and render() reads it first (acquire), before the bytes and
+// seconds: a scrape that sees a recording counted also sees its bytes and time.
 void Metrics::recording_stored(std::uint64_t bytes, std::chrono::milliseconds took) {
-  stored_.fetch_add(1, std::memory_order_relaxed);
   copy_bytes_.fetch_add(bytes, std::memory_order_relaxed);
   copy_ms_sum_.fetch_add(static_cast<std::uint64_t>(took.count()), std::memory_order_relaxed);
+  stored_.fetch_add(1, std::memory_order_release);
 }
 
 std::string Metrics::render(const Gauges& g) const {
@@ -91,7 +93,7 @@ std::string Metrics::render(const Gauges& g) const {
           g.connections_evicted);
   counter("partyline_recordings_queued_total", "Recording jobs created.", queued_.load());
   counter("partyline_recordings_stored_total", "Recordings stored (or found already stored).",
-          stored_.load());
+          stored_.load(std::memory_order_acquire));
   counter("partyline_recordings_failed_total", "Failed copy attempts (each is retried).",
           failed_.load());
   counter("partyline_recordings_dead_total", "Recordings dead-lettered after RECORDING_MAX_AGE.",

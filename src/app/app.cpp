@@ -61,9 +61,14 @@ App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::
               [this](const Request& r, const http::Respond& respond) { respond(metrics(r)); });
   router_.add("/token", {"GET"},
               [this](const Request& r, const http::Respond& respond) { respond(token(r)); });
-  add_webhook("/voice", [this](const Request&, const Params& p) { return voice(p); });
-  add_webhook("/consent", [this](const Request&, const Params& p) { return consent(p); });
-  add_webhook("/check-pin", [this](const Request&, const Params& p) { return check_pin(p); });
+  add_async_webhook(
+      "/voice", [this](const Params& p, http::Respond respond) { voice(p, std::move(respond)); });
+  add_async_webhook("/consent", [this](const Params& p, http::Respond respond) {
+    consent(p, std::move(respond));
+  });
+  add_async_webhook("/check-pin", [this](const Params& p, http::Respond respond) {
+    check_pin(p, std::move(respond));
+  });
   add_async_webhook("/conf-status", [this](const Params& p, http::Respond respond) {
     conf_status(p, std::move(respond));
   });
@@ -154,44 +159,47 @@ std::variant<Params, Response> App::guard(const Request& request) const {
   return std::move(params);
 }
 
-Response App::voice(const Params& p) const {
+void App::voice(const Params& p, http::Respond respond) const {
   const std::string_view call_sid = param(p, "CallSid");
-  if (!twilio::is_sid(call_sid, "CA")) return bad_request("CallSid missing or malformed");
+  if (!twilio::is_sid(call_sid, "CA")) return respond(bad_request("CallSid missing or malformed"));
   log_.info("voice.hit", {{"CallSid", call_sid},
                           {"From", param(p, "From")},
                           {"To", param(p, "To")},
                           {"CallStatus", param(p, "CallStatus")}});
   const std::string caller = log::redact_phone(param(p, "From"));
-  record("voice", [&](store::CallStore& calls) {
-    // With the spoken notice, staying on the line is the consent the design asks for.
-    calls.record_call(call_sid, caller, now_ms(),
-                      config_.consent_mode == config::ConsentMode::kNotice);
-  });
-  return Response::xml(answers_.voice().twiml);
+  answer_after_record("voice", Response::xml(answers_.voice().twiml), std::move(respond),
+                      [&](store::CallStore& calls, store::WriteDone done) {
+                        // With the spoken notice, staying on the line is the consent the design
+                        // asks for.
+                        calls.record_call(call_sid, caller, now_ms(),
+                                          config_.consent_mode == config::ConsentMode::kNotice,
+                                          std::move(done));
+                      });
 }
 
-Response App::consent(const Params& p) const {
+void App::consent(const Params& p, http::Respond respond) const {
   const std::string_view call_sid = param(p, "CallSid");
-  if (!twilio::is_sid(call_sid, "CA")) return bad_request("CallSid missing or malformed");
+  if (!twilio::is_sid(call_sid, "CA")) return respond(bad_request("CallSid missing or malformed"));
   const auto& answer = answers_.consent(http::find_param(p, "Digits"));
   log_.info(answer.evt, {{"CallSid", call_sid}});
-  if (answer.evt == "consent.given") {
-    record("consent", [&](store::CallStore& calls) { calls.record_consent(call_sid, now_ms()); });
-  }
-  return Response::xml(answer.twiml);
+  if (answer.evt != "consent.given") return respond(Response::xml(answer.twiml));
+  answer_after_record("consent", Response::xml(answer.twiml), std::move(respond),
+                      [&](store::CallStore& calls, store::WriteDone done) {
+                        calls.record_consent(call_sid, now_ms(), std::move(done));
+                      });
 }
 
-Response App::check_pin(const Params& p) const {
+void App::check_pin(const Params& p, http::Respond respond) const {
   const std::string_view call_sid = param(p, "CallSid");
-  if (!twilio::is_sid(call_sid, "CA")) return bad_request("CallSid missing or malformed");
+  if (!twilio::is_sid(call_sid, "CA")) return respond(bad_request("CallSid missing or malformed"));
   const auto& answer = answers_.check_pin(http::find_param(p, "Digits"));
   log_.write(answer.role.empty() ? log::LogLevel::kWarn : log::LogLevel::kInfo, answer.evt,
              {{"CallSid", call_sid}, log::Field::unless_empty("role", answer.role)});
-  if (!answer.role.empty()) {
-    record("role",
-           [&](store::CallStore& calls) { calls.record_role(call_sid, answer.role, now_ms()); });
-  }
-  return Response::xml(answer.twiml);
+  if (answer.role.empty()) return respond(Response::xml(answer.twiml));
+  answer_after_record("role", Response::xml(answer.twiml), std::move(respond),
+                      [&](store::CallStore& calls, store::WriteDone done) {
+                        calls.record_role(call_sid, answer.role, now_ms(), std::move(done));
+                      });
 }
 
 void App::conf_status(const Params& p, http::Respond respond) const {
@@ -296,10 +304,6 @@ void App::recording_callback(const Params& p, http::Respond respond) const {
 
 std::int64_t App::now_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock_().time_since_epoch()).count();
-}
-
-void App::record_failed(const char* what, const std::exception& e) const {
-  log_.error("calls.store_error", {{"what", what}, {"reason", e.what()}});
 }
 
 Response App::metrics(const Request& request) const {

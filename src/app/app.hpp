@@ -60,26 +60,34 @@ class App {
   // The form's parameters, or the 4xx answer when the request is not a genuine Twilio webhook.
   std::variant<http::Params, http::Response> guard(const http::Request& request) const;
 
-  http::Response voice(const http::Params& params) const;
-  http::Response consent(const http::Params& params) const;
-  http::Response check_pin(const http::Params& params) const;
+  // Answered once what they record is committed (see answer_after_record).
+  void voice(const http::Params& params, http::Respond respond) const;
+  void consent(const http::Params& params, http::Respond respond) const;
+  void check_pin(const http::Params& params, http::Respond respond) const;
   // Answered 204 once the event is committed (503 when it cannot be), from the store's writer.
   void conf_status(const http::Params& params, http::Respond respond) const;
   void recording_callback(const http::Params& params, http::Respond respond) const;
   http::Response token(const http::Request& request) const;
   http::Response metrics(const http::Request& request) const;
   http::Response render_metrics() const;
-  // Call records are best effort: a failing store is logged, the caller still joins.
+  // The answer goes once the call record is committed (group commit), so a crash after the answer
+  // cannot lose it. A store that fails is logged (rate-limited), and the caller still gets the
+  // answer: a full disk must not keep anyone off the line.
   template <typename Write>
-  void record(const char* what, const Write& write) const {
-    if (!services_.calls) return;
+  void answer_after_record(const char* what, http::Response answer, http::Respond respond,
+                           const Write& write) const {
+    if (!services_.calls) return respond(std::move(answer));
+    store::WriteDone done = [this, what, answer, respond](const store::WriteResult& r) {
+      if (!r.committed) limited_.error("calls.store_error", r.error, {{"what", what}});
+      respond(answer);
+    };
     try {
-      write(*services_.calls);
+      write(*services_.calls, std::move(done));
     } catch (const std::exception& e) {
-      record_failed(what, e);
+      limited_.error("calls.store_error", e.what(), {{"what", what}});
+      respond(std::move(answer));
     }
   }
-  void record_failed(const char* what, const std::exception& e) const;
   std::int64_t now_ms() const;
 
   const config::Config& config_;

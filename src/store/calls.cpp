@@ -135,9 +135,12 @@ void CallStore::enqueue(Write write) {
     if (write.done && SteadyClock::now() < unavailable_until_) {
       refused = unavailable_reason_;
     } else {
+      // A write someone waits for (a webhook's answer) ends the linger: the batch is committed
+      // now, and what arrives while it commits forms the next one (group commit).
+      if (write.done) ++waited_;
+      wake = (writer_idle_ && queue_.size() == 0) || queue_.size() + 1 == kBatch || write.done;
       queue_.push_back(std::move(write));
       ++enqueued_;
-      wake = (writer_idle_ && queue_.size() == 1) || queue_.size() == kBatch;
     }
   }
   if (!refused.empty()) return write.done({false, refused + " (the call store is backing off)"});
@@ -193,10 +196,11 @@ void CallStore::writer_loop() {
       continue;
     }
     queue_cv_.wait_for(lock, kLinger, [this] {
-      return stopping_ || flush_waiters_ > 0 || queue_.size() >= kBatch;
+      return stopping_ || flush_waiters_ > 0 || queue_.size() >= kBatch || waited_ > 0;
     });
     batch.clear();
     batch.swap(queue_);
+    waited_ = 0;
     lock.unlock();
     const std::string error = commit(batch);
     std::vector<Write> refused;
@@ -218,6 +222,7 @@ void CallStore::writer_loop() {
                                                 [](const Write& w) { return !w.done; });
       refused.assign(std::make_move_iterator(waited), std::make_move_iterator(queue_.end()));
       queue_.erase(waited, queue_.end());
+      waited_ = 0;
       processed_ += refused.size();
     }
     drained_cv_.notify_all();
@@ -332,16 +337,32 @@ void CallStore::apply(const Write& w) {
 }
 
 void CallStore::record_call(std::string_view call_sid, std::string_view caller, std::int64_t now_ms,
-                            bool consent) {
-  enqueue({Write::Kind::kCall, std::string(call_sid), std::string(caller), {}, now_ms, 0, consent});
+                            bool consent, WriteDone done) {
+  enqueue({Write::Kind::kCall,
+           std::string(call_sid),
+           std::string(caller),
+           {},
+           now_ms,
+           0,
+           consent,
+           std::move(done)});
 }
 
-void CallStore::record_consent(std::string_view call_sid, std::int64_t now_ms) {
-  enqueue({Write::Kind::kConsent, std::string(call_sid), {}, {}, now_ms, 0, false});
+void CallStore::record_consent(std::string_view call_sid, std::int64_t now_ms, WriteDone done) {
+  enqueue(
+      {Write::Kind::kConsent, std::string(call_sid), {}, {}, now_ms, 0, false, std::move(done)});
 }
 
-void CallStore::record_role(std::string_view call_sid, std::string_view role, std::int64_t now_ms) {
-  enqueue({Write::Kind::kRole, std::string(call_sid), std::string(role), {}, now_ms, 0, false});
+void CallStore::record_role(std::string_view call_sid, std::string_view role, std::int64_t now_ms,
+                            WriteDone done) {
+  enqueue({Write::Kind::kRole,
+           std::string(call_sid),
+           std::string(role),
+           {},
+           now_ms,
+           0,
+           false,
+           std::move(done)});
 }
 
 void CallStore::record_event(const ConferenceEvent& e, WriteDone done) {

@@ -94,12 +94,14 @@ class CallStore {
   CallStore(const CallStore&) = delete;
   CallStore& operator=(const CallStore&) = delete;
 
-  // Best effort (the call goes on whatever the disk does): a failed batch is logged and dropped.
   // consent = true also records consent (the spoken notice: staying on the line is consent).
+  // Without `done` best effort: a failed batch is logged and kept for the next try. With it, as
+  // record_event.
   void record_call(std::string_view call_sid, std::string_view caller, std::int64_t now_ms,
-                   bool consent = false);
-  void record_consent(std::string_view call_sid, std::int64_t now_ms);
-  void record_role(std::string_view call_sid, std::string_view role, std::int64_t now_ms);
+                   bool consent = false, WriteDone done = nullptr);
+  void record_consent(std::string_view call_sid, std::int64_t now_ms, WriteDone done = nullptr);
+  void record_role(std::string_view call_sid, std::string_view role, std::int64_t now_ms,
+                   WriteDone done = nullptr);
   // A duplicate (same conference and sequence) is ignored. `done`, when given, is called once
   // the event is committed or has failed (from the writer thread, or from this one when the
   // store is backing off).
@@ -144,7 +146,9 @@ class CallStore {
   std::vector<Write> queue_;
   std::uint64_t enqueued_ = 0, processed_ = 0;
   bool stopping_ = false;
-  bool writer_idle_ = false;  // waiting for the first write of a batch
+  bool writer_idle_ = false;
+  std::size_t waited_ = 0;  // queued writes with a WriteDone (someone waits for them)  // waiting
+                            // for the first write of a batch
   std::uint64_t flush_waiters_ = 0;
   util::Backoff backoff_;
   std::chrono::steady_clock::time_point unavailable_until_{};  // backing off until then

@@ -121,5 +121,57 @@ TEST_F(ConfStatus, AnEventTheStoreCannotKeepIs503WithTheReason) {
   EXPECT_TRUE(kept->on_disk);
 }
 
+// /voice, /consent and /check-pin answer once the call record is committed too; a store that
+// cannot keep it does not keep the caller off the line (200 with the same TwiML, logged).
+bool call_on_disk(const std::filesystem::path& file, const std::string& call_sid) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, "SELECT 1 FROM calls WHERE call_sid = ?", -1, &s, nullptr);
+  sqlite3_bind_text(s, 1, call_sid.c_str(), -1, SQLITE_TRANSIENT);
+  const bool found = sqlite3_step(s) == SQLITE_ROW;
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return found;
+}
+
+TEST_F(ConfStatus, VoiceIsAnsweredOnceTheCallIsCommittedAndStillAnsweredOnAFullDisk) {
+  store::testing::FullDisk disk;
+  store::CallStore calls(file_, {.retry_min = std::chrono::milliseconds(5),
+                                 .retry_max = std::chrono::milliseconds(20)});
+  const App app = make(calls);
+  auto voice = [&](const std::string& call_sid) -> std::optional<Answer> {
+    const http::Params params{{"AccountSid", kAc}, {"CallSid", call_sid}, {"From", "+15551234567"}};
+    http::Request r;
+    r.method = "POST";
+    r.target = "/voice";
+    r.body = http::form_encode(params);
+    r.headers = {
+        {"Content-Type", "application/x-www-form-urlencoded"},
+        {"X-Twilio-Signature", twilio::compute_signature(kToken, kBase + r.target, params)}};
+    std::promise<Answer> promise;
+    app.handle(r, [&](http::Response answer) {
+      promise.set_value({std::move(answer), call_on_disk(file_, call_sid)});
+    });
+    auto future = promise.get_future();
+    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return {};
+    return future.get();
+  };
+  const std::string first = "CA" + std::string(32, '4');
+  const auto kept = voice(first);
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->response.status, 200);
+  EXPECT_NE(kept->response.body.find("<Conference"), std::string::npos);
+  EXPECT_TRUE(kept->on_disk);
+
+  disk.full(true);
+  const std::string second = "CA" + std::string(32, '5');
+  const auto full = voice(second);
+  ASSERT_TRUE(full.has_value());
+  EXPECT_EQ(full->response.status, 200);
+  EXPECT_EQ(full->response.body, kept->response.body);
+  EXPECT_FALSE(full->on_disk);
+}
+
 }  // namespace
 }  // namespace partyline::app

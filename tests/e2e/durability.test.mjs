@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, after } from 'node:test';
-import { signedPost } from './lib/http.mjs';
+import { request, signedPost } from './lib/http.mjs';
 import { confParams, recordingParams, sid } from './lib/ids.mjs';
 import { BIN, waitFor } from './lib/server.mjs';
 import { stopAndCheck } from './lib/logcheck.mjs';
@@ -16,6 +16,15 @@ import { cpuSeconds, filesUnder, fillDisk, freePort, mountTmpfs, startLocal, TEM
 
 const STORE_ERRORS = new Set(['calls.store_error', 'recordings.worker_error', 'recordings.store_error']);
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A later request's line proves that every line written before it is out (lines keep their
+// order), so what was not logged by then was not logged.
+async function allLinesOut(srv) {
+  const health = () => srv.logs.filter((l) => l.evt === 'http.request' && l.path === '/health').length;
+  const before = health();
+  assert.equal((await request(srv.port, { path: '/health' })).status, 200);
+  await waitFor(() => health() > before, { what: 'a later request logged' });
+}
 
 describe('a full DATA_DIR', () => {
   const cleanups = [];
@@ -53,7 +62,9 @@ describe('a full DATA_DIR', () => {
     // Twilio keeps sending events: the first one the store cannot keep is answered 503.
     const refused = await waitFor(async () => { const r = await event(); return r.status === 503 && r; },
       { timeout: 10000, interval: 50, what: 'a 503 for an event that cannot be stored' });
-    assert.match(refused.body + JSON.stringify(srv.logs.filter((l) => l.status === 503).at(-1)), /disk is full/);
+    assert.equal(refused.status, 503);
+    await srv.waitForLog((l) => l.evt === 'http.request' && l.status === 503 && /disk is full/.test(l.reason ?? ''),
+      'the 503 logged with its reason');
     await srv.waitForLog((l) => STORE_ERRORS.has(l.evt), 'a store error line');
 
     // Over two seconds of a full disk, the service uses a small fraction of a core and writes a
@@ -64,6 +75,7 @@ describe('a full DATA_DIR', () => {
     while (Date.now() - t0 < 2000) { await event(); await delay(50); }
     const cpu = cpuSeconds(srv.proc.pid) - cpu0;
     const seconds = (Date.now() - t0) / 1000;
+    await allLinesOut(srv);
     const errors = srv.logs.slice(lines0).filter((l) => STORE_ERRORS.has(l.evt));
     assert.ok(cpu < 0.25 * seconds, `${cpu} s of CPU in ${seconds} s with a full disk`);
     assert.ok(errors.length <= 6, `${errors.length} store error lines in ${seconds} s:\n${errors.map((l) => JSON.stringify(l)).join('\n')}`);
@@ -74,6 +86,7 @@ describe('a full DATA_DIR', () => {
       return srv.logs.find((l) => STORE_ERRORS.has(l.evt) && l.suppressed > 0);
     }, { timeout: 40000, interval: 100, what: 'a store error line with a suppressed count' });
     assert.match(counted.reason, /disk is full/);
+    await allLinesOut(srv);
     const all = srv.logs.filter((l) => STORE_ERRORS.has(l.evt)).length;
     assert.ok(all <= 30, `${all} store error lines in all`);
 

@@ -203,6 +203,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void send_continue() {
     auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+    // The stream's deadline was last set by the previous answer's write: set it for this one.
+    stream_.expires_after(shared_->options.request_timeout);
     bhttp::async_write(stream_, *cont,
                        [self = shared_from_this(), cont](error_code ec, std::size_t) {
                          if (ec) return self->close();

@@ -20,7 +20,7 @@
 #include "log/logger.hpp"
 #include "recordings/naming.hpp"
 #include "recordings/pipeline.hpp"
-#include "store/jobs.hpp"
+#include "db/jobs.hpp"
 #include "tools/check.hpp"
 #include "tools/simulate.hpp"
 
@@ -122,14 +122,14 @@ std::string when(std::int64_t ms) {
 int recordings_command(const config::Config& config, const std::string& action,
                        const std::string& sid) {
   try {
-    store::JobStore jobs(config.data_dir / "partyline.db");
+    db::JobStore jobs(config.data_dir / "partyline.db");
     if (action == "list") {
       std::printf("%-34s  %-7s  %8s  %-20s  %s\n", "RECORDING", "STATE", "ATTEMPTS", "FIRST SEEN",
                   "KEY / LAST ERROR");
       for (const auto& j : jobs.list(1000)) {
         std::printf("%-34s  %-7s  %8d  %-20s  %s\n", j.recording_sid.c_str(),
-                    store::state_name(j.state), j.attempts, when(j.first_seen_ms).c_str(),
-                    (j.state == store::JobState::kStored
+                    db::state_name(j.state), j.attempts, when(j.first_seen_ms).c_str(),
+                    (j.state == db::JobState::kStored
                          ? j.key
                          : j.key + (j.last_error.empty() ? "" : "  (" + j.last_error + ")"))
                         .c_str());
@@ -147,12 +147,12 @@ int recordings_command(const config::Config& config, const std::string& action,
           "conference     %s\nduration       %s s\nstarted        %s\nfirst seen     %s\n"
           "stored         %s\nattempts       %d\nnext attempt   %s\nbytes          %llu\n"
           "sha256         %s\nlast error     %s\n",
-          job->recording_sid.c_str(), store::state_name(job->state), job->key.c_str(),
+          job->recording_sid.c_str(), db::state_name(job->state), job->key.c_str(),
           job->location.empty() ? "-" : job->location.c_str(),
           job->conference_sid.empty() ? "-" : job->conference_sid.c_str(), job->duration.c_str(),
           job->start_time.c_str(), when(job->first_seen_ms).c_str(), when(job->stored_ms).c_str(),
           job->attempts,
-          job->state == store::JobState::kPending ? when(job->next_attempt_ms).c_str() : "-",
+          job->state == db::JobState::kPending ? when(job->next_attempt_ms).c_str() : "-",
           static_cast<unsigned long long>(job->bytes),
           job->sha256.empty() ? "-" : job->sha256.c_str(),
           job->last_error.empty() ? "-" : job->last_error.c_str());
@@ -164,7 +164,7 @@ int recordings_command(const config::Config& config, const std::string& action,
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
     jobs.requeue(sid, now);
-    std::printf("recording %s queued again (was %s)\n", sid.c_str(), store::state_name(job->state));
+    std::printf("recording %s queued again (was %s)\n", sid.c_str(), db::state_name(job->state));
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "partyline recordings: %s\n", e.what());

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   unsigned char seed[16];
   if (mac == nullptr || RAND_bytes(seed, sizeof seed) != 1) return 1;
   EVP_MAC_free(mac);
-  sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0);  // as src/store/sqlite.cpp
+  sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0);  // as src/db/sqlite.cpp
   std::vector<sqlite3*> dbs;
   for (const char* name : {"/a.db", "/b.db"}) {
     sqlite3* db = nullptr;

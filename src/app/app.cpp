@@ -168,7 +168,7 @@ void App::voice(const Params& p, http::Respond respond) const {
                           {"CallStatus", param(p, "CallStatus")}});
   const std::string caller = log::redact_phone(param(p, "From"));
   answer_after_record("voice", Response::xml(answers_.voice().twiml), std::move(respond),
-                      [&](store::CallStore& calls, store::WriteDone done) {
+                      [&](db::CallStore& calls, db::WriteDone done) {
                         // With the spoken notice, staying on the line is the consent the design
                         // asks for.
                         calls.record_call(call_sid, caller, now_ms(),
@@ -184,7 +184,7 @@ void App::consent(const Params& p, http::Respond respond) const {
   log_.info(answer.evt, {{"CallSid", call_sid}});
   if (answer.evt != "consent.given") return respond(Response::xml(answer.twiml));
   answer_after_record("consent", Response::xml(answer.twiml), std::move(respond),
-                      [&](store::CallStore& calls, store::WriteDone done) {
+                      [&](db::CallStore& calls, db::WriteDone done) {
                         calls.record_consent(call_sid, now_ms(), std::move(done));
                       });
 }
@@ -197,7 +197,7 @@ void App::check_pin(const Params& p, http::Respond respond) const {
              {{"CallSid", call_sid}, log::Field::unless_empty("role", answer.role)});
   if (answer.role.empty()) return respond(Response::xml(answer.twiml));
   answer_after_record("role", Response::xml(answer.twiml), std::move(respond),
-                      [&](store::CallStore& calls, store::WriteDone done) {
+                      [&](db::CallStore& calls, db::WriteDone done) {
                         calls.record_role(call_sid, answer.role, now_ms(), std::move(done));
                       });
 }
@@ -221,7 +221,7 @@ void App::conf_status(const Params& p, http::Respond respond) const {
   }
   // Twilio sends duplicates and out-of-order events: SequenceNumber places each one; without it
   // (not expected from Twilio) arrival order stands in.
-  store::ConferenceEvent e{conference_sid, 0,        event,
+  db::ConferenceEvent e{conference_sid, 0,        event,
                            call_sid,       now_ms(), param(p, "Muted") == "true"};
   const std::string_view seq = param(p, "SequenceNumber");
   const bool seq_ok =
@@ -234,7 +234,7 @@ void App::conf_status(const Params& p, http::Respond respond) const {
   // The answer waits for the commit of the batch that holds the event (never blocking this
   // thread): a 204 means the event is kept, and a 503 makes Twilio send it again.
   auto answer = [this, name = conference_event_name(event), fields = std::move(fields),
-                 respond](const store::WriteResult& result) mutable {
+                 respond](const db::WriteResult& result) mutable {
     if (!result.committed) {
       return respond(Response::text(503, "Service Unavailable\n",
                                     "conference event not stored: " + result.error));
@@ -273,7 +273,7 @@ void App::recording_callback(const Params& p, http::Respond respond) const {
                                   std::string("cannot record the job durably: ") + e.what()));
   }
   const auto& job = accepted.job;
-  if (job.state == store::JobState::kStored) {
+  if (job.state == db::JobState::kStored) {
     log_.info("recording.duplicate", {{"RecordingSid", job.recording_sid},
                                       {"key", job.key},
                                       {"reason", "callback for a recording already stored"}});
@@ -286,14 +286,14 @@ void App::recording_callback(const Params& p, http::Respond respond) const {
              {"key", job.key}});
   services_.pipeline->wait(
       job.recording_sid, config_.recording_callback_wait,
-      [respond](const store::Job& now, bool finished) {
-        if (finished && now.state == store::JobState::kStored) {
+      [respond](const db::Job& now, bool finished) {
+        if (finished && now.state == db::JobState::kStored) {
           return respond(Response::empty(200));
         }
         // Twilio may not retry: our own queue goes on regardless (see README).
         Response r = Response::text(
             503, "Service Unavailable\n",
-            now.state == store::JobState::kDead
+            now.state == db::JobState::kDead
                 ? "recording dead-lettered: " + now.last_error
                 : "recording not stored yet (the copy goes on in the background)" +
                       (now.last_error.empty() ? std::string() : ": " + now.last_error));

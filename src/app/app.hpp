@@ -15,8 +15,8 @@
 #include "log/rate_limit.hpp"
 #include "metrics/metrics.hpp"
 #include "recordings/pipeline.hpp"
-#include "store/calls.hpp"
-#include "store/jobs.hpp"
+#include "db/calls.hpp"
+#include "db/jobs.hpp"
 #include "twilio/signature.hpp"
 #include "util/clock.hpp"
 
@@ -34,8 +34,8 @@ struct Runtime {
 // valid completed recording callback is answered 200 without being copied.
 struct Services {
   recordings::Pipeline* pipeline = nullptr;
-  store::JobStore* jobs = nullptr;
-  store::CallStore* calls = nullptr;
+  db::JobStore* jobs = nullptr;
+  db::CallStore* calls = nullptr;
   metrics::Metrics* metrics = nullptr;
   const http::ServerCounters* server = nullptr;  // connections refused and evicted, for /metrics
 };
@@ -77,7 +77,7 @@ class App {
   void answer_after_record(const char* what, http::Response answer, http::Respond respond,
                            const Write& write) const {
     if (!services_.calls) return respond(std::move(answer));
-    store::WriteDone done = [this, what, answer, respond](const store::WriteResult& r) {
+    db::WriteDone done = [this, what, answer, respond](const db::WriteResult& r) {
       if (!r.committed) limited_.error("calls.store_error", r.error, {{"what", what}});
       respond(answer);
     };

@@ -8,11 +8,11 @@ namespace partyline::app {
 Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logger& log)
     : config_(config) {
   const auto db = config.data_dir / "partyline.db";
-  jobs = std::make_unique<store::JobStore>(db);
+  jobs = std::make_unique<db::JobStore>(db);
   // Calls that never joined a conference are kept 7 days: enough to look into a call that went
   // wrong, without a row per caller forever.
-  calls = std::make_unique<store::CallStore>(
-      db, store::CallStoreOptions{.log = &log, .prune_after = std::chrono::hours(24 * 7)});
+  calls = std::make_unique<db::CallStore>(
+      db, db::CallStoreOptions{.log = &log, .prune_after = std::chrono::hours(24 * 7)});
   storage::LocalStore* local_store = nullptr;
   if (config.s3_bucket.empty()) {
     auto local = std::make_unique<storage::LocalStore>(config.data_dir / "recordings");
@@ -70,7 +70,7 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
           .followups_stored = followups->steps_when_stored(),
           .followups_dead = followups->steps_when_dead(),
           .run_followup = [f = followups.get()](
-                              unsigned step, const store::Job& job) { return f->run(step, job); },
+                              unsigned step, const db::Job& job) { return f->run(step, job); },
           .remove_storage_leftovers = remove_storage_leftovers},
       *jobs, *storage, log, util::system_clock());
 }

@@ -11,8 +11,8 @@
 #include "recordings/pipeline.hpp"
 #include "recordings/reconciler.hpp"
 #include "storage/object_store.hpp"
-#include "store/calls.hpp"
-#include "store/jobs.hpp"
+#include "db/calls.hpp"
+#include "db/jobs.hpp"
 #include "twilio/rest.hpp"
 
 namespace partyline::app {
@@ -22,8 +22,8 @@ struct Backend {
   Backend(const config::Config& config, const Runtime& runtime, log::Logger& log);
 
   metrics::Metrics metrics;
-  std::unique_ptr<store::JobStore> jobs;
-  std::unique_ptr<store::CallStore> calls;
+  std::unique_ptr<db::JobStore> jobs;
+  std::unique_ptr<db::CallStore> calls;
   std::unique_ptr<storage::ObjectStore> storage;
   std::unique_ptr<twilio::RestClient> rest;  // absent in local mode
   std::unique_ptr<recordings::Followups> followups;

@@ -11,7 +11,7 @@
 
 #include "recordings/report.hpp"
 #include "util/crypto.hpp"
-#include "util/curl_lazy.hpp"
+#include "net/curl.hpp"
 
 namespace partyline::recordings {
 namespace fs = std::filesystem;
@@ -20,7 +20,7 @@ long post_json(const std::string& url, const std::string& body, bool allow_http,
                std::string& error) {
   CURL* curl = curl_easy_init();
   if (!curl) {
-    error = util::curl_init_error();
+    error = net::curl_init_error();
     return 0;
   }
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
@@ -49,33 +49,33 @@ long post_json(const std::string& url, const std::string& body, bool allow_http,
 }
 
 Followups::Followups(FollowupOptions options, storage::ObjectStore& storage,
-                     store::CallStore* calls, const twilio::RestClient* rest, log::Logger& log)
+                     db::CallStore* calls, const twilio::RestClient* rest, log::Logger& log)
     : options_(std::move(options)), storage_(storage), calls_(calls), rest_(rest), log_(log) {}
 
 unsigned Followups::steps_when_stored() const {
-  unsigned steps = store::followup::kReport;
-  if (!options_.notify_url.empty()) steps |= store::followup::kNotice;
-  if (options_.delete_after_copy && rest_ != nullptr) steps |= store::followup::kDeleteTwilioCopy;
+  unsigned steps = db::followup::kReport;
+  if (!options_.notify_url.empty()) steps |= db::followup::kNotice;
+  if (options_.delete_after_copy && rest_ != nullptr) steps |= db::followup::kDeleteTwilioCopy;
   return steps;
 }
 
 unsigned Followups::steps_when_dead() const {
-  return options_.notify_url.empty() ? 0 : store::followup::kNotice;
+  return options_.notify_url.empty() ? 0 : db::followup::kNotice;
 }
 
-FollowupResult Followups::run(unsigned step, const store::Job& job) {
+FollowupResult Followups::run(unsigned step, const db::Job& job) {
   switch (step) {
-    case store::followup::kReport:
+    case db::followup::kReport:
       return store_report(job);
-    case store::followup::kNotice:
+    case db::followup::kNotice:
       return notify(job);
-    case store::followup::kDeleteTwilioCopy:
+    case db::followup::kDeleteTwilioCopy:
       return delete_twilio_copy(job);
   }
   return {true, {}};  // a step this version does not know: nothing it can do
 }
 
-FollowupResult Followups::store_report(const store::Job& job) {
+FollowupResult Followups::store_report(const db::Job& job) {
   const std::string key = report_key(job.key);
   const auto failed = [&](const std::string& reason) {
     log_.warn("report.error",
@@ -91,7 +91,7 @@ FollowupResult Followups::store_report(const store::Job& job) {
               {{"RecordingSid", job.recording_sid}, {"key", key}, {"reason", "already stored"}});
     return {true, {}};
   }
-  std::optional<store::ConferenceSummary> conference;
+  std::optional<db::ConferenceSummary> conference;
   try {
     if (calls_ && !job.conference_sid.empty()) conference = calls_->conference(job.conference_sid);
   } catch (const std::exception& e) {
@@ -124,10 +124,10 @@ FollowupResult Followups::store_report(const store::Job& job) {
   return {true, {}};
 }
 
-FollowupResult Followups::notify(const store::Job& job) {
+FollowupResult Followups::notify(const db::Job& job) {
   if (options_.notify_url.empty()) return {true, {}};
   const std::string event =
-      job.state == store::JobState::kDead ? "recording.dead" : "recording.stored";
+      job.state == db::JobState::kDead ? "recording.dead" : "recording.stored";
   const std::string body = boost::json::serialize(boost::json::object{
       {"event", event},
       {"recording_sid", job.recording_sid},
@@ -138,7 +138,7 @@ FollowupResult Followups::notify(const store::Job& job) {
       {"sha256", job.sha256},
       {"duration", job.duration},
       {"start_time", job.start_time},
-      {"error", job.state == store::JobState::kDead ? job.last_error : std::string()}});
+      {"error", job.state == db::JobState::kDead ? job.last_error : std::string()}});
   std::string error;
   const long status = post_json(options_.notify_url, body, options_.allow_http_notify, error);
   if (status >= 200 && status < 300) {
@@ -154,7 +154,7 @@ FollowupResult Followups::notify(const store::Job& job) {
   return {false, "notice: " + reason};
 }
 
-FollowupResult Followups::delete_twilio_copy(const store::Job& job) {
+FollowupResult Followups::delete_twilio_copy(const db::Job& job) {
   if (rest_ == nullptr) return {true, {}};
   // Only a copy we can see, whole, in storage allows deleting Twilio's.
   const auto head = storage_.head(job.key);

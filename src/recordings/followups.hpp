@@ -2,14 +2,14 @@
 // What happens after a recording is stored or dead-lettered: the JSON report next to it,
 // a notice to RECORDING_NOTIFY_URL, and (TWILIO_DELETE_AFTER_COPY) deleting Twilio's copy once
 // the stored object is verified. None of these can undo or block the copy itself. Each is one
-// step (a store::followup bit) that the pipeline runs until it is done, across restarts.
+// step (a db::followup bit) that the pipeline runs until it is done, across restarts.
 #include <filesystem>
 #include <string>
 
 #include "log/logger.hpp"
 #include "storage/object_store.hpp"
-#include "store/calls.hpp"
-#include "store/jobs.hpp"
+#include "db/calls.hpp"
+#include "db/jobs.hpp"
 #include "twilio/rest.hpp"
 
 namespace partyline::recordings {
@@ -29,23 +29,23 @@ struct FollowupResult {
 
 class Followups {
  public:
-  Followups(FollowupOptions options, storage::ObjectStore& storage, store::CallStore* calls,
+  Followups(FollowupOptions options, storage::ObjectStore& storage, db::CallStore* calls,
             const twilio::RestClient* rest, log::Logger& log);
 
   // The steps a recording owes once stored, or once dead-lettered, with these options.
   unsigned steps_when_stored() const;
   unsigned steps_when_dead() const;
-  // Runs one step (a store::followup bit) for the job as its row now stands.
-  FollowupResult run(unsigned step, const store::Job& job);
+  // Runs one step (a db::followup bit) for the job as its row now stands.
+  FollowupResult run(unsigned step, const db::Job& job);
 
  private:
-  FollowupResult store_report(const store::Job& job);
-  FollowupResult notify(const store::Job& job);
-  FollowupResult delete_twilio_copy(const store::Job& job);
+  FollowupResult store_report(const db::Job& job);
+  FollowupResult notify(const db::Job& job);
+  FollowupResult delete_twilio_copy(const db::Job& job);
 
   FollowupOptions options_;
   storage::ObjectStore& storage_;
-  store::CallStore* calls_;
+  db::CallStore* calls_;
   const twilio::RestClient* rest_;
   log::Logger& log_;
 };

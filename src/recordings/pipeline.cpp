@@ -30,7 +30,7 @@ std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
 
 }  // namespace
 
-Pipeline::Pipeline(PipelineOptions options, store::JobStore& jobs, storage::ObjectStore& storage,
+Pipeline::Pipeline(PipelineOptions options, db::JobStore& jobs, storage::ObjectStore& storage,
                    log::Logger& log, util::Clock clock)
     : options_(std::move(options)),
       jobs_(jobs),
@@ -98,7 +98,7 @@ void Pipeline::stop() {
   }
   for (auto& [sid, w] : left) {
     auto job = jobs_.get(sid);
-    w.done(job.value_or(store::Job{}), false);
+    w.done(job.value_or(db::Job{}), false);
   }
 }
 
@@ -106,7 +106,7 @@ Pipeline::Accepted Pipeline::accept(const RecordingCallback& cb) {
   const auto now = clock_();
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  store::Job job;
+  db::Job job;
   job.recording_sid = cb.recording_sid;
   job.conference_sid = cb.conference_sid;
   job.call_sid = cb.call_sid;
@@ -117,13 +117,13 @@ Pipeline::Accepted Pipeline::accept(const RecordingCallback& cb) {
   job.first_seen_ms = job.next_attempt_ms = job.updated_ms = ms;
   auto [row, inserted] = jobs_.insert_or_get(job);
   if (inserted && options_.metrics) options_.metrics->recording_queued();
-  if (row.state == store::JobState::kDead) {
+  if (row.state == db::JobState::kDead) {
     // Twilio says it is there again: give it a fresh life rather than ignore it.
     jobs_.requeue(row.recording_sid, ms);
     row = jobs_.get(row.recording_sid).value_or(row);
     log_.warn("recording.requeued", {{"RecordingSid", row.recording_sid}, {"key", row.key}});
   }
-  if (row.state == store::JobState::kPending) {
+  if (row.state == db::JobState::kPending) {
     if (!inserted) jobs_.make_due(row.recording_sid, ms);
     work_cv_.notify_one();
   }
@@ -139,22 +139,22 @@ void Pipeline::wait(const std::string& sid, std::chrono::milliseconds timeout, W
       done = nullptr;
     }
   }
-  if (done) done(jobs_.get(sid).value_or(store::Job{}), false);
+  if (done) done(jobs_.get(sid).value_or(db::Job{}), false);
   // The job may have finished between accept() and now: check once more.
   auto job = jobs_.get(sid);
-  if (job && job->state != store::JobState::kPending) finish(sid);
+  if (job && job->state != db::JobState::kPending) finish(sid);
 }
 
 void Pipeline::finish(const std::string& sid) {
   // A failed attempt leaves the job pending: its waiters keep waiting for a retry (or their
   // deadline) rather than hearing 503 at once; so does a row that cannot be read now.
-  std::optional<store::Job> job;
+  std::optional<db::Job> job;
   try {
     job = jobs_.get(sid);
   } catch (const std::exception&) {
     return;
   }
-  if (!job || job->state == store::JobState::kPending) return;
+  if (!job || job->state == db::JobState::kPending) return;
   std::vector<WaitDone> ready;
   {
     std::lock_guard lock(mutex_);
@@ -185,14 +185,14 @@ void Pipeline::deadline_loop() {
     if (!expired.empty()) {
       lock.unlock();
       for (auto& [sid, done] : expired) {
-        store::Job job;
+        db::Job job;
         try {
-          job = jobs_.get(sid).value_or(store::Job{});
+          job = jobs_.get(sid).value_or(db::Job{});
         } catch (const std::exception& e) {
           job.recording_sid = sid;
           job.last_error = e.what();
         }
-        done(job, job.state != store::JobState::kPending);
+        done(job, job.state != db::JobState::kPending);
       }
       lock.lock();
       continue;
@@ -201,7 +201,7 @@ void Pipeline::deadline_loop() {
   }
 }
 
-std::optional<std::pair<store::Job, bool>> Pipeline::claim() {
+std::optional<std::pair<db::Job, bool>> Pipeline::claim() {
   const std::int64_t now = now_ms();
   const std::size_t limit = running_.size() + options_.workers + 1;
   due_but_running_ = false;
@@ -237,7 +237,7 @@ void Pipeline::worker_loop() {
       work_cv_.wait_until(lock, paused_until_, [this] { return stopping_; });
       continue;
     }
-    std::optional<std::pair<store::Job, bool>> claimed;
+    std::optional<std::pair<db::Job, bool>> claimed;
     try {
       claimed = claim();
     } catch (const std::exception& e) {
@@ -287,7 +287,7 @@ void Pipeline::worker_loop() {
   }
 }
 
-void Pipeline::run_followups(const store::Job& job) {
+void Pipeline::run_followups(const db::Job& job) {
   unsigned owed = job.followups;
   if (owed == 0) return;
   if (!options_.run_followup) return jobs_.followups_done(job.recording_sid, owed, now_ms());
@@ -309,7 +309,7 @@ void Pipeline::run_followups(const store::Job& job) {
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_age).count();
   // A dead job finished when its max age ran out.
   const std::int64_t finished_ms =
-      job.state == store::JobState::kStored ? job.stored_ms : job.first_seen_ms + max_age_ms;
+      job.state == db::JobState::kStored ? job.stored_ms : job.first_seen_ms + max_age_ms;
   if (now - finished_ms > max_age_ms) {
     jobs_.followups_done(job.recording_sid, owed, now);
     log_.error("followups.abandoned", {{"RecordingSid", job.recording_sid},
@@ -329,7 +329,7 @@ void Pipeline::run_followups(const store::Job& job) {
                                 {"retry_in_ms", delay.count()}});
 }
 
-void Pipeline::process(store::Job job) {
+void Pipeline::process(db::Job job) {
   const std::int64_t now = now_ms();
   const auto max_age_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_age).count();

@@ -24,7 +24,7 @@
 #include "recordings/callback.hpp"
 #include "recordings/followups.hpp"
 #include "storage/object_store.hpp"
-#include "store/jobs.hpp"
+#include "db/jobs.hpp"
 #include "util/backoff.hpp"
 #include "util/clock.hpp"
 
@@ -42,13 +42,13 @@ struct PipelineOptions {
   std::chrono::seconds max_age{7 * 24 * 3600};
   bool allow_http_media = false;
   metrics::Metrics* metrics = nullptr;
-  // Follow-ups (report, notice, delete-after-copy): the store::followup steps a job owes once
+  // Follow-ups (report, notice, delete-after-copy): the db::followup steps a job owes once
   // stored or dead-lettered, written with that state, and what runs one step (on a worker
   // thread; steps log their own errors). A step not done is tried again with backoff
   // (retry_min..retry_max), after a restart too, until max_age after the job finished.
   unsigned followups_stored = 0;
   unsigned followups_dead = 0;
-  std::function<FollowupResult(unsigned step, const store::Job&)> run_followup;
+  std::function<FollowupResult(unsigned step, const db::Job&)> run_followup;
   // Removes what a crashed write left in storage (LocalStore's temp files); run by start().
   std::function<std::size_t()> remove_storage_leftovers;
   // After an error of the database or the disk (a full DATA_DIR), workers pause this long,
@@ -59,7 +59,7 @@ struct PipelineOptions {
 
 class Pipeline {
  public:
-  Pipeline(PipelineOptions options, store::JobStore& jobs, storage::ObjectStore& storage,
+  Pipeline(PipelineOptions options, db::JobStore& jobs, storage::ObjectStore& storage,
            log::Logger& log, util::Clock clock);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
@@ -71,7 +71,7 @@ class Pipeline {
   void stop();
 
   struct Accepted {
-    store::Job job;
+    db::Job job;
     bool inserted = false;  // first time this RecordingSid was seen
   };
   // Durably records the job (or finds it). Throws std::runtime_error if the store fails.
@@ -79,7 +79,7 @@ class Pipeline {
 
   // Calls `done(job, finished)` once: when the job leaves the pending state (finished = true),
   // or with the current row when `timeout` passes first (finished = false). Any thread.
-  using WaitDone = std::function<void(const store::Job&, bool finished)>;
+  using WaitDone = std::function<void(const db::Job&, bool finished)>;
   void wait(const std::string& recording_sid, std::chrono::milliseconds timeout, WaitDone done);
 
   // The storage key a callback maps to (pure; used by accept and by tools).
@@ -94,9 +94,9 @@ class Pipeline {
   void worker_loop();
   void deadline_loop();
   // A job due for its copy, else one owing follow-ups; nullopt when none. Under mutex_.
-  std::optional<std::pair<store::Job, bool>> claim();
-  void process(store::Job job);
-  void run_followups(const store::Job& job);
+  std::optional<std::pair<db::Job, bool>> claim();
+  void process(db::Job job);
+  void run_followups(const db::Job& job);
   // The store (or the disk under it) failed: every worker pauses (backoff), one line is logged
   // per reason per interval.
   void store_failed(std::string_view evt, const std::string& sid, const std::string& reason);
@@ -105,7 +105,7 @@ class Pipeline {
   std::string content_type() const;
 
   PipelineOptions options_;
-  store::JobStore& jobs_;
+  db::JobStore& jobs_;
   storage::ObjectStore& storage_;
   log::Logger& log_;
   util::Clock clock_;

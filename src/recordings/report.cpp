@@ -23,7 +23,7 @@ std::string report_key(const std::string& recording_key) {
   return recording_key.substr(0, dot) + ".json";
 }
 
-std::string build_report(const store::Job& job, const std::optional<store::ConferenceSummary>& c) {
+std::string build_report(const db::Job& job, const std::optional<db::ConferenceSummary>& c) {
   boost::json::object out{
       {"recording_sid", job.recording_sid},
       {"key", job.key},

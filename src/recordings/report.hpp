@@ -4,13 +4,13 @@
 #include <optional>
 #include <string>
 
-#include "store/calls.hpp"
-#include "store/jobs.hpp"
+#include "db/calls.hpp"
+#include "db/jobs.hpp"
 
 namespace partyline::recordings {
 
-std::string build_report(const store::Job& job,
-                         const std::optional<store::ConferenceSummary>& conference);
+std::string build_report(const db::Job& job,
+                         const std::optional<db::ConferenceSummary>& conference);
 
 // "partyline/…-RE….mp3" -> "partyline/…-RE….json"
 std::string report_key(const std::string& recording_key);

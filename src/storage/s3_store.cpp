@@ -22,7 +22,7 @@
 
 #include "storage/s3_xml.hpp"
 #include "util/crypto.hpp"
-#include "util/curl_lazy.hpp"
+#include "net/curl.hpp"
 #include "util/digest.hpp"
 
 namespace partyline::storage {
@@ -356,7 +356,7 @@ S3Store::Response S3Store::send(const Request& request) const {
 
   Handle handle = handles_->take();
   if (!handle) {
-    response.transport_error = util::curl_init_error();
+    response.transport_error = net::curl_init_error();
     return response;
   }
   CURL* h = handle.get();

@@ -40,7 +40,7 @@ struct S3Options {
 
 // Thread-safe: a request takes a CURL easy handle from a small pool and gives it back after, so
 // requests on any threads run concurrently while consecutive ones (the parts of an upload) reuse
-// the handle's open connection. libcurl is loaded by the first request (util/curl_lazy.cpp).
+// the handle's open connection. libcurl is loaded by the first request (net/curl_lazy.cpp).
 class S3Store : public ObjectStore {
  public:
   // Throws std::invalid_argument for an endpoint that is not an http(s) origin.

@@ -12,7 +12,7 @@
 
 #include "app/local_credentials.hpp"
 #include "http/form.hpp"
-#include "store/jobs.hpp"
+#include "db/jobs.hpp"
 #include "twilio/signature.hpp"
 #include "util/backoff.hpp"
 #include "util/crypto.hpp"
@@ -259,7 +259,7 @@ int simulate(const config::Config& config) {
   }
   std::string location;
   try {
-    store::JobStore jobs(config.data_dir / "partyline.db");
+    db::JobStore jobs(config.data_dir / "partyline.db");
     if (auto job = jobs.get(recording)) location = job->location;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "simulate: %s\n", e.what());

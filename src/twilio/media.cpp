@@ -1,6 +1,6 @@
 #include "twilio/media.hpp"
 #include "util/crypto.hpp"
-#include "util/curl_lazy.hpp"
+#include "net/curl.hpp"
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -299,7 +299,7 @@ MediaResult fetch_media(const MediaRequest& request) {
   }
   std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
   if (!curl) {
-    result.error = util::curl_init_error();
+    result.error = net::curl_init_error();
     return result;
   }
 

@@ -46,7 +46,7 @@ struct MediaResult {
 
 // Blocking; one curl easy handle and one helper thread (hashing the spool file as it grows) per
 // call, so calls may run on any threads concurrently. libcurl is loaded and initialised by
-// the first call (util/curl_lazy.cpp). Redirects are followed (at most 5, same protocols as allowed
+// the first call (net/curl_lazy.cpp). Redirects are followed (at most 5, same protocols as allowed
 // for the first URL) but the credentials only go to the first URL's host and port. Anything but kOk
 // leaves the spool file empty, so no partial or error body can be mistaken for media.
 MediaResult fetch_media(const MediaRequest& request);

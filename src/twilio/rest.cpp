@@ -1,6 +1,6 @@
 #include "twilio/rest.hpp"
 #include "util/crypto.hpp"
-#include "util/curl_lazy.hpp"
+#include "net/curl.hpp"
 
 #include <curl/curl.h>
 
@@ -95,7 +95,7 @@ Response perform(const RestOptions& options, const char* method, const std::stri
   }
   std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
   if (!curl) {
-    response.error = util::curl_init_error();
+    response.error = net::curl_init_error();
     return response;
   }
   std::unique_ptr<curl_slist, SlistDeleter> headers(

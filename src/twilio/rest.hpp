@@ -46,7 +46,7 @@ struct AccountInfo {
 };
 
 // Blocking; one curl easy handle per request, so a client may be used from several threads at
-// once. libcurl is loaded and initialised by the first request (util/curl_lazy.cpp). Errors read
+// once. libcurl is loaded and initialised by the first request (net/curl_lazy.cpp). Errors read
 // like "HTTP 401: <Twilio's message>" and never contain the password.
 class RestClient {
  public:

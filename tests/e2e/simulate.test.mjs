@@ -58,7 +58,7 @@ describe('local mode: recordings to DATA_DIR/recordings', () => {
   });
 
   it('libcurl unusable (a broken libcurl.so.4 found first): webhooks answered, the copy fails with a reason, nothing stored', async () => {
-    // libcurl is opened on the first transfer (src/util/curl_lazy.cpp): a broken or missing one
+    // libcurl is opened on the first transfer (src/net/curl_lazy.cpp): a broken or missing one
     // must cost the copy, with a log line saying what to install, and nothing else.
     const libDir = mkdtempSync(join(tmpdir(), 'partyline-nolibcurl-'));
     cleanups.push(async () => rmSync(libDir, { recursive: true, force: true }));

@@ -7,8 +7,8 @@
 
 #include <future>
 
-#include "../store/full_disk.hpp"
-#include "../store/test_dir.hpp"
+#include "../db/full_disk.hpp"
+#include "../db/test_dir.hpp"
 #include "app/app.hpp"
 #include "twilio/signature.hpp"
 
@@ -43,7 +43,7 @@ class ConfStatus : public ::testing::Test {
   }
   ~ConfStatus() override { ::close(devnull_); }
 
-  App make(store::CallStore& calls) {
+  App make(db::CallStore& calls) {
     return App(config_, Runtime{kBase, kAc, config::Secret(kToken)}, log_, util::system_clock(),
                util::system_random(), Services{.calls = &calls});
   }
@@ -79,7 +79,7 @@ class ConfStatus : public ::testing::Test {
     return future.get();
   }
 
-  store::testing::TestDir dir_;
+  db::testing::TestDir dir_;
   std::filesystem::path file_ = dir_.path() / "db";
   int devnull_ = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   log::Logger log_;
@@ -87,7 +87,7 @@ class ConfStatus : public ::testing::Test {
 };
 
 TEST_F(ConfStatus, TheAnswerComesOnceTheEventIsCommitted) {
-  store::CallStore calls(file_);
+  db::CallStore calls(file_);
   const App app = make(calls);
   for (int sequence = 1; sequence <= 3; ++sequence) {
     SCOPED_TRACE(sequence);
@@ -99,8 +99,8 @@ TEST_F(ConfStatus, TheAnswerComesOnceTheEventIsCommitted) {
 }
 
 TEST_F(ConfStatus, AnEventTheStoreCannotKeepIs503WithTheReason) {
-  store::testing::FullDisk disk;
-  store::CallStore calls(file_, {.retry_min = std::chrono::milliseconds(5),
+  db::testing::FullDisk disk;
+  db::CallStore calls(file_, {.retry_min = std::chrono::milliseconds(5),
                                  .retry_max = std::chrono::milliseconds(20)});
   const App app = make(calls);
   disk.full(true);
@@ -114,7 +114,7 @@ TEST_F(ConfStatus, AnEventTheStoreCannotKeepIs503WithTheReason) {
   disk.full(false);
   // Twilio sends it again until it is kept.
   std::optional<Answer> kept;
-  ASSERT_TRUE(store::testing::poll_until([&] {
+  ASSERT_TRUE(db::testing::poll_until([&] {
     kept = post(app, 1);
     return kept && kept->response.status == 204;
   }));
@@ -136,8 +136,8 @@ bool call_on_disk(const std::filesystem::path& file, const std::string& call_sid
 }
 
 TEST_F(ConfStatus, VoiceIsAnsweredOnceTheCallIsCommittedAndStillAnsweredOnAFullDisk) {
-  store::testing::FullDisk disk;
-  store::CallStore calls(file_, {.retry_min = std::chrono::milliseconds(5),
+  db::testing::FullDisk disk;
+  db::CallStore calls(file_, {.retry_min = std::chrono::milliseconds(5),
                                  .retry_max = std::chrono::milliseconds(20)});
   const App app = make(calls);
   auto voice = [&](const std::string& call_sid) -> std::optional<Answer> {

@@ -11,22 +11,22 @@
 #include <map>
 #include <mutex>
 
-#include "../store/full_disk.hpp"
-#include "../store/test_dir.hpp"
+#include "../db/full_disk.hpp"
+#include "../db/test_dir.hpp"
 #include "recordings/followups.hpp"
 #include "recordings/pipeline.hpp"
 #include "recordings/report.hpp"
-#include "store/calls.hpp"
-#include "store/jobs.hpp"
+#include "db/calls.hpp"
+#include "db/jobs.hpp"
 
 namespace partyline::recordings {
 namespace {
 
 using std::chrono::hours;
 using std::chrono::milliseconds;
-using store::testing::FullDisk;
-using store::testing::poll_until;
-using store::testing::TestDir;
+using db::testing::FullDisk;
+using db::testing::poll_until;
+using db::testing::TestDir;
 
 const std::string kRe = "RE" + std::string(32, '2');
 const std::string kCf = "CF" + std::string(32, '1');
@@ -84,8 +84,8 @@ class FakeStorage : public storage::ObjectStore {
   int heads_ = 0, puts_ = 0;
 };
 
-store::Job job(std::int64_t now) {
-  store::Job j;
+db::Job job(std::int64_t now) {
+  db::Job j;
   j.recording_sid = kRe;
   j.conference_sid = kCf;
   j.recording_url = "https://api.twilio.com/x/" + kRe;
@@ -128,26 +128,26 @@ TEST_F(PipelineDurability, AReportOwedWhenTheProcessDiedIsWrittenAfterTheRestart
   {
     // The first run: the conference, the copy, the row marked stored owing its report... and
     // then the process dies before the report is written.
-    store::CallStore calls(db);
+    db::CallStore calls(db);
     calls.record_call(kCa, "***4567", 900);
     calls.record_event({kCf, 1, "participant-join", kCa, 1000, false});
     calls.record_event({kCf, 2, "conference-end", "", 9000, false});
     calls.flush();
-    store::JobStore jobs(db);
+    db::JobStore jobs(db);
     const auto j = job(now_ms());
     jobs.insert_or_get(j);
     storage_.add(j.key, audio);
-    jobs.mark_stored(kRe, "fake://" + j.key, audio.size(), "", now_ms(), store::followup::kReport);
+    jobs.mark_stored(kRe, "fake://" + j.key, audio.size(), "", now_ms(), db::followup::kReport);
   }
   // The restart.
-  store::CallStore calls(db);
-  store::JobStore jobs(db);
+  db::CallStore calls(db);
+  db::JobStore jobs(db);
   FollowupOptions followup_options;
   followup_options.spool_dir = dir_.path() / "spool";
   Followups followups(followup_options, storage_, &calls, nullptr, log_);
   auto o = options();
   o.followups_stored = followups.steps_when_stored();
-  o.run_followup = [&](unsigned step, const store::Job& j) { return followups.run(step, j); };
+  o.run_followup = [&](unsigned step, const db::Job& j) { return followups.run(step, j); };
   Pipeline pipeline(o, jobs, storage_, log_, util::system_clock());
   pipeline.start();
 
@@ -163,39 +163,39 @@ TEST_F(PipelineDurability, AReportOwedWhenTheProcessDiedIsWrittenAfterTheRestart
 
 TEST_F(PipelineDurability, AFailedStepIsRetriedWithBackoffAndTheOthersAreNotRepeated) {
   const auto db = dir_.path() / "db";
-  store::JobStore jobs(db);
+  db::JobStore jobs(db);
   jobs.insert_or_get(job(now_ms()));
   jobs.mark_stored(kRe, "fake://x", 10, "", now_ms(),
-                   store::followup::kReport | store::followup::kNotice);
+                   db::followup::kReport | db::followup::kNotice);
   std::mutex mutex;
   std::map<unsigned, int> runs;
   auto o = options();
-  o.run_followup = [&](unsigned step, const store::Job&) {
+  o.run_followup = [&](unsigned step, const db::Job&) {
     std::lock_guard lock(mutex);
     const int n = ++runs[step];
     // The notice fails twice (its receiver is down), then goes through.
-    if (step == store::followup::kNotice && n <= 2) return FollowupResult{false, "HTTP 502"};
+    if (step == db::followup::kNotice && n <= 2) return FollowupResult{false, "HTTP 502"};
     return FollowupResult{true, {}};
   };
   Pipeline pipeline(o, jobs, storage_, log_, util::system_clock());
   pipeline.start();
   ASSERT_TRUE(poll_until([&] { return jobs.get(kRe)->followups == 0; }));
   pipeline.stop();
-  EXPECT_EQ(runs[store::followup::kReport], 1);
-  EXPECT_EQ(runs[store::followup::kNotice], 3);
+  EXPECT_EQ(runs[db::followup::kReport], 1);
+  EXPECT_EQ(runs[db::followup::kNotice], 3);
   const auto row = jobs.get(kRe);
   EXPECT_EQ(row->followup_attempts, 2);
   EXPECT_EQ(row->followup_error, "HTTP 502");
 }
 
 TEST_F(PipelineDurability, AStepNeverDoneIsAbandonedAfterTheMaxAge) {
-  store::JobStore jobs(dir_.path() / "db");
+  db::JobStore jobs(dir_.path() / "db");
   const std::int64_t long_ago = now_ms() - 8 * 24 * 3600 * 1000LL;
   jobs.insert_or_get(job(long_ago));
-  jobs.mark_stored(kRe, "fake://x", 10, "", long_ago, store::followup::kNotice);
+  jobs.mark_stored(kRe, "fake://x", 10, "", long_ago, db::followup::kNotice);
   std::atomic<int> runs{0};
   auto o = options();
-  o.run_followup = [&](unsigned, const store::Job&) {
+  o.run_followup = [&](unsigned, const db::Job&) {
     ++runs;
     return FollowupResult{false, "HTTP 502"};
   };
@@ -208,7 +208,7 @@ TEST_F(PipelineDurability, AStepNeverDoneIsAbandonedAfterTheMaxAge) {
 
 // A job stored before and queued again: the worker finds the object in storage and only has to
 // mark the row stored, which a full disk refuses.
-void requeue_stored(store::JobStore& jobs, FakeStorage& storage, std::int64_t now) {
+void requeue_stored(db::JobStore& jobs, FakeStorage& storage, std::int64_t now) {
   const auto j = job(now);
   jobs.insert_or_get(j);
   jobs.mark_stored(kRe, "fake://" + j.key, 10, "", now);
@@ -218,7 +218,7 @@ void requeue_stored(store::JobStore& jobs, FakeStorage& storage, std::int64_t no
 
 TEST_F(PipelineDurability, AFullDiskPausesTheWorkers) {
   FullDisk disk;
-  store::JobStore jobs(dir_.path() / "db");
+  db::JobStore jobs(dir_.path() / "db");
   requeue_stored(jobs, storage_, now_ms());
   auto o = options();
   o.store_retry_min = o.store_retry_max = hours(1);  // longer than the test: one attempt only
@@ -231,12 +231,12 @@ TEST_F(PipelineDurability, AFullDiskPausesTheWorkers) {
   pipeline.stop();
   EXPECT_EQ(storage_.heads(), 1);
   disk.full(false);
-  EXPECT_EQ(jobs.get(kRe)->state, store::JobState::kPending);
+  EXPECT_EQ(jobs.get(kRe)->state, db::JobState::kPending);
 }
 
 TEST_F(PipelineDurability, AFullDiskIsTriedAgainAfterTheBackoffAndTheJobGoesOn) {
   FullDisk disk;
-  store::JobStore jobs(dir_.path() / "db");
+  db::JobStore jobs(dir_.path() / "db");
   requeue_stored(jobs, storage_, now_ms());
   auto o = options();
   o.store_retry_min = milliseconds(5);
@@ -246,7 +246,7 @@ TEST_F(PipelineDurability, AFullDiskIsTriedAgainAfterTheBackoffAndTheJobGoesOn) 
   pipeline.start();
   ASSERT_TRUE(poll_until([&] { return storage_.heads() >= 2; }));
   disk.full(false);
-  ASSERT_TRUE(poll_until([&] { return jobs.get(kRe)->state == store::JobState::kStored; }));
+  ASSERT_TRUE(poll_until([&] { return jobs.get(kRe)->state == db::JobState::kStored; }));
   pipeline.stop();
 }
 

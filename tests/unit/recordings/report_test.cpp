@@ -8,13 +8,13 @@ namespace partyline::recordings {
 namespace {
 
 TEST(Report, DescribesTheConferenceWithRedactedCallers) {
-  store::Job job;
+  db::Job job;
   job.recording_sid = "RE" + std::string(32, '2');
   job.conference_sid = "CF" + std::string(32, '1');
   job.key = "partyline/2025-10-25T19-17-43Z-" + job.recording_sid + ".mp3";
   job.duration = "42";
   job.start_time = "2025-10-25T19:17:43Z";
-  store::ConferenceSummary c;
+  db::ConferenceSummary c;
   c.conference_sid = job.conference_sid;
   c.started_ms = 1761419863000;
   c.ended_ms = 1761419923000;
@@ -38,7 +38,7 @@ TEST(Report, DescribesTheConferenceWithRedactedCallers) {
 }
 
 TEST(Report, WithoutConferenceEvents) {
-  store::Job job;
+  db::Job job;
   job.recording_sid = "RE1";
   const auto o = boost::json::parse(build_report(job, std::nullopt)).as_object();
   EXPECT_TRUE(o.at("conference").is_null());

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../store/test_dir.hpp"
+#include "../db/test_dir.hpp"
 #include "storage/local_store.hpp"
 
 namespace partyline::storage {
@@ -30,7 +30,7 @@ TEST(LocalStoreLeftovers, TempFileNames) {
 }
 
 TEST(LocalStoreLeftovers, StartUpRemovesOnlyTheTempFilesOfCutShortWrites) {
-  store::testing::TestDir dir;
+  db::testing::TestDir dir;
   const fs::path root = dir.path() / "recordings";
   fs::create_directories(root / "partyline");
   const auto touch = [](const fs::path& p) { std::ofstream(p) << "x"; };

@@ -2,9 +2,9 @@
 
 #include <filesystem>
 
-#include "store/jobs.hpp"
+#include "db/jobs.hpp"
 
-namespace partyline::store {
+namespace partyline::db {
 namespace {
 
 namespace fs = std::filesystem;
@@ -106,9 +106,9 @@ TEST_F(JobsTest, UsesWalAndFullSync) {
 }
 
 }  // namespace
-}  // namespace partyline::store
+}  // namespace partyline::db
 
-namespace partyline::store {
+namespace partyline::db {
 namespace {
 
 TEST(JobsMakeDue, PullsABackingOffJobForwardOnly) {
@@ -135,4 +135,4 @@ TEST(JobsMakeDue, PullsABackingOffJobForwardOnly) {
 }
 
 }  // namespace
-}  // namespace partyline::store
+}  // namespace partyline::db

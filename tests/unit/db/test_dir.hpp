@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-namespace partyline::store::testing {
+namespace partyline::db::testing {
 
 class TestDir {
  public:
@@ -38,4 +38,4 @@ bool poll_until(Ready ready, std::chrono::milliseconds timeout = std::chrono::se
   return true;
 }
 
-}  // namespace partyline::store::testing
+}  // namespace partyline::db::testing

@@ -4,7 +4,7 @@
 // delay-loading, so the libcurl functions Partyline calls are defined here and forward to
 // libcurl.so.4, opened with dlopen() the first time a transfer is set up. If it cannot be
 // opened, every call fails with CURLE_FAILED_INIT and curl_easy_strerror() says why.
-#include "util/curl_lazy.hpp"
+#include "net/curl.hpp"
 
 #include <curl/curl.h>
 #include <dlfcn.h>
@@ -175,11 +175,30 @@ void curl_slist_free_all(curl_slist* list) {
 
 }  // extern "C"
 
-namespace partyline::util {
+namespace partyline::net {
+
+Easy make_easy() {
+  return Easy(curl_easy_init());
+}
 
 std::string curl_init_error() {
   // The shim's curl_easy_strerror gives the load error while libcurl is not loaded.
   return std::string("curl_easy_init failed: ") + curl_easy_strerror(CURLE_FAILED_INIT);
 }
 
-}  // namespace partyline::util
+std::string transfer_error(CURLcode code, const char* error_buffer) {
+  std::string text = curl_easy_strerror(code);
+  if (error_buffer != nullptr && error_buffer[0] != '\0') text += std::string(": ") + error_buffer;
+  return text;
+}
+
+bool append_header(Headers& headers, const std::string& line) {
+  curl_slist* grown = curl_slist_append(headers.get(), line.c_str());
+  if (grown == nullptr) return false;
+  (void)
+      headers.release();  // the list grew in place: `grown` is its head (the old one or a new one)
+  headers.reset(grown);
+  return true;
+}
+
+}  // namespace partyline::net

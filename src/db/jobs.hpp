@@ -11,7 +11,7 @@
 
 struct sqlite3;
 
-namespace partyline::store {
+namespace partyline::db {
 
 enum class JobState { kPending, kStored, kDead };
 const char* state_name(JobState state);
@@ -99,4 +99,4 @@ class JobStore {
   std::mutex mutex_;
 };
 
-}  // namespace partyline::store
+}  // namespace partyline::db

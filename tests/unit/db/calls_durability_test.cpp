@@ -8,10 +8,10 @@
 #include <optional>
 
 #include "full_disk.hpp"
-#include "store/calls.hpp"
+#include "db/calls.hpp"
 #include "test_dir.hpp"
 
-namespace partyline::store {
+namespace partyline::db {
 namespace {
 
 using std::chrono::hours;
@@ -192,4 +192,4 @@ TEST_F(CallStorePrune, TheStorePrunesAtStartWhenAskedTo) {
 }
 
 }  // namespace
-}  // namespace partyline::store
+}  // namespace partyline::db

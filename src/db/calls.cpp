@@ -1,6 +1,6 @@
-#include "store/calls.hpp"
+#include "db/calls.hpp"
 
-#include "store/sqlite.hpp"
+#include "db/sqlite.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -8,7 +8,7 @@
 #include <map>
 #include <stdexcept>
 
-namespace partyline::store {
+namespace partyline::db {
 namespace {
 
 // WITHOUT ROWID: rows live in their primary key's b-tree, one insert per write instead of a
@@ -429,4 +429,4 @@ int CallStore::participants_now() {
   return n;
 }
 
-}  // namespace partyline::store
+}  // namespace partyline::db

@@ -1,11 +1,11 @@
-#include "store/sqlite.hpp"
+#include "db/sqlite.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
-namespace partyline::store::sqlite {
+namespace partyline::db::sqlite {
 namespace {
 
 namespace fs = std::filesystem;
@@ -34,4 +34,4 @@ TEST(SqliteTest, AConnectionDoesNotPreallocateItsPageCache) {
 }
 
 }  // namespace
-}  // namespace partyline::store::sqlite
+}  // namespace partyline::db::sqlite

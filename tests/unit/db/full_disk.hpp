@@ -8,7 +8,7 @@
 #include <atomic>
 #include <mutex>
 
-namespace partyline::store::testing {
+namespace partyline::db::testing {
 
 class FullDisk {
  public:
@@ -96,4 +96,4 @@ class FullDisk {
   std::atomic<int> failed_{0};
 };
 
-}  // namespace partyline::store::testing
+}  // namespace partyline::db::testing

@@ -2,10 +2,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "store/jobs.hpp"
+#include "db/jobs.hpp"
 #include "test_dir.hpp"
 
-namespace partyline::store {
+namespace partyline::db {
 namespace {
 
 using testing::TestDir;
@@ -109,4 +109,4 @@ TEST(JobFollowups, AFileFromTheFirstReleaseGetsTheNewColumnsAndKeepsItsRows) {
 }
 
 }  // namespace
-}  // namespace partyline::store
+}  // namespace partyline::db

@@ -18,11 +18,11 @@
 
 #include "log/logger.hpp"
 #include "log/rate_limit.hpp"
-#include "store/sqlite.hpp"
+#include "db/sqlite.hpp"
 #include "util/backoff.hpp"
 #include "util/clock.hpp"
 
-namespace partyline::store {
+namespace partyline::db {
 
 struct CallRecord {
   std::string call_sid;
@@ -156,4 +156,4 @@ class CallStore {
   std::thread writer_;
 };
 
-}  // namespace partyline::store
+}  // namespace partyline::db

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-namespace partyline::store::sqlite {
+namespace partyline::db::sqlite {
 
 // Opens (creating) the file in WAL mode with a busy timeout; `synchronous` is "FULL" or "NORMAL".
 sqlite3* open(const std::filesystem::path& file, const char* synchronous);
@@ -37,4 +37,4 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
-}  // namespace partyline::store::sqlite
+}  // namespace partyline::db::sqlite

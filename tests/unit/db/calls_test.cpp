@@ -3,9 +3,9 @@
 
 #include <filesystem>
 
-#include "store/calls.hpp"
+#include "db/calls.hpp"
 
-namespace partyline::store {
+namespace partyline::db {
 namespace {
 
 const std::string kCf = "CF" + std::string(32, '1');
@@ -132,4 +132,4 @@ TEST(CallStore, EveryQueuedWriteIsCommittedBeforeTheStoreCloses) {
 }
 
 }  // namespace
-}  // namespace partyline::store
+}  // namespace partyline::db

@@ -1,8 +1,8 @@
-#include "store/sqlite.hpp"
+#include "db/sqlite.hpp"
 
 #include <stdexcept>
 
-namespace partyline::store::sqlite {
+namespace partyline::db::sqlite {
 
 namespace {
 // Our databases are a few pages each: without this, every connection pre-allocates (and touches)
@@ -73,4 +73,4 @@ std::string Statement::text(int i) const {
            : std::string();
 }
 
-}  // namespace partyline::store::sqlite
+}  // namespace partyline::db::sqlite

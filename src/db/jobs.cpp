@@ -1,10 +1,10 @@
-#include "store/jobs.hpp"
+#include "db/jobs.hpp"
 
-#include "store/sqlite.hpp"
+#include "db/sqlite.hpp"
 
 #include <stdexcept>
 
-namespace partyline::store {
+namespace partyline::db {
 namespace {
 
 // One transaction: one sync on a new file instead of one per statement.
@@ -311,4 +311,4 @@ bool JobStore::requeue(const std::string& sid, std::int64_t now_ms) {
   return sqlite3_changes(db_) > 0;
 }
 
-}  // namespace partyline::store
+}  // namespace partyline::db

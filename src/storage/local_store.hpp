@@ -18,6 +18,7 @@ class LocalStore : public ObjectStore {
   ReadResult read_small(const std::string& key) override;
   RemoveResult remove(const std::string& key) override;
   std::string location(const std::string& key) const override;
+  std::string_view name() const override { return "local"; }
   // Deletes the temp files that writes cut short by a crash left under root (".<name>.tmp-<hex>");
   // returns how many. For start-up only: a write in progress would lose its temp file.
   std::size_t remove_temp_files();

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -81,6 +82,8 @@ class ObjectStore {
   virtual ReadResult read_small(const std::string& key) = 0;
   virtual RemoveResult remove(const std::string& key) = 0;
   virtual std::string location(const std::string& key) const = 0;  // "s3://bucket/key" or a path
+  // "s3" or "local": names this store in log events (s3.put.ok, local.put.ok).
+  virtual std::string_view name() const = 0;
   // What to hash while the file is written, for an object of `size` bytes (unknown: nullopt), so
   // that put_if_absent finds every digest it sends in the Object and never hashes the file again.
   virtual util::DigestPlan digest_plan(std::optional<std::uint64_t> size) const {

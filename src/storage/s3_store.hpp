@@ -54,6 +54,7 @@ class S3Store : public ObjectStore {
   ReadResult read_small(const std::string& key) override;
   RemoveResult remove(const std::string& key) override;
   std::string location(const std::string& key) const override;  // "s3://bucket/key"
+  std::string_view name() const override { return "s3"; }
   // Up to multipart_threshold: the whole file's MD5 (Content-MD5 of the single PUT); above it,
   // each part_size range's SHA-256 and MD5 instead; unknown size: both.
   util::DigestPlan digest_plan(std::optional<std::uint64_t> size) const override;

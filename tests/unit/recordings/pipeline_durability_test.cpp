@@ -62,6 +62,7 @@ class FakeStorage : public storage::ObjectStore {
   storage::ReadResult read_small(const std::string&) override { return {}; }
   storage::RemoveResult remove(const std::string&) override { return {}; }
   std::string location(const std::string& key) const override { return "fake://" + key; }
+  std::string_view name() const override { return "fake"; }
 
   void add(const std::string& key, std::string body) {
     std::lock_guard lock(mutex_);

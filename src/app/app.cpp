@@ -53,7 +53,7 @@ App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::
       random_(std::move(random)),
       services_(services),
       answers_(config_, runtime_.public_base_url) {
-  if (!runtime_.auth_token.empty()) signature_.emplace(runtime_.auth_token.reveal());
+  if (!runtime_.twilio.auth_token.empty()) signature_.emplace(runtime_.twilio.auth_token.reveal());
   router_.add("/health", {"GET"}, [](const Request&, const http::Respond& respond) {
     respond(Response::text(200, "OK"));
   });
@@ -109,9 +109,7 @@ void App::handle(const Request& request, http::Respond respond) const {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
-    if (services_.metrics) {
-      services_.metrics->observe_request(path, r.status, std::chrono::microseconds(us));
-    }
+    services_.metrics.observe_request(path, r.status, std::chrono::microseconds(us));
     if (r.status >= 400 && r.status < 500) {
       limited_.warn("http.request", r.reason,
                     {{"method", method}, {"path", path}, {"status", r.status}, {"us", us}});
@@ -141,19 +139,19 @@ std::variant<Params, Response> App::guard(const Request& request) const {
   if (config_.validate_signature) {
     const std::string_view signature = request.header("X-Twilio-Signature");
     if (signature.empty()) {
-      if (services_.metrics) services_.metrics->signature_rejected();
+      services_.metrics.signature_rejected();
       return Response::text(403, "Forbidden\n", "missing X-Twilio-Signature");
     }
     const std::string url = runtime_.public_base_url + request.target;
     if (!signature_ || !signature_->valid(signature, url, params)) {
-      if (services_.metrics) services_.metrics->signature_rejected();
+      services_.metrics.signature_rejected();
       return Response::text(403, "Forbidden\n",
                             "X-Twilio-Signature does not match PUBLIC_BASE_URL + path and the "
                             "auth token (check PUBLIC_BASE_URL and TWILIO_AUTH_TOKEN)");
     }
   }
   const std::string_view account = param(params, "AccountSid");
-  if (!account.empty() && account != runtime_.account_sid) {
+  if (!account.empty() && account != runtime_.twilio.account_sid) {
     return Response::text(403, "Forbidden\n", "AccountSid is not this service's account");
   }
   return std::move(params);
@@ -221,8 +219,7 @@ void App::conf_status(const Params& p, http::Respond respond) const {
   }
   // Twilio sends duplicates and out-of-order events: SequenceNumber places each one; without it
   // (not expected from Twilio) arrival order stands in.
-  db::ConferenceEvent e{conference_sid, 0,        event,
-                           call_sid,       now_ms(), param(p, "Muted") == "true"};
+  db::ConferenceEvent e{conference_sid, 0, event, call_sid, now_ms(), param(p, "Muted") == "true"};
   const std::string_view seq = param(p, "SequenceNumber");
   const bool seq_ok =
       !seq.empty() && seq.size() <= 18 &&
@@ -242,9 +239,8 @@ void App::conf_status(const Params& p, http::Respond respond) const {
     log_.info(name, std::move(fields));
     respond(Response::empty(204));
   };
-  if (!services_.calls) return answer({true, {}});
   try {
-    services_.calls->record_event(e, answer);
+    services_.calls.record_event(e, answer);
   } catch (const std::exception& ex) {
     answer({false, ex.what()});
   }
@@ -252,7 +248,7 @@ void App::conf_status(const Params& p, http::Respond respond) const {
 
 void App::recording_callback(const Params& p, http::Respond respond) const {
   auto check = recordings::check_recording_callback(
-      p, runtime_.account_sid, config_.twilio_api_base, config_.media_from_loopback);
+      p, runtime_.twilio.account_sid, config_.twilio_api_base, config_.media_from_loopback);
   if (!check.callback) return respond(bad_request(check.error));
   const auto& cb = *check.callback;
   if (cb.status != "completed") {
@@ -261,13 +257,9 @@ void App::recording_callback(const Params& p, http::Respond respond) const {
     log_.warn("recording.failed", std::move(fields));
     return respond(Response::empty(200));
   }
-  if (services_.pipeline == nullptr) {
-    log_.info("recording.ready", {{"RecordingSid", cb.recording_sid}, {"url", cb.recording_url}});
-    return respond(Response::empty(200));
-  }
-  recordings::Pipeline::Accepted accepted;
+  recordings::Intake::Accepted accepted;
   try {
-    accepted = services_.pipeline->accept(cb);
+    accepted = services_.recordings.accept(cb);
   } catch (const std::exception& e) {
     return respond(Response::text(503, "Service Unavailable\n",
                                   std::string("cannot record the job durably: ") + e.what()));
@@ -284,7 +276,7 @@ void App::recording_callback(const Params& p, http::Respond respond) const {
              {"ConferenceSid", job.conference_sid},
              {"duration", job.duration},
              {"key", job.key}});
-  services_.pipeline->wait(
+  services_.recordings.wait(
       job.recording_sid, config_.recording_callback_wait,
       [respond](const db::Job& now, bool finished) {
         if (finished && now.state == db::JobState::kStored) {
@@ -307,7 +299,6 @@ std::int64_t App::now_ms() const {
 }
 
 Response App::metrics(const Request& request) const {
-  if (!services_.metrics) return Response::text(404, "Not Found\n", "metrics not enabled");
   // In production the public port shows metrics only to the bearer of METRICS_TOKEN; without
   // one they are on the metrics listener alone.
   if (config_.metrics_token.empty() && !config_.local_mode) {
@@ -333,28 +324,23 @@ void App::handle_metrics_listener(const Request& request, http::Respond respond)
     r.headers.emplace_back("Allow", "GET, HEAD");
     return respond(std::move(r));
   }
-  if (!services_.metrics) return respond(Response::text(404, "Not Found\n", "metrics not enabled"));
   respond(render_metrics());
 }
 
 Response App::render_metrics() const {
   metrics::Metrics::Gauges g;
-  if (services_.server) {
-    g.connections_refused = services_.server->refused.load(std::memory_order_relaxed);
-    g.connections_evicted = services_.server->evicted.load(std::memory_order_relaxed);
-  }
+  g.connections_refused = services_.server.refused.load(std::memory_order_relaxed);
+  g.connections_evicted = services_.server.evicted.load(std::memory_order_relaxed);
   try {
-    if (services_.jobs) {
-      g.queue_depth = services_.jobs->count_pending();
-      if (auto oldest = services_.jobs->oldest_pending_ms()) {
-        g.oldest_pending_age_seconds = static_cast<double>(now_ms() - *oldest) / 1000.0;
-      }
+    g.queue_depth = services_.recordings.pending();
+    if (auto oldest = services_.recordings.oldest_pending_ms()) {
+      g.oldest_pending_age_seconds = static_cast<double>(now_ms() - *oldest) / 1000.0;
     }
-    if (services_.calls) g.participants_now = services_.calls->participants_now();
+    g.participants_now = services_.calls.participants_now();
   } catch (const std::exception& e) {
     log_.error("metrics.store_error", {{"reason", e.what()}});
   }
-  Response r = Response::text(200, services_.metrics->render(g));
+  Response r = Response::text(200, services_.metrics.render(g));
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return r;
 }
@@ -376,7 +362,7 @@ Response App::token(const Request& request) const {
   }
   const std::string identity = "web-" + util::hex_lower(random_(4));
   const std::string jwt =
-      twilio::make_access_token({.account_sid = runtime_.account_sid,
+      twilio::make_access_token({.account_sid = runtime_.twilio.account_sid,
                                  .api_key = config_.twilio_api_key,
                                  .api_secret = config_.twilio_api_secret.reveal(),
                                  .identity = identity,

@@ -5,8 +5,10 @@
 #include <string>
 #include <variant>
 
+#include "app/runtime.hpp"
 #include "call_flow/call_flow.hpp"
 #include "config/config.hpp"
+#include "db/calls.hpp"
 #include "http/form.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
@@ -14,36 +16,24 @@
 #include "log/logger.hpp"
 #include "log/rate_limit.hpp"
 #include "metrics/metrics.hpp"
-#include "recordings/pipeline.hpp"
-#include "db/calls.hpp"
-#include "db/jobs.hpp"
+#include "recordings/intake.hpp"
 #include "twilio/signature.hpp"
 #include "util/clock.hpp"
 
 namespace partyline::app {
 
-// Values known only once the process runs: in local mode the account and token come from
-// DATA_DIR and the public URL from the bound port.
-struct Runtime {
-  std::string public_base_url;
-  std::string account_sid;
-  config::Secret auth_token;
-};
-
-// What the routes write to. Each may be absent (unit tests of the call flow): without a pipeline a
-// valid completed recording callback is answered 200 without being copied.
+// What the routes write to and report on.
 struct Services {
-  recordings::Pipeline* pipeline = nullptr;
-  db::JobStore* jobs = nullptr;
-  db::CallStore* calls = nullptr;
-  metrics::Metrics* metrics = nullptr;
-  const http::ServerCounters* server = nullptr;  // connections refused and evicted, for /metrics
+  recordings::Intake& recordings;  // the pipeline
+  db::CallStore& calls;
+  metrics::Metrics& metrics;
+  const http::ServerCounters& server;  // connections refused and evicted, for /metrics
 };
 
 class App {
  public:
   App(const config::Config& config, Runtime runtime, log::Logger& log, util::Clock clock,
-      util::RandomBytes random, Services services = {});
+      util::RandomBytes random, Services services);
 
   void handle(const http::Request& request, http::Respond respond) const;
   // The metrics listener (METRICS_LISTEN): GET /metrics without a token, nothing else.
@@ -76,13 +66,12 @@ class App {
   template <typename Write>
   void answer_after_record(const char* what, http::Response answer, http::Respond respond,
                            const Write& write) const {
-    if (!services_.calls) return respond(std::move(answer));
     db::WriteDone done = [this, what, answer, respond](const db::WriteResult& r) {
       if (!r.committed) limited_.error("calls.store_error", r.error, {{"what", what}});
       respond(answer);
     };
     try {
-      write(*services_.calls, std::move(done));
+      write(services_.calls, std::move(done));
     } catch (const std::exception& e) {
       limited_.error("calls.store_error", e.what(), {{"what", what}});
       respond(std::move(answer));

@@ -5,6 +5,31 @@
 
 namespace partyline::app {
 
+std::unique_ptr<storage::ObjectStore> make_object_store(const config::Config& config,
+                                                        log::Logger& log) {
+  if (config.s3_bucket.empty()) {
+    return std::make_unique<storage::LocalStore>(config.data_dir / "recordings");
+  }
+  return std::make_unique<storage::S3Store>(
+      storage::S3Options{
+          .bucket = config.s3_bucket,
+          .region = config.aws_region,
+          .endpoint = config.s3_endpoint,
+          .path_style = config.s3_force_path_style,
+          .credentials = {config.aws_access_key_id, config.aws_secret_access_key.reveal(),
+                          config.aws_session_token.reveal()},
+          .multipart_threshold = config.s3_multipart_threshold,
+          .part_size = config.s3_part_size,
+          .sse = config.s3_sse,
+          .sse_kms_key_id = config.s3_sse_kms_key_id},
+      log);
+}
+
+boost::json::object reconcile_fields(const recordings::ReconcileReport& r) {
+  return {{"ok", r.ok},         {"listed", r.listed}, {"candidates", r.candidates},
+          {"queued", r.queued}, {"known", r.known},   {"error", r.error}};
+}
+
 Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logger& log)
     : config_(config) {
   const auto db = config.data_dir / "partyline.db";
@@ -13,33 +38,16 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
   // wrong, without a row per caller forever.
   calls = std::make_unique<db::CallStore>(
       db, db::CallStoreOptions{.log = &log, .prune_after = std::chrono::hours(24 * 7)});
-  storage::LocalStore* local_store = nullptr;
-  if (config.s3_bucket.empty()) {
-    auto local = std::make_unique<storage::LocalStore>(config.data_dir / "recordings");
-    local_store = local.get();
-    storage = std::move(local);
-  } else {
-    storage = std::make_unique<storage::S3Store>(
-        storage::S3Options{
-            .bucket = config.s3_bucket,
-            .region = config.aws_region,
-            .endpoint = config.s3_endpoint,
-            .path_style = config.s3_force_path_style,
-            .credentials = {config.aws_access_key_id, config.aws_secret_access_key.reveal(),
-                            config.aws_session_token.reveal()},
-            .multipart_threshold = config.s3_multipart_threshold,
-            .part_size = config.s3_part_size,
-            .sse = config.s3_sse,
-            .sse_kms_key_id = config.s3_sse_kms_key_id},
-        log);
-  }
+  storage = make_object_store(config, log);
+  auto* local_store = dynamic_cast<storage::LocalStore*>(storage.get());
+
   const bool http_api = config.twilio_api_base.starts_with("http://");
   if (!config.local_mode) {
     rest = std::make_unique<twilio::RestClient>(
         twilio::RestOptions{.api_base = config.twilio_api_base,
-                            .account_sid = runtime.account_sid,
-                            .username = runtime.account_sid,
-                            .password = runtime.auth_token.reveal(),
+                            .account_sid = runtime.twilio.account_sid,
+                            .username = runtime.twilio.account_sid,
+                            .password = runtime.twilio.auth_token.reveal(),
                             .allow_http = http_api});
   }
   const auto spool = config.data_dir / "spool";
@@ -57,8 +65,8 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
   pipeline = std::make_unique<recordings::Pipeline>(
       recordings::PipelineOptions{
           .spool_dir = spool,
-          .account_sid = runtime.account_sid,
-          .auth_token = runtime.auth_token,
+          .account_sid = runtime.twilio.account_sid,
+          .auth_token = runtime.twilio.auth_token,
           .prefix = config.s3_prefix,
           .format = config.recording_format,
           .workers = config.recording_workers,
@@ -69,8 +77,8 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
           .metrics = &metrics,
           .followups_stored = followups->steps_when_stored(),
           .followups_dead = followups->steps_when_dead(),
-          .run_followup = [f = followups.get()](
-                              unsigned step, const db::Job& job) { return f->run(step, job); },
+          .run_followup = [f = followups.get()](unsigned step,
+                                                const db::Job& job) { return f->run(step, job); },
           .remove_storage_leftovers = remove_storage_leftovers},
       *jobs, *storage, log, util::system_clock());
 }

@@ -1,21 +1,30 @@
 #pragma once
 // The stores, storage, Twilio client and recording pipeline, built from the configuration: the
 // same wiring for the service and for the commands that act on its state (reconcile, recordings).
+#include <boost/json.hpp>
 #include <memory>
 
-#include "app/app.hpp"
+#include "app/runtime.hpp"
 #include "config/config.hpp"
+#include "db/calls.hpp"
+#include "db/jobs.hpp"
 #include "log/logger.hpp"
 #include "metrics/metrics.hpp"
 #include "recordings/followups.hpp"
 #include "recordings/pipeline.hpp"
 #include "recordings/reconciler.hpp"
 #include "storage/object_store.hpp"
-#include "db/calls.hpp"
-#include "db/jobs.hpp"
 #include "twilio/rest.hpp"
 
 namespace partyline::app {
+
+// The object store the configuration names: S3 (S3_BUCKET set) or DATA_DIR/recordings. Creates
+// nothing until it writes.
+std::unique_ptr<storage::ObjectStore> make_object_store(const config::Config& config,
+                                                        log::Logger& log);
+
+// A reconciler pass as log fields (reconcile.done).
+boost::json::object reconcile_fields(const recordings::ReconcileReport& report);
 
 struct Backend {
   // Throws std::runtime_error (e.g. DATA_DIR not writable).
@@ -28,8 +37,6 @@ struct Backend {
   std::unique_ptr<twilio::RestClient> rest;  // absent in local mode
   std::unique_ptr<recordings::Followups> followups;
   std::unique_ptr<recordings::Pipeline> pipeline;
-
-  Services services() { return {pipeline.get(), jobs.get(), calls.get(), &metrics}; }
 
   // One reconciler pass over recordings created since `since`.
   recordings::ReconcileReport reconcile(std::chrono::system_clock::time_point since);

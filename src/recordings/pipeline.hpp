@@ -18,13 +18,14 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "db/jobs.hpp"
 #include "log/logger.hpp"
 #include "log/rate_limit.hpp"
 #include "metrics/metrics.hpp"
 #include "recordings/callback.hpp"
 #include "recordings/followups.hpp"
+#include "recordings/intake.hpp"
 #include "storage/object_store.hpp"
-#include "db/jobs.hpp"
 #include "util/backoff.hpp"
 #include "util/clock.hpp"
 
@@ -57,7 +58,7 @@ struct PipelineOptions {
   std::chrono::milliseconds store_retry_max{30'000};
 };
 
-class Pipeline {
+class Pipeline : public Intake {
  public:
   Pipeline(PipelineOptions options, db::JobStore& jobs, storage::ObjectStore& storage,
            log::Logger& log, util::Clock clock);
@@ -70,17 +71,12 @@ class Pipeline {
   // Workers finish the copy they are on, then exit; waiting callbacks are answered.
   void stop();
 
-  struct Accepted {
-    db::Job job;
-    bool inserted = false;  // first time this RecordingSid was seen
-  };
-  // Durably records the job (or finds it). Throws std::runtime_error if the store fails.
-  Accepted accept(const RecordingCallback& callback);
-
-  // Calls `done(job, finished)` once: when the job leaves the pending state (finished = true),
-  // or with the current row when `timeout` passes first (finished = false). Any thread.
-  using WaitDone = std::function<void(const db::Job&, bool finished)>;
-  void wait(const std::string& recording_sid, std::chrono::milliseconds timeout, WaitDone done);
+  // Intake: durably records the job (or finds it); waits for it to be stored.
+  Accepted accept(const RecordingCallback& callback) override;
+  void wait(const std::string& recording_sid, std::chrono::milliseconds timeout,
+            WaitDone done) override;
+  std::size_t pending() override { return jobs_.count_pending(); }
+  std::optional<std::int64_t> oldest_pending_ms() override { return jobs_.oldest_pending_ms(); }
 
   // The storage key a callback maps to (pure; used by accept and by tools).
   std::string key_for(const RecordingCallback& callback, util::Clock::result_type first_seen) const;

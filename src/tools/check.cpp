@@ -5,12 +5,15 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "app/app.hpp"
 #include "app/backend.hpp"
-#include "app/local_credentials.hpp"
+#include "app/runtime.hpp"
+#include "log/logger.hpp"
+#include "storage/object_store.hpp"
+#include "twilio/rest.hpp"
 #include "util/crypto.hpp"
 
 namespace partyline::tools {
@@ -23,18 +26,44 @@ struct Row {
   std::string detail;
 };
 
-Row check_data_dir(const config::Config& config) {
+// The nearest directory that exists at or above `path` (the one a write would need).
+fs::path existing_ancestor(fs::path path) {
   std::error_code ec;
-  fs::create_directories(config.data_dir, ec);
-  const fs::path probe = config.data_dir / (".check-" + util::hex_lower(util::random_bytes(6)));
+  path = fs::absolute(path, ec);
+  while (!fs::exists(path, ec) && path.has_parent_path() && path.parent_path() != path)
+    path = path.parent_path();
+  return path;
+}
+
+// Whether this process can create files in `dir`: a probe file made and removed at once.
+bool can_write_in(const fs::path& dir) {
+  const fs::path probe = dir / (".check-" + util::hex_lower(util::random_bytes(6)));
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return {"DATA_DIR", false, "cannot write in " + fs::absolute(config.data_dir).string()};
+  if (fd < 0) return false;
   const bool ok = ::write(fd, "ok", 2) == 2 && ::fsync(fd) == 0;
   ::close(fd);
+  std::error_code ec;
   fs::remove(probe, ec);
-  return {"DATA_DIR", ok,
-          (ok ? "writable: " : "write failed: ") + fs::absolute(config.data_dir).string()};
+  return ok;
+}
+
+// `check` leaves nothing behind: a DATA_DIR that is not there yet is one the service creates on
+// its first start, so what matters is that it could.
+Row check_data_dir(const config::Config& config) {
+  const std::string path = fs::absolute(config.data_dir).string();
+  std::error_code ec;
+  if (fs::is_directory(config.data_dir, ec)) {
+    const bool ok = can_write_in(config.data_dir);
+    return {"DATA_DIR", ok, (ok ? "writable: " : "cannot write in ") + path};
+  }
+  if (fs::exists(config.data_dir, ec)) return {"DATA_DIR", false, path + " is not a directory"};
+  const fs::path ancestor = existing_ancestor(config.data_dir);
+  if (!fs::is_directory(ancestor, ec) || !can_write_in(ancestor)) {
+    return {"DATA_DIR", false,
+            path + " does not exist and cannot be created in " + ancestor.string()};
+  }
+  return {"DATA_DIR", true,
+          path + " does not exist yet; the service creates it on its first start"};
 }
 
 Row check_public_url(const config::Config& config) {
@@ -46,12 +75,17 @@ Row check_public_url(const config::Config& config) {
   return {"PUBLIC_BASE_URL", true, config.public_base_url};
 }
 
-Row check_twilio(const config::Config& config, app::Backend* backend) {
+Row check_twilio(const config::Config& config) {
   if (config.local_mode)
     return {"Twilio credentials", false,
             "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN not set (local mode)"};
-  if (!backend || !backend->rest) return {"Twilio credentials", false, "no client"};
-  const auto account = backend->rest->fetch_account();
+  const app::Runtime runtime = app::load_runtime(config, app::LocalCredentialsUse::kReadOnly);
+  const twilio::RestClient rest({.api_base = config.twilio_api_base,
+                                 .account_sid = runtime.twilio.account_sid,
+                                 .username = runtime.twilio.account_sid,
+                                 .password = runtime.twilio.auth_token.reveal(),
+                                 .allow_http = config.twilio_api_base.starts_with("http://")});
+  const auto account = rest.fetch_account();
   if (!account.ok) return {"Twilio credentials", false, "account fetch failed: " + account.error};
   const bool active = account.status.empty() || account.status == "active";
   return {"Twilio credentials", active,
@@ -59,43 +93,56 @@ Row check_twilio(const config::Config& config, app::Backend* backend) {
               (account.status.empty() ? "status unknown" : account.status) + ")"};
 }
 
-Row check_storage(const config::Config& config, app::Backend* backend) {
-  const std::string name = config.s3_bucket.empty() ? "Storage (local)" : "S3";
-  if (!backend) return {name, false, "not available"};
-  auto& storage = *backend->storage;
+// Writes a small object, reads it back and deletes it. A local directory that is not there yet
+// is not probed (that would create it): it is created by the service, in DATA_DIR.
+Row check_storage(const config::Config& config) {
+  const bool local = config.s3_bucket.empty();
+  const std::string name = local ? "Storage (local)" : "S3";
+  // Logs from the store (e.g. a warning) go to stderr, the table to stdout.
+  log::Logger log(2, config::LogLevel::kWarn, util::system_clock());
+  std::unique_ptr<storage::ObjectStore> store;
+  try {
+    store = app::make_object_store(config, log);
+  } catch (const std::exception& e) {
+    return {name, false, e.what()};
+  }
   const std::string key =
       config.s3_prefix + ".partyline-check-" + util::hex_lower(util::random_bytes(8));
+  std::error_code ec;
+  if (local && !fs::is_directory(fs::path(store->location(key)).parent_path(), ec)) {
+    return {name, true,
+            "the service creates " + fs::path(store->location(key)).parent_path().string()};
+  }
   const std::string content = "partyline check " + util::hex_lower(util::random_bytes(8)) + "\n";
   const fs::path file =
-      config.data_dir / (".check-object-" + util::hex_lower(util::random_bytes(6)));
+      fs::temp_directory_path(ec) / (".partyline-check-" + util::hex_lower(util::random_bytes(6)));
   {
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 ||
-        ::write(fd, content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
-      if (fd >= 0) ::close(fd);
-      return {name, false, "cannot write the probe file in DATA_DIR"};
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    const bool written = fd >= 0 && ::write(fd, content.data(), content.size()) ==
+                                        static_cast<ssize_t>(content.size());
+    if (fd >= 0) ::close(fd);
+    if (!written) {
+      fs::remove(file, ec);
+      return {name, false, "cannot write the probe file in " + file.parent_path().string()};
     }
-    ::close(fd);
   }
   storage::Object object;
   object.file = file;
   object.size = content.size();
   object.sha256_hex = util::sha256_hex(content);
   object.content_type = "text/plain";
-  const auto put = storage.put_if_absent(key, object);
-  std::error_code ec;
+  const auto put = store->put_if_absent(key, object);
   fs::remove(file, ec);
-  if (!put.ok) return {name, false, "write " + storage.location(key) + " failed: " + put.error};
-  const auto read = storage.read_small(key);
-  const auto removed = storage.remove(key);
-  if (!read.ok)
-    return {name, false, "wrote but cannot read back " + storage.location(key) + ": " + read.error};
-  if (read.body != content)
-    return {name, false, "read back different bytes from " + storage.location(key)};
-  if (!removed.ok)
-    return {name, false,
-            "wrote and read, but cannot delete " + storage.location(key) + ": " + removed.error};
-  return {name, true, "wrote, read back and deleted " + storage.location(key)};
+  const std::string where = store->location(key);
+  if (!put.ok) return {name, false, "write " + where + " failed: " + put.error};
+  const auto read = store->read_small(key);
+  const auto removed = store->remove(key);
+  if (!read.ok) return {name, false, "wrote but cannot read back " + where + ": " + read.error};
+  if (read.body != content) return {name, false, "read back different bytes from " + where};
+  if (!removed.ok) {
+    return {name, false, "wrote and read, but cannot delete " + where + ": " + removed.error};
+  }
+  return {name, true, "wrote, read back and deleted " + where};
 }
 
 }  // namespace
@@ -105,28 +152,8 @@ int check(const config::Config& config) {
   rows.push_back({"Configuration", true, config.local_mode ? "loaded (local mode)" : "loaded"});
   rows.push_back(check_data_dir(config));
   rows.push_back(check_public_url(config));
-
-  app::Runtime runtime{config.public_base_url, config.twilio_account_sid, config.twilio_auth_token};
-  if (config.local_mode) {
-    try {
-      const auto local = app::read_local_credentials(config.data_dir);  // made by serve, not here
-      runtime.account_sid = local.account_sid;
-      runtime.auth_token = config::Secret(local.auth_token);
-    } catch (const std::exception&) {
-    }
-  }
-  // Logs from the clients (e.g. a storage warning) go to stderr, the table to stdout.
-  log::Logger log(2, config::LogLevel::kWarn, util::system_clock());
-  std::unique_ptr<app::Backend> backend;
-  std::string backend_error;
-  try {
-    backend = std::make_unique<app::Backend>(config, runtime, log);
-  } catch (const std::exception& e) {
-    backend_error = e.what();
-  }
-  rows.push_back(check_twilio(config, backend.get()));
-  rows.push_back(check_storage(config, backend.get()));
-  if (!backend_error.empty()) rows.push_back({"State database", false, backend_error});
+  rows.push_back(check_twilio(config));
+  rows.push_back(check_storage(config));
 
   std::size_t width = 0;
   for (const auto& r : rows)

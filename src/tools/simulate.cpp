@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "app/local_credentials.hpp"
-#include "http/form.hpp"
 #include "db/jobs.hpp"
+#include "http/form.hpp"
 #include "twilio/signature.hpp"
 #include "util/backoff.hpp"
 #include "util/crypto.hpp"

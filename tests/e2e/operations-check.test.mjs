@@ -2,7 +2,7 @@
 // fetch, a probe object in the loopback S3, DATA_DIR, PUBLIC_BASE_URL), prints one PASS/FAIL line
 // per part and a summary, exits 0 only when all pass, and never prints a secret. One Swift.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, before, after } from 'node:test';
@@ -106,6 +106,31 @@ describe('operations: partyline check', () => {
       { what: 'the probe object gone from the listing' }), [], 'the probe object is still there');
     assert.deepStrictEqual(await waitForListing(() => listKeys(swift.client, BUCKET, ''), empty,
       { what: 'an empty bucket listing' }), [], 'check left objects in the bucket');
+    // check tests and leaves nothing: no database, no credentials, no spool in DATA_DIR.
+    assert.deepStrictEqual(readdirSync(ctx.dataDir), [], 'check left files in DATA_DIR');
+  });
+
+  it('a DATA_DIR not there yet: PASS (the service creates it), and check does not create it', async () => {
+    const ctx = await setup('nodir');
+    const dataDir = join(ctx.dataDir, 'not', 'yet');
+    ctx.env.DATA_DIR = dataDir;
+    const r = await check(ctx);
+    assertRows(r, []);
+    assert.match(r.rows.get('DATA_DIR').detail, /does not exist yet; the service creates it/);
+    assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    assert.equal(existsSync(join(ctx.dataDir, 'not')), false, 'check created DATA_DIR');
+  });
+
+  it('local mode on an empty DATA_DIR: credentials and storage are not created by check', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'partyline-e2e-'));
+    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const r = await runCommand(['check'], { PATH: process.env.PATH || '/usr/bin:/bin', DATA_DIR: dataDir },
+      { timeout: 30000 });
+    const t = parseTable(r.stdout);
+    assert.equal(t.rows.get('DATA_DIR').status, 'PASS', r.stdout);
+    assert.equal(t.rows.get('Storage (local)').status, 'PASS', r.stdout);
+    assert.equal(t.rows.get('Twilio credentials').status, 'FAIL', r.stdout);
+    assert.deepStrictEqual(readdirSync(dataDir), [], 'check left files in DATA_DIR');
   });
 
   it('wrong auth token: "Twilio credentials" FAIL (401), the rest PASS, exit 1; the token never printed', async () => {

@@ -1,12 +1,17 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
+#include <future>
+#include <memory>
 #include <sstream>
 
+#include "../db/test_dir.hpp"
 #include "app/app.hpp"
+#include "fake_intake.hpp"
 #include "twilio/signature.hpp"
 
 namespace partyline::app {
@@ -62,16 +67,20 @@ class AppTest : public ::testing::Test {
 
   App make() {
     return App(
-        config_, Runtime{kBase, kAc, config::Secret(kToken)}, log_,
+        config_, Runtime{kBase, {kAc, config::Secret(kToken)}}, log_,
         [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1795501781)); },
-        [](std::size_t n) { return std::string(n, '\x11'); });
+        [](std::size_t n) { return std::string(n, '\x11'); },
+        {intake_, calls_, metrics_, counters_});
   }
 
+  // Webhooks that write a call record answer from the store's writer thread once it commits.
   http::Response call(const App& app, http::Request r) {
-    std::optional<http::Response> got;
-    app.handle(r, [&](http::Response resp) { got = std::move(resp); });
-    EXPECT_TRUE(got.has_value());
-    return got.value_or(http::Response{});
+    auto answered = std::make_shared<std::promise<http::Response>>();
+    app.handle(r, [answered](http::Response resp) { answered->set_value(std::move(resp)); });
+    auto future = answered->get_future();
+    const bool ready = future.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    EXPECT_TRUE(ready) << "no answer within 10 s";
+    return ready ? future.get() : http::Response{};
   }
 
   http::Request signed_post(const std::string& target, const http::Params& params,
@@ -88,6 +97,11 @@ class AppTest : public ::testing::Test {
   LogFile logs_;
   log::Logger log_;
   config::Config config_;
+  db::testing::TestDir dir_;
+  db::CallStore calls_{dir_.path() / "partyline.db"};
+  metrics::Metrics metrics_;
+  http::ServerCounters counters_;
+  testing::FakeIntake intake_;
 };
 
 TEST_F(AppTest, HealthAndRouting) {
@@ -177,6 +191,7 @@ TEST_F(AppTest, RecordingCallbackFieldsAreChecked) {
                         {"ConferenceSid", kCf}, {"RecordingDuration", "42"}};
   };
   EXPECT_EQ(call(app, signed_post("/recording-callback", params(kRe, url))).status, 200);
+  EXPECT_EQ(intake_.accepted(), std::vector<std::string>{kRe});
   const std::string other_ac = "AC" + std::string(32, 'c');
   const std::string bad_urls[] = {
       "https://evil.example.com/2010-04-01/Accounts/" + kAc + "/Recordings/" + kRe,
@@ -193,6 +208,42 @@ TEST_F(AppTest, RecordingCallbackFieldsAreChecked) {
     EXPECT_EQ(call(app, signed_post("/recording-callback", params(kRe, bad))).status, 400);
   }
   EXPECT_EQ(call(app, signed_post("/recording-callback", params("RE123", url))).status, 400);
+  EXPECT_EQ(intake_.accepted(), std::vector<std::string>{kRe}) << "a refused callback was queued";
+}
+
+// 200 only once the recording is stored; Twilio hears 503 (with Retry-After) while it is not, or
+// when the job cannot even be recorded.
+TEST_F(AppTest, RecordingCallbackAnswersWhatThePipelineReports) {
+  const App app = make();
+  const std::string url =
+      "https://api.twilio.com/2010-04-01/Accounts/" + kAc + "/Recordings/" + kRe;
+  const http::Params p{{"AccountSid", kAc},    {"RecordingSid", kRe},
+                       {"RecordingUrl", url},  {"RecordingStatus", "completed"},
+                       {"ConferenceSid", kCf}, {"RecordingDuration", "42"}};
+  const struct {
+    db::JobState outcome;
+    bool fail_accept;
+    int status;
+    const char* reason;
+  } cases[] = {
+      {db::JobState::kStored, false, 200, ""},
+      {db::JobState::kPending, false, 503, "not stored yet"},
+      {db::JobState::kDead, false, 503, "dead-lettered"},
+      {db::JobState::kStored, true, 503, "cannot record the job durably"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.reason);
+    intake_.outcome = c.outcome;
+    intake_.fail_accept = c.fail_accept;
+    const auto r = call(app, signed_post("/recording-callback", p));
+    EXPECT_EQ(r.status, c.status);
+    EXPECT_NE(r.reason.find(c.reason), std::string::npos) << r.reason;
+    if (c.status == 503 && !c.fail_accept) {
+      EXPECT_NE(std::find(r.headers.begin(), r.headers.end(),
+                          std::pair<std::string, std::string>{"Retry-After", "60"}),
+                r.headers.end());
+    }
+  }
 }
 
 TEST_F(AppTest, TokenEndpoint) {

@@ -10,6 +10,7 @@
 #include "../db/full_disk.hpp"
 #include "../db/test_dir.hpp"
 #include "app/app.hpp"
+#include "fake_intake.hpp"
 #include "twilio/signature.hpp"
 
 namespace partyline::app {
@@ -44,8 +45,8 @@ class ConfStatus : public ::testing::Test {
   ~ConfStatus() override { ::close(devnull_); }
 
   App make(db::CallStore& calls) {
-    return App(config_, Runtime{kBase, kAc, config::Secret(kToken)}, log_, util::system_clock(),
-               util::system_random(), Services{.calls = &calls});
+    return App(config_, Runtime{kBase, {kAc, config::Secret(kToken)}}, log_, util::system_clock(),
+               util::system_random(), {intake_, calls, metrics_, counters_});
   }
 
   static http::Request event(int sequence) {
@@ -79,6 +80,9 @@ class ConfStatus : public ::testing::Test {
     return future.get();
   }
 
+  testing::FakeIntake intake_;
+  metrics::Metrics metrics_;
+  http::ServerCounters counters_;
   db::testing::TestDir dir_;
   std::filesystem::path file_ = dir_.path() / "db";
   int devnull_ = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -101,7 +105,7 @@ TEST_F(ConfStatus, TheAnswerComesOnceTheEventIsCommitted) {
 TEST_F(ConfStatus, AnEventTheStoreCannotKeepIs503WithTheReason) {
   db::testing::FullDisk disk;
   db::CallStore calls(file_, {.retry_min = std::chrono::milliseconds(5),
-                                 .retry_max = std::chrono::milliseconds(20)});
+                              .retry_max = std::chrono::milliseconds(20)});
   const App app = make(calls);
   disk.full(true);
   const auto refused = post(app, 1);
@@ -138,7 +142,7 @@ bool call_on_disk(const std::filesystem::path& file, const std::string& call_sid
 TEST_F(ConfStatus, VoiceIsAnsweredOnceTheCallIsCommittedAndStillAnsweredOnAFullDisk) {
   db::testing::FullDisk disk;
   db::CallStore calls(file_, {.retry_min = std::chrono::milliseconds(5),
-                                 .retry_max = std::chrono::milliseconds(20)});
+                              .retry_max = std::chrono::milliseconds(20)});
   const App app = make(calls);
   auto voice = [&](const std::string& call_sid) -> std::optional<Answer> {
     const http::Params params{{"AccountSid", kAc}, {"CallSid", call_sid}, {"From", "+15551234567"}};

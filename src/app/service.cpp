@@ -1,0 +1,240 @@
+#include "app/service.hpp"
+
+#include <sys/resource.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "app/app.hpp"
+#include "app/backend.hpp"
+#include "app/local_credentials.hpp"
+#include "app/runtime.hpp"
+#include "http/server.hpp"
+#include "log/logger.hpp"
+
+namespace partyline::app {
+namespace {
+
+constexpr int kExitConfig = 2;
+
+const char* consent_name(config::ConsentMode m) {
+  return m == config::ConsentMode::kPress1 ? "press1" : "notice";
+}
+
+// Every RECONCILE_INTERVAL, asks Twilio for the recordings of the last 72 h and queues any
+// completed conference recording whose callback never arrived.
+class ReconcileLoop {
+ public:
+  ReconcileLoop(const config::Config& config, Backend& backend, log::Logger& log)
+      : backend_(backend), log_(log), interval_(config.reconcile_interval) {
+    if (config.local_mode || interval_.count() == 0) return;
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~ReconcileLoop() { stop(); }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
+      lock.unlock();
+      const auto report =
+          backend_.reconcile(std::chrono::system_clock::now() - std::chrono::hours(72));
+      log_.write(report.ok ? log::LogLevel::kInfo : log::LogLevel::kWarn, "reconcile.done",
+                 reconcile_fields(report));
+      lock.lock();
+    }
+  }
+  Backend& backend_;
+  log::Logger& log_;
+  std::chrono::milliseconds interval_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// Opens the listener; false (logged, and said on stderr naming `setting`) when it cannot.
+bool listen(http::Server& server, const std::string& host, unsigned port, const char* setting,
+            const char* evt, log::Logger& log, std::uint16_t& bound) {
+  try {
+    bound = server.listen();
+    return true;
+  } catch (const std::exception& e) {
+    log.error(evt, {{"host", host}, {"port", port}, {"reason", e.what()}});
+    std::fprintf(stderr, "partyline: %s: cannot listen on %s:%u: %s\n", setting, host.c_str(), port,
+                 e.what());
+    return false;
+  }
+}
+
+// Local mode: the URL the service is reached at is only known once it listens.
+std::string url_of_listener(const config::Config& config, std::uint16_t port) {
+  const bool any = config.host == "0.0.0.0" || config.host == "::";
+  const std::string host =
+      any ? "127.0.0.1"
+          : (config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host);
+  return "http://" + host + ":" + std::to_string(port);
+}
+
+void log_start(const config::Config& config, const Runtime& runtime, log::Logger& log) {
+  log.info("service.start", {{"version", PARTYLINE_VERSION},
+                             {"local_mode", config.local_mode},
+                             {"public_base_url", runtime.public_base_url},
+                             {"pin_gate", config.pin_gate()},
+                             {"consent_mode", consent_name(config.consent_mode)},
+                             {"token_endpoint", config.token_enabled()},
+                             {"storage", config.s3_bucket.empty() ? "local" : "s3"},
+                             {"data_dir", config.data_dir.string()},
+                             {"threads", config.http_threads}});
+  boost::json::array missing;
+  for (const auto& gap : config.production_gaps)
+    missing.emplace_back(gap);
+  if (config.local_mode) {
+    log.warn("config.local_mode",
+             {{"message", "running on embedded defaults; webhooks are signed with the token in " +
+                              (config.data_dir / kLocalCredentialsFile).string()},
+              {"missing_for_production", std::move(missing)}});
+  } else if (!config.production_gaps.empty()) {
+    log.warn("config.incomplete", {{"missing_for_production", std::move(missing)}});
+  }
+  if (!config.validate_signature) {
+    log.warn("config.signature_validation_disabled",
+             {{"message",
+               "TWILIO_VALIDATE_SIGNATURE=false: ANYONE who can reach this port can drive "
+               "the webhooks. Never run like this in production."}});
+  }
+}
+
+// Every connection is a descriptor: take what the hard limit allows, and say so when that is
+// less than HTTP_MAX_CONNECTIONS needs (the listener would then fail to accept, not make room).
+void raise_fd_limit(const config::Config& config, log::Logger& log) {
+  rlimit fds{};
+  if (::getrlimit(RLIMIT_NOFILE, &fds) != 0) return;
+  if (fds.rlim_cur < fds.rlim_max) {
+    fds.rlim_cur = fds.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &fds);
+    ::getrlimit(RLIMIT_NOFILE, &fds);
+  }
+  if (fds.rlim_cur != RLIM_INFINITY && fds.rlim_cur < config.max_connections + 64) {
+    log.warn("config.fd_limit", {{"message",
+                                  "the open-file limit is below HTTP_MAX_CONNECTIONS + 64: lower "
+                                  "HTTP_MAX_CONNECTIONS or raise the limit (LimitNOFILE in the "
+                                  "unit)"},
+                                 {"limit", static_cast<std::uint64_t>(fds.rlim_cur)},
+                                 {"max_connections", config.max_connections}});
+  }
+}
+
+}  // namespace
+
+int serve(const config::Config& config) {
+  log::Logger log(1, config.log_level, util::system_clock(), log::Logger::Mode::kBuffered);
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec || !std::filesystem::is_directory(config.data_dir)) {
+    std::fprintf(stderr, "partyline: DATA_DIR: cannot create %s: %s\n", config.data_dir.c_str(),
+                 ec.message().c_str());
+    return kExitConfig;
+  }
+  Runtime runtime;
+  try {
+    runtime = load_runtime(config, LocalCredentialsUse::kCreate);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "partyline: DATA_DIR: %s\n", e.what());
+    return kExitConfig;
+  }
+
+  // Requests refused before the application saw them are counted where it counts the rest.
+  metrics::Metrics* request_metrics = nullptr;
+  http::Server server({.host = config.host,
+                       .port = config.port,
+                       .threads = config.http_threads,
+                       .max_connections = config.max_connections,
+                       .max_connections_per_address = config.max_connections_per_ip,
+                       .body_limit = App::kMaxWebhookBody,
+                       .request_timeout = config.request_timeout,
+                       .on_rejected =
+                           [&request_metrics](int status) {
+                             if (request_metrics) {
+                               request_metrics->observe_request("rejected", status, {});
+                             }
+                           }},
+                      log);
+  // GET /metrics on a listener of its own (loopback by default): one thread, a few connections.
+  std::optional<http::Server> metrics_server;
+  if (config.metrics_port) {
+    metrics_server.emplace(http::ServerOptions{.host = config.metrics_host,
+                                               .port = *config.metrics_port,
+                                               .threads = 1,
+                                               .max_connections = 16,
+                                               .request_timeout = config.request_timeout},
+                           log);
+  }
+  std::uint16_t port = 0;
+  std::uint16_t metrics_port = 0;
+  if (!listen(server, config.host, config.port, "PORT", "http.listen_error", log, port)) return 1;
+  if (metrics_server && !listen(*metrics_server, config.metrics_host, *config.metrics_port,
+                                "METRICS_LISTEN", "metrics.listen_error", log, metrics_port)) {
+    return 1;
+  }
+  if (runtime.public_base_url.empty()) runtime.public_base_url = url_of_listener(config, port);
+  try {
+    publish_local_runtime(config, runtime);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "partyline: DATA_DIR: %s\n", e.what());
+    return kExitConfig;
+  }
+  log_start(config, runtime, log);
+  raise_fd_limit(config, log);
+
+  std::unique_ptr<Backend> backend;
+  try {
+    backend = std::make_unique<Backend>(config, runtime, log);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "partyline: DATA_DIR: %s\n", e.what());
+    return kExitConfig;
+  }
+  backend->pipeline->start();
+  ReconcileLoop reconciler(config, *backend, log);
+
+  request_metrics = &backend->metrics;
+  const App application(config, runtime, log, util::system_clock(), util::system_random(),
+                        {*backend->pipeline, *backend->calls, backend->metrics, server.counters()});
+  std::thread metrics_thread;
+  if (metrics_server) {
+    log.info("metrics.listen", {{"host", config.metrics_host}, {"port", metrics_port}});
+    metrics_thread = std::thread([&] {
+      metrics_server->run([&application](const http::Request& r, http::Respond respond) {
+        application.handle_metrics_listener(r, std::move(respond));
+      });
+    });
+  }
+  log.info("http.listen", {{"host", config.host}, {"port", port}});
+  server.run([&application](const http::Request& r, http::Respond respond) {
+    application.handle(r, std::move(respond));
+  });
+  if (metrics_server) {
+    metrics_server->stop();
+    metrics_thread.join();
+  }
+  reconciler.stop();
+  backend->pipeline->stop();
+  log.info("service.stop");
+  return 0;
+}
+
+}  // namespace partyline::app

@@ -13,16 +13,17 @@
 #include "app/app.hpp"
 #include "fake_intake.hpp"
 #include "twilio/signature.hpp"
+#include "webhook.hpp"
 
 namespace partyline::app {
 namespace {
 
-const std::string kAc = "AC" + std::string(32, 'a');
-const std::string kToken = "0123456789abcdef0123456789abcdef";
-const std::string kBase = "https://calls.example.com";
-const std::string kCa = "CA" + std::string(32, '3');
-const std::string kCf = "CF" + std::string(32, '1');
-const std::string kRe = "RE" + std::string(32, '2');
+using testing::kAc;
+using testing::kBase;
+using testing::kCa;
+using testing::kCf;
+using testing::kRe;
+using testing::kToken;
 
 // Collects the log lines the App writes.
 class LogFile {
@@ -83,15 +84,9 @@ class AppTest : public ::testing::Test {
     return ready ? future.get() : http::Response{};
   }
 
-  http::Request signed_post(const std::string& target, const http::Params& params,
-                            const std::string& token = kToken) {
-    http::Request r;
-    r.method = "POST";
-    r.target = target;
-    r.body = http::form_encode(params);
-    r.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
-                 {"X-Twilio-Signature", twilio::compute_signature(token, kBase + target, params)}};
-    return r;
+  static http::Request signed_post(const std::string& target, const http::Params& params,
+                                   const std::string& token = kToken) {
+    return testing::signed_post(target, params, token);
   }
 
   LogFile logs_;

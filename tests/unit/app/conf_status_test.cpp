@@ -2,37 +2,26 @@
 // cannot keep it (a full disk), so Twilio sends it again.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <future>
 
+#include "../db/committed.hpp"
 #include "../db/full_disk.hpp"
 #include "../db/test_dir.hpp"
 #include "app/app.hpp"
 #include "fake_intake.hpp"
 #include "twilio/signature.hpp"
+#include "webhook.hpp"
 
 namespace partyline::app {
 namespace {
 
-const std::string kAc = "AC" + std::string(32, 'a');
-const std::string kToken = "0123456789abcdef0123456789abcdef";
-const std::string kBase = "https://calls.example.com";
-const std::string kCa = "CA" + std::string(32, '3');
-const std::string kCf = "CF" + std::string(32, '1');
-
-bool event_on_disk(const std::filesystem::path& file, std::int64_t sequence) {
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(db, "SELECT 1 FROM conference_events WHERE sequence = ?", -1, &s, nullptr);
-  sqlite3_bind_int64(s, 1, sequence);
-  const bool found = sqlite3_step(s) == SQLITE_ROW;
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return found;
-}
+using testing::kAc;
+using testing::kBase;
+using testing::kCa;
+using testing::kCf;
+using testing::kToken;
 
 class ConfStatus : public ::testing::Test {
  protected:
@@ -55,14 +44,7 @@ class ConfStatus : public ::testing::Test {
                               {"StatusCallbackEvent", "participant-join"},
                               {"CallSid", kCa},
                               {"SequenceNumber", std::to_string(sequence)}};
-    http::Request r;
-    r.method = "POST";
-    r.target = "/conf-status";
-    r.body = http::form_encode(params);
-    r.headers = {
-        {"Content-Type", "application/x-www-form-urlencoded"},
-        {"X-Twilio-Signature", twilio::compute_signature(kToken, kBase + r.target, params)}};
-    return r;
+    return testing::signed_post("/conf-status", params);
   }
 
   // The answer, whichever thread gives it; and whether the event was on disk at that moment.
@@ -73,7 +55,7 @@ class ConfStatus : public ::testing::Test {
   std::optional<Answer> post(const App& app, int sequence) {
     std::promise<Answer> promise;
     app.handle(event(sequence), [&](http::Response r) {
-      promise.set_value({std::move(r), event_on_disk(file_, sequence)});
+      promise.set_value({std::move(r), db::testing::event_committed(file_, sequence)});
     });
     auto future = promise.get_future();
     if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return {};
@@ -127,18 +109,6 @@ TEST_F(ConfStatus, AnEventTheStoreCannotKeepIs503WithTheReason) {
 
 // /voice, /consent and /check-pin answer once the call record is committed too; a store that
 // cannot keep it does not keep the caller off the line (200 with the same TwiML, logged).
-bool call_on_disk(const std::filesystem::path& file, const std::string& call_sid) {
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(db, "SELECT 1 FROM calls WHERE call_sid = ?", -1, &s, nullptr);
-  sqlite3_bind_text(s, 1, call_sid.c_str(), -1, SQLITE_TRANSIENT);
-  const bool found = sqlite3_step(s) == SQLITE_ROW;
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return found;
-}
-
 TEST_F(ConfStatus, VoiceIsAnsweredOnceTheCallIsCommittedAndStillAnsweredOnAFullDisk) {
   db::testing::FullDisk disk;
   db::CallStore calls(file_, {.retry_min = std::chrono::milliseconds(5),
@@ -146,16 +116,10 @@ TEST_F(ConfStatus, VoiceIsAnsweredOnceTheCallIsCommittedAndStillAnsweredOnAFullD
   const App app = make(calls);
   auto voice = [&](const std::string& call_sid) -> std::optional<Answer> {
     const http::Params params{{"AccountSid", kAc}, {"CallSid", call_sid}, {"From", "+15551234567"}};
-    http::Request r;
-    r.method = "POST";
-    r.target = "/voice";
-    r.body = http::form_encode(params);
-    r.headers = {
-        {"Content-Type", "application/x-www-form-urlencoded"},
-        {"X-Twilio-Signature", twilio::compute_signature(kToken, kBase + r.target, params)}};
+    const http::Request r = testing::signed_post("/voice", params);
     std::promise<Answer> promise;
     app.handle(r, [&](http::Response answer) {
-      promise.set_value({std::move(answer), call_on_disk(file_, call_sid)});
+      promise.set_value({std::move(answer), db::testing::call_committed(file_, call_sid)});
     });
     auto future = promise.get_future();
     if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return {};

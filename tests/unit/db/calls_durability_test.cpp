@@ -1,14 +1,14 @@
 // The call store on a failing disk (a fault-injecting SQLite VFS), its group-commit answers, and
 // pruning.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <atomic>
 #include <future>
 #include <optional>
 
-#include "full_disk.hpp"
+#include "committed.hpp"
 #include "db/calls.hpp"
+#include "full_disk.hpp"
 #include "test_dir.hpp"
 
 namespace partyline::db {
@@ -28,19 +28,6 @@ const std::string kD = "CA" + std::string(32, 'd');
 
 ConferenceEvent join(const std::string& call_sid, std::int64_t sequence) {
   return {kCf, sequence, "participant-join", call_sid, 1000 + sequence, false};
-}
-
-// Whether another connection (another process, after a crash) sees the event: committed.
-bool visible_elsewhere(const std::filesystem::path& file, std::int64_t sequence) {
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(db, "SELECT 1 FROM conference_events WHERE sequence = ?", -1, &s, nullptr);
-  sqlite3_bind_int64(s, 1, sequence);
-  const bool found = sqlite3_step(s) == SQLITE_ROW;
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return found;
 }
 
 // The answer a write gets, from whichever thread gives it.
@@ -66,7 +53,7 @@ TEST(CallStoreCommit, AnEventIsAnsweredOnlyOnceItsBatchIsCommitted) {
     store.record_event(join(i == 1 ? kA : kB, i), [&, i](const WriteResult& r) {
       EXPECT_TRUE(r.committed) << r.error;
       // At the moment of the answer, the event is already on disk for everyone.
-      if (visible_elsewhere(file, i)) ++seen_committed;
+      if (testing::event_committed(file, i)) ++seen_committed;
       if (i == 3) all.set_value();
     });
   }

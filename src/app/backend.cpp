@@ -37,9 +37,7 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
   if (!config.local_mode) {
     rest = std::make_unique<twilio::RestClient>(
         twilio::RestOptions{.api_base = config.twilio_api_base,
-                            .account_sid = runtime.account_sid,
-                            .username = runtime.account_sid,
-                            .password = runtime.auth_token.reveal(),
+                            .credentials = {runtime.account_sid, runtime.auth_token},
                             .allow_http = http_api});
   }
   const auto spool = config.data_dir / "spool";

@@ -52,11 +52,12 @@ Row check_twilio(const config::Config& config, app::Backend* backend) {
             "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN not set (local mode)"};
   if (!backend || !backend->rest) return {"Twilio credentials", false, "no client"};
   const auto account = backend->rest->fetch_account();
-  if (!account.ok) return {"Twilio credentials", false, "account fetch failed: " + account.error};
-  const bool active = account.status.empty() || account.status == "active";
+  if (!account)
+    return {"Twilio credentials", false, "account fetch failed: " + account.error().reason};
+  const bool active = account->status.empty() || account->status == "active";
   return {"Twilio credentials", active,
-          "account " + config.twilio_account_sid + " \"" + account.friendly_name + "\" (" +
-              (account.status.empty() ? "status unknown" : account.status) + ")"};
+          "account " + config.twilio_account_sid + " \"" + account->friendly_name + "\" (" +
+              (account->status.empty() ? "status unknown" : account->status) + ")"};
 }
 
 Row check_storage(const config::Config& config, app::Backend* backend) {

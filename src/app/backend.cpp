@@ -45,9 +45,7 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
   if (!config.local_mode) {
     rest = std::make_unique<twilio::RestClient>(
         twilio::RestOptions{.api_base = config.twilio_api_base,
-                            .account_sid = runtime.twilio.account_sid,
-                            .username = runtime.twilio.account_sid,
-                            .password = runtime.twilio.auth_token.reveal(),
+                            .credentials = runtime.twilio,
                             .allow_http = http_api});
   }
   const auto spool = config.data_dir / "spool";

@@ -57,22 +57,23 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
   pipeline = std::make_unique<recordings::Pipeline>(
       recordings::PipelineOptions{
           .spool_dir = spool,
-          .account_sid = runtime.account_sid,
-          .auth_token = runtime.auth_token,
           .prefix = config.s3_prefix,
           .format = config.recording_format,
           .workers = config.recording_workers,
           .retry_min = config.retry_min,
           .retry_max = config.retry_max,
           .max_age = config.recording_max_age,
-          .allow_http_media = config.media_from_loopback || http_api,
           .metrics = &metrics,
           .followups_stored = followups->steps_when_stored(),
           .followups_dead = followups->steps_when_dead(),
-          .run_followup = [f = followups.get()](
-                              unsigned step, const db::Job& job) { return f->run(step, job); },
+          .run_followup = [f = followups.get()](unsigned step,
+                                                const db::Job& job) { return f->run(step, job); },
           .remove_storage_leftovers = remove_storage_leftovers},
-      *jobs, *storage, log, util::system_clock());
+      *jobs,
+      std::make_unique<recordings::TwilioMediaSource>(
+          twilio::Credentials{runtime.account_sid, runtime.auth_token}, config.recording_format,
+          config.media_from_loopback || http_api),
+      *storage, log, util::system_clock(), util::system_random());
 }
 
 recordings::ReconcileReport Backend::reconcile(std::chrono::system_clock::time_point since) {

@@ -232,7 +232,7 @@ std::vector<std::string> JobStore::kept_spools() {
   std::lock_guard lock(mutex_);
   Statement sel(db_,
                 "SELECT recording_sid FROM recordings WHERE state = 'pending' AND "
-                "spool_sha256 != ''");
+                "spool_sha256 != '' ORDER BY recording_sid");
   std::vector<std::string> out;
   while (sel.step())
     out.push_back(sel.text(0));

@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "storage/s3_xml.hpp"
+#include "s3/xml.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using namespace partyline::storage;
+  namespace s3_xml = partyline::s3::xml;
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   const std::string code = s3_xml::error_code(body);
   const std::string upload_id = s3_xml::upload_id(body);

@@ -1,17 +1,17 @@
 #pragma once
 // Recordings to S3 (or an S3-compatible server) with create-only semantics: PutObject or
 // CompleteMultipartUpload with `If-None-Match: *`, falling back to HEAD-then-PUT on servers that
-// answer 501 (Swift). libcurl is only the transport; s3/signer.hpp signs (libcurl 7.88's own
-// SigV4 mis-signs S3 requests, see reference s3.md §6).
+// answer 501 (Swift). The requests themselves are s3/client.hpp's (signing, transport, retry of
+// idempotent requests) and s3/multipart.hpp's.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "log/logger.hpp"
+#include "s3/client.hpp"
 #include "s3/signer.hpp"
 #include "storage/object_store.hpp"
 #include "util/clock.hpp"
@@ -36,11 +36,15 @@ struct S3Options {
   std::chrono::seconds connect_timeout{10};
   std::chrono::seconds stall_timeout{60};  // CURLOPT_LOW_SPEED_LIMIT 1 byte/s for this long
   util::Clock clock = util::system_clock();
+  // Of idempotent requests (a part, HEAD, GET, DELETE) after a timeout, a dropped connection,
+  // 5xx or 429.
+  s3::RetryOptions retry = {};
 };
 
 // Thread-safe: a request takes a CURL easy handle from a small pool and gives it back after, so
 // requests on any threads run concurrently while consecutive ones (the parts of an upload) reuse
 // the handle's open connection. libcurl is loaded by the first request (net/curl_lazy.cpp).
+// Thread-safe, as its s3::Client.
 class S3Store : public ObjectStore {
  public:
   // Throws std::invalid_argument for an endpoint that is not an http(s) origin.
@@ -68,37 +72,25 @@ class S3Store : public ObjectStore {
   PutResult create_bucket();
 
   // Where requests go: "http" or "https", and the host header value (with a non-default port).
-  const std::string& scheme() const { return scheme_; }
-  const std::string& host() const { return host_; }
+  const std::string& scheme() const { return client_->options().scheme; }
+  const std::string& host() const { return client_->options().host; }
   // The unencoded request path of a key: "/bucket/key" (path-style) or "/key".
-  std::string object_path(const std::string& key) const;
+  std::string object_path(const std::string& key) const { return client_->path(key); }
 
  private:
-  struct Request;
-  struct Response;
-  struct HandlePool;
   class StreamedUpload;  // begin_upload's
-
-  Response send(const Request& request) const;
 
   PutResult put_single(const std::string& key, const Object& object, int fd);
   PutResult put_multipart(const std::string& key, const Object& object, int fd);
   // Without conditional writes (Swift), a multipart upload first checks with HEAD whether the key
   // is there: true with the answer in `result` when it is (or the check failed).
   bool found_before_upload(const std::string& key, std::uint64_t size, PutResult& result);
-  // CreateMultipartUpload: the upload's id, or a failure.
-  PutResult create_upload(const std::string& key, const Object& object,
-                          std::string& upload_id) const;
-  // Part n (from 1) of the upload: the bytes `part` names, with its digests; etag on success.
-  PutResult send_part(const std::string& key, int fd, const std::string& upload_id, std::uint64_t n,
-                      const util::PartDigest& part, std::string& etag) const;
   // CompleteMultipartUpload, create-only; aborts the upload whenever it does not succeed.
   PutResult complete_upload(const std::string& key, std::uint64_t size,
                             const std::string& upload_id, const std::vector<std::string>& etags);
   // After a 412 (or a HEAD-first check found the key): same size -> kAlreadyExists.
   PutResult resolve_existing(const std::string& key, std::uint64_t size, int status);
   static PutResult compare_existing(const HeadResult& existing, std::uint64_t size, int status);
-  void abort_upload(const std::string& key, const std::string& upload_id) const;
   void note_conditional_unsupported(int status);
 
   // Headers for PutObject and CreateMultipartUpload: Content-Type, x-amz-meta-*, SSE.
@@ -106,12 +98,9 @@ class S3Store : public ObjectStore {
 
   S3Options options_;
   log::Logger& log_;
-  std::string scheme_;
-  std::string host_;
-  std::string base_path_;  // "/bucket" (path-style) or "" (virtual-hosted), plus endpoint path
+  std::unique_ptr<s3::Client> client_;
   // Set after the first 501 to `If-None-Match`: later writes go straight to HEAD-then-PUT.
   std::atomic<bool> conditional_unsupported_{false};
-  std::unique_ptr<HandlePool> handles_;
 };
 
 }  // namespace partyline::storage

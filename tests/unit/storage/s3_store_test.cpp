@@ -1,22 +1,15 @@
 #include "storage/s3_store.hpp"
 
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <iterator>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <pugixml.hpp>
@@ -25,168 +18,20 @@
 #include <thread>
 #include <vector>
 
+#include "../s3/fake_s3.hpp"
 #include "util/crypto.hpp"
 
 namespace partyline::storage {
 namespace {
 
-namespace asio = boost::asio;
-namespace http = boost::beast::http;
-using asio::ip::tcp;
 namespace fs = std::filesystem;
-
-class CurlEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override { curl_global_init(CURL_GLOBAL_DEFAULT); }
-  void TearDown() override { curl_global_cleanup(); }
-};
-[[maybe_unused]] const auto* const kCurlEnvironment =
-    ::testing::AddGlobalTestEnvironment(new CurlEnvironment);
+using s3::fake::count;
+using s3::fake::error_xml;
+using s3::fake::FakeS3;
+using s3::fake::Recorded;
+using s3::fake::Reply;
 
 constexpr std::string_view kSecret = "very-secret-key/EXAMPLE";
-
-struct Recorded {
-  std::string method;
-  std::string target;                          // path?query as sent
-  std::map<std::string, std::string> headers;  // lowercase names
-  std::string body;
-
-  std::string header(const std::string& name) const {
-    const auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
-  bool has(const std::string& name) const { return headers.count(name) != 0; }
-  bool query_has(std::string_view part) const {
-    const auto q = target.find('?');
-    return q != std::string::npos && target.find(part, q) != std::string::npos;
-  }
-};
-
-struct Reply {
-  int status = 200;
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::optional<std::uint64_t> head_length;  // Content-Length of a HEAD answer
-};
-
-std::string error_xml(const std::string& code) {
-  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code +
-         "</Code><Message>m</Message></Error>";
-}
-
-// A scripted S3 on 127.0.0.1:<free port>: records every request and answers what the test's
-// handler says. One thread per connection, as the store keeps connections open between requests
-// and sends parts on several at once; the handler may be called on any of them.
-class FakeS3 {
- public:
-  using Handler = std::function<Reply(const Recorded&)>;
-
-  explicit FakeS3(Handler handler)
-      : handler_(std::move(handler)), acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~FakeS3() {
-    stopping_ = true;
-    boost::system::error_code ec;
-    tcp::socket poke(ioc_);
-    poke.connect(acceptor_.local_endpoint(), ec);  // wakes the blocking accept
-    thread_.join();
-    {
-      // Connections the client still keeps open: end their blocking reads.
-      std::lock_guard lock(mutex_);
-      for (int fd : open_fds_)
-        ::shutdown(fd, SHUT_RDWR);
-    }
-    for (auto& t : connections_)
-      t.join();
-  }
-
-  std::string endpoint() const {
-    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
-  }
-  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  std::vector<Recorded> requests() const {
-    std::lock_guard lock(mutex_);
-    return requests_;
-  }
-  std::size_t connections() const {
-    std::lock_guard lock(mutex_);
-    return accepted_;
-  }
-
- private:
-  void run() {
-    while (!stopping_) {
-      auto socket = std::make_shared<tcp::socket>(ioc_);
-      boost::system::error_code ec;
-      acceptor_.accept(*socket, ec);
-      if (ec || stopping_) continue;
-      {
-        std::lock_guard lock(mutex_);
-        ++accepted_;
-        open_fds_.insert(socket->native_handle());
-      }
-      connections_.emplace_back([this, socket] {
-        serve(*socket);
-        std::lock_guard lock(mutex_);
-        open_fds_.erase(socket->native_handle());
-      });
-    }
-  }
-
-  void serve(tcp::socket& socket) {
-    boost::beast::flat_buffer buffer;
-    for (;;) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(64u << 20);
-      boost::system::error_code ec;
-      http::read(socket, buffer, parser, ec);
-      if (ec) return;
-      const auto& req = parser.get();
-      Recorded recorded;
-      recorded.method = std::string(req.method_string());
-      recorded.target = std::string(req.target());
-      for (const auto& field : req) {
-        std::string name(field.name_string());
-        for (auto& c : name)
-          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        recorded.headers[name] = std::string(field.value());
-      }
-      recorded.body = req.body();
-      {
-        std::lock_guard lock(mutex_);
-        requests_.push_back(recorded);
-      }
-      const Reply reply = handler_(recorded);
-      if (recorded.method == "HEAD") {
-        http::response<http::empty_body> res{static_cast<http::status>(reply.status), 11};
-        res.set(http::field::content_length, std::to_string(reply.head_length.value_or(0)));
-        for (const auto& [n, v] : reply.headers)
-          res.set(n, v);
-        http::write(socket, res, ec);
-      } else {
-        http::response<http::string_body> res{static_cast<http::status>(reply.status), 11};
-        for (const auto& [n, v] : reply.headers)
-          res.set(n, v);
-        res.body() = reply.body;
-        res.prepare_payload();
-        http::write(socket, res, ec);
-      }
-      if (ec) return;
-    }
-  }
-
-  Handler handler_;
-  asio::io_context ioc_;
-  tcp::acceptor acceptor_;
-  std::atomic<bool> stopping_{false};
-  mutable std::mutex mutex_;
-  std::vector<Recorded> requests_;
-  std::size_t accepted_ = 0;
-  std::set<int> open_fds_;
-  std::vector<std::thread> connections_;  // only touched by thread_ and, after it ends, ~FakeS3
-  std::thread thread_;
-};
 
 std::string digest_hex(const EVP_MD* md, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -244,6 +89,8 @@ class Fixture {
     o.credentials = {"AKIDEXAMPLE", std::string(kSecret), ""};
     o.connect_timeout = std::chrono::seconds(5);
     o.stall_timeout = std::chrono::seconds(10);
+    o.retry.first_pause = std::chrono::milliseconds(1);  // repeats at once: the tests stay fast
+    o.retry.max_pause = std::chrono::milliseconds(2);
     return o;
   }
 
@@ -388,6 +235,32 @@ TEST(S3Store, ErrorsNameStatusAndCodeButNeverTheSecret) {
   const auto head = store.head("k.mp3");
   EXPECT_FALSE(head.ok);
   EXPECT_EQ(head.error, "HEAD 403");
+}
+
+TEST(S3Store, AConditionalPutAnswered500IsNotSentAgain) {
+  Fixture fx;
+  FakeS3 fake([](const Recorded&) { return Reply{500, error_xml("InternalError"), {}, {}}; });
+  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  const auto result = store.put_if_absent("k.mp3", fx.object(10));
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.http_status, 500);
+  EXPECT_EQ(result.error, "PUT 500 InternalError");
+  EXPECT_EQ(fake.requests().size(), 1u);
+}
+
+TEST(S3Store, HeadIsSentAgainAfterA503) {
+  Fixture fx;
+  std::atomic<int> heads{0};
+  FakeS3 fake([&](const Recorded&) {
+    if (heads++ == 0) return Reply{503, error_xml("SlowDown"), {}, {}};
+    return Reply{200, "", {}, 77};
+  });
+  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  const auto head = store.head("k.mp3");
+  ASSERT_TRUE(head.ok) << head.error;
+  EXPECT_EQ(head.size, 77u);
+  EXPECT_EQ(fake.requests().size(), 2u);
+  EXPECT_EQ(fx.log_lines_with("s3.request.retry").size(), 1u);
 }
 
 TEST(S3Store, NotImplementedFallsBackToHeadThenPutAndWarnsOnce) {
@@ -600,6 +473,24 @@ TEST(S3Store, MultipartCreatesUploadsPartsAndCompletesConditionally) {
   EXPECT_EQ(expected, 4);
 }
 
+TEST(S3Store, MultipartWithAPartAnswered500OnceSucceedsAndRepeatsOnlyThatPart) {
+  Fixture fx;
+  std::atomic<int> part2{0};
+  FakeS3 fake([&](const Recorded& r) {
+    if (r.method == "PUT" && r.query_has("partNumber=2&") && part2++ == 0)
+      return Reply{500, error_xml("InternalError"), {}, {}};
+    return MultipartScript{}(r);
+  });
+  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
+  ASSERT_TRUE(result.ok) << result.error;
+  const auto requests = fake.requests();
+  ASSERT_EQ(requests.size(), 6u);  // create, part 2 twice, parts 1 and 3, complete
+  EXPECT_EQ(count(requests, "PUT", "partNumber=2&"), 2u);
+  EXPECT_EQ(count(requests, "POST", "uploadId="), 1u);
+  EXPECT_EQ(count(requests, "DELETE", "uploadId="), 0u);
+}
+
 TEST(S3Store, MultipartFailingPartAbortsTheUpload) {
   Fixture fx;
   MultipartScript script;
@@ -611,9 +502,11 @@ TEST(S3Store, MultipartFailingPartAbortsTheUpload) {
   EXPECT_EQ(result.http_status, 500);
   EXPECT_EQ(result.error, "PUT part 2 500 InternalError");
   const auto requests = fake.requests();
-  // create, parts 1 and 2 (and 3 if its lane took it before part 2 failed), abort, no complete
-  ASSERT_GE(requests.size(), 4u);
-  ASSERT_LE(requests.size(), 5u);
+  // create, part 1, part 2 three times (and 3 if its lane took it before part 2 failed), abort,
+  // no complete
+  ASSERT_GE(requests.size(), 6u);
+  ASSERT_LE(requests.size(), 7u);
+  EXPECT_EQ(count(requests, "PUT", "partNumber=2&"), 3u);
   for (std::size_t i = 1; i + 1 < requests.size(); ++i)
     EXPECT_EQ(requests[i].method, "PUT");
   EXPECT_EQ(requests.back().method, "DELETE");
@@ -630,8 +523,9 @@ TEST(S3Store, MultipartWithOnePartInFlightStopsAtTheFailingPart) {
   S3Store store(options, fx.logger());
   EXPECT_FALSE(store.put_if_absent("big.wav", fx.object(kMultipartSize)).ok);
   const auto requests = fake.requests();
-  ASSERT_EQ(requests.size(), 4u);  // create, part 1, part 2, abort
-  EXPECT_EQ(requests[3].method, "DELETE");
+  ASSERT_EQ(requests.size(), 6u);  // create, part 1, part 2 three times, abort
+  EXPECT_EQ(count(requests, "PUT", "partNumber=3&"), 0u);
+  EXPECT_EQ(requests[5].method, "DELETE");
 }
 
 TEST(S3Store, MultipartSendsTheCallersPartDigestsWithoutHashingAgain) {
@@ -829,13 +723,6 @@ bool wait_until(const std::function<bool()>& done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling, with a deadline
   }
   return true;
-}
-
-std::size_t count(const std::vector<Recorded>& requests, std::string_view method,
-                  std::string_view query) {
-  return static_cast<std::size_t>(
-      std::count_if(requests.begin(), requests.end(),
-                    [&](const Recorded& r) { return r.method == method && r.query_has(query); }));
 }
 
 TEST(S3Store, BeginUploadIsOnlyForObjectsAboveTheThreshold) {

@@ -17,10 +17,11 @@ namespace partyline::s3 {
 namespace {
 
 namespace fs = std::filesystem;
+using fake::count;
 using fake::error_xml;
-using fake::FakeS3;
-using fake::Recorded;
-using fake::Reply;
+using FakeS3 = fake::HttpServer;
+using Recorded = fake::Request;
+using Reply = fake::Response;
 
 constexpr std::string_view kSecret = "very-secret-key/EXAMPLE";
 
@@ -160,34 +161,38 @@ TEST(S3Client, AnAnswerTheCallerHandlesIsReturnedAsIs) {
 }
 
 TEST(S3Client, ADroppedConnectionIsRepeatedWithTheWholeBodyAgain) {
-  Fixture fx;
-  const std::string content = "0123456789abcdefghijklmnopqrstuvwxyz";
-  const fs::path file = fx.dir() / "body";
-  std::ofstream(file, std::ios::binary) << content;
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  Reply dropped;
-  dropped.drop = true;
-  FakeS3 fake(first_then(dropped, 1, Reply{200, "", {{"ETag", "\"e\""}}, {}}));
-  const auto client = fx.client(fake);
-  HttpRequest put{.method = "PUT",
-                  .key = "k",
-                  .query = {{"partNumber", "1"}, {"uploadId", "u"}},
-                  .body = FileRange{.fd = fd, .offset = 10, .length = 20},
-                  .idempotent = true};
-  put.payload_sha256 = std::string(64, '0');
-  const auto response = client->send(put);
-  ::close(fd);
-  ASSERT_TRUE(response) << response.error().reason;
-  EXPECT_EQ(response->header("etag"), "\"e\"");
-  const auto requests = fake.requests();
-  ASSERT_EQ(requests.size(), 2u);
-  EXPECT_EQ(requests[0].body, content.substr(10, 20));
-  EXPECT_EQ(requests[1].body, content.substr(10, 20));
-  const auto lines = fx.log_lines_with("s3.request.retry");
-  ASSERT_EQ(lines.size(), 1u);
-  EXPECT_NE(lines[0].find("\"status\":0"), std::string::npos) << lines[0];
-  EXPECT_NE(lines[0].find("curl"), std::string::npos) << lines[0];
+  Reply never_answered;
+  never_answered.drop = true;
+  for (const Reply& first : {never_answered, fake::cut_off()}) {
+    SCOPED_TRACE(first.drop ? "closed without an answer" : "answer cut off");
+    Fixture fx;
+    const std::string content = "0123456789abcdefghijklmnopqrstuvwxyz";
+    const fs::path file = fx.dir() / "body";
+    std::ofstream(file, std::ios::binary) << content;
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    FakeS3 fake(first_then(first, 1, Reply{200, "", {{"ETag", "\"e\""}}}));
+    const auto client = fx.client(fake);
+    HttpRequest put{.method = "PUT",
+                    .key = "k",
+                    .query = {{"partNumber", "1"}, {"uploadId", "u"}},
+                    .body = FileRange{.fd = fd, .offset = 10, .length = 20},
+                    .idempotent = true};
+    put.payload_sha256 = std::string(64, '0');
+    const auto response = client->send(put);
+    ::close(fd);
+    ASSERT_TRUE(response) << response.error().reason;
+    EXPECT_EQ(response->header("etag"), "\"e\"");
+    const auto requests = fake.requests();
+    ASSERT_EQ(requests.size(), 2u);
+    EXPECT_EQ(requests[0].body, content.substr(10, 20));
+    EXPECT_EQ(requests[1].body, content.substr(10, 20));
+    // Repeated by the client, not by libcurl on its own.
+    const auto lines = fx.log_lines_with("s3.request.retry");
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("\"status\":0"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find("curl"), std::string::npos) << lines[0];
+  }
 }
 
 TEST(S3Client, NoServerIsATransientFailureWithoutStatus) {

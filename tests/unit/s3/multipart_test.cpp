@@ -21,9 +21,9 @@ namespace {
 namespace fs = std::filesystem;
 using fake::count;
 using fake::error_xml;
-using fake::FakeS3;
-using fake::Recorded;
-using fake::Reply;
+using FakeS3 = fake::HttpServer;
+using Recorded = fake::Request;
+using Reply = fake::Response;
 
 constexpr std::uint64_t kPartSize = 5 * 1024;
 constexpr std::uint64_t kSize = 3 * kPartSize + 7;  // four parts, the last of 7 bytes
@@ -75,11 +75,6 @@ class MultipartS3 {
 
 Reply server_error() {
   return Reply{500, error_xml("InternalError"), {}, {}};
-}
-Reply dropped() {
-  Reply r;
-  r.drop = true;
-  return r;
 }
 
 class Fixture {
@@ -170,7 +165,7 @@ TEST(S3Multipart, APartAnswered500IsSentAgainAndNothingElseIsRepeated) {
 
 TEST(S3Multipart, APartWhoseConnectionDropsIsSentAgainWhole) {
   Fixture fx;
-  FakeS3 fake(MultipartS3({{2, {1, dropped()}}}));
+  FakeS3 fake(MultipartS3({{2, {1, fake::cut_off()}}}));
   const auto client = fx.client(fake);
   const auto sent = fx.send_all(*client);
   ASSERT_TRUE(sent) << sent.error().reason;

@@ -25,11 +25,11 @@ namespace partyline::storage {
 namespace {
 
 namespace fs = std::filesystem;
-using s3::fake::count;
-using s3::fake::error_xml;
-using s3::fake::FakeS3;
-using s3::fake::Recorded;
-using s3::fake::Reply;
+using fake::count;
+using fake::error_xml;
+using FakeS3 = fake::HttpServer;
+using Recorded = fake::Request;
+using Reply = fake::Response;
 
 constexpr std::string_view kSecret = "very-secret-key/EXAMPLE";
 
@@ -119,7 +119,7 @@ constexpr std::string_view kEncodedPath = "/bkt/partyline/2025-10-25T19-54-05Z-R
 TEST(S3Store, SinglePutIsConditionalSignedAndStreamsTheFile) {
   Fixture fx;
   FakeS3 fake([](const Recorded&) { return Reply{200, "", {{"ETag", "\"x\""}}, {}}; });
-  S3Options options = fx.options(fake.endpoint());
+  S3Options options = fx.options(fake.base());
   options.sse = "AES256";
   options.credentials.session_token = "session-token";
   S3Store store(options, fx.logger());
@@ -161,7 +161,7 @@ TEST(S3Store, SinglePutIsConditionalSignedAndStreamsTheFile) {
 TEST(S3Store, SinglePutComputesDigestsTheCallerDidNotGive) {
   Fixture fx;
   FakeS3 fake([](const Recorded&) { return Reply{}; });
-  S3Options options = fx.options(fake.endpoint());
+  S3Options options = fx.options(fake.base());
   options.sse = "aws:kms";
   options.sse_kms_key_id = "arn:aws:kms:us-east-1:1:key/k";
   S3Store store(options, fx.logger());
@@ -184,7 +184,7 @@ TEST(S3Store, PreconditionFailedWithSameSizeIsAlreadyExists) {
     if (r.method == "HEAD") return Reply{200, "", {}, 3000};
     return Reply{412, error_xml("PreconditionFailed"), {}, {}};
   });
-  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  S3Store store(fx.options(fake.base()), fx.logger());
   const auto result = store.put_if_absent("k.mp3", fx.object(3000));
   ASSERT_TRUE(result.ok) << result.error;
   EXPECT_EQ(result.outcome, PutOutcome::kAlreadyExists);
@@ -201,7 +201,7 @@ TEST(S3Store, PreconditionFailedWithDifferentSizeIsAnErrorWithoutOverwrite) {
     if (r.method == "HEAD") return Reply{200, "", {}, 2999};
     return Reply{412, error_xml("PreconditionFailed"), {}, {}};
   });
-  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  S3Store store(fx.options(fake.base()), fx.logger());
   const auto result = store.put_if_absent("k.mp3", fx.object(3000));
   EXPECT_FALSE(result.ok);
   EXPECT_EQ(result.http_status, 412);
@@ -214,7 +214,7 @@ TEST(S3Store, ConflictIsARetryableErrorWithTheS3Code) {
   FakeS3 fake([](const Recorded&) {
     return Reply{409, error_xml("ConditionalRequestConflict"), {}, {}};
   });
-  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  S3Store store(fx.options(fake.base()), fx.logger());
   const auto result = store.put_if_absent("k.mp3", fx.object(10));
   EXPECT_FALSE(result.ok);
   EXPECT_EQ(result.http_status, 409);
@@ -227,7 +227,7 @@ TEST(S3Store, ErrorsNameStatusAndCodeButNeverTheSecret) {
   FakeS3 fake([](const Recorded&) {
     return Reply{403, error_xml("SignatureDoesNotMatch"), {}, {}};
   });
-  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  S3Store store(fx.options(fake.base()), fx.logger());
   const auto result = store.put_if_absent("k.mp3", fx.object(10));
   EXPECT_FALSE(result.ok);
   EXPECT_EQ(result.error, "PUT 403 SignatureDoesNotMatch");
@@ -240,7 +240,7 @@ TEST(S3Store, ErrorsNameStatusAndCodeButNeverTheSecret) {
 TEST(S3Store, AConditionalPutAnswered500IsNotSentAgain) {
   Fixture fx;
   FakeS3 fake([](const Recorded&) { return Reply{500, error_xml("InternalError"), {}, {}}; });
-  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  S3Store store(fx.options(fake.base()), fx.logger());
   const auto result = store.put_if_absent("k.mp3", fx.object(10));
   EXPECT_FALSE(result.ok);
   EXPECT_EQ(result.http_status, 500);
@@ -255,7 +255,7 @@ TEST(S3Store, HeadIsSentAgainAfterA503) {
     if (heads++ == 0) return Reply{503, error_xml("SlowDown"), {}, {}};
     return Reply{200, "", {}, 77};
   });
-  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  S3Store store(fx.options(fake.base()), fx.logger());
   const auto head = store.head("k.mp3");
   ASSERT_TRUE(head.ok) << head.error;
   EXPECT_EQ(head.size, 77u);
@@ -270,7 +270,7 @@ TEST(S3Store, NotImplementedFallsBackToHeadThenPutAndWarnsOnce) {
     if (r.has("if-none-match")) return Reply{501, error_xml("NotImplemented"), {}, {}};
     return Reply{};
   });
-  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  S3Store store(fx.options(fake.base()), fx.logger());
   const auto first = store.put_if_absent("a.mp3", fx.object(500));
   ASSERT_TRUE(first.ok) << first.error;
   EXPECT_EQ(first.outcome, PutOutcome::kStored);
@@ -301,7 +301,7 @@ TEST(S3Store, FallbackHeadFindingTheSameSizeSkipsThePut) {
     if (r.method == "HEAD") return Reply{200, "", {}, 500};
     return Reply{501, error_xml("NotImplemented"), {}, {}};
   });
-  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  S3Store store(fx.options(fake.base()), fx.logger());
   const auto result = store.put_if_absent("a.mp3", fx.object(500));
   ASSERT_TRUE(result.ok) << result.error;
   EXPECT_EQ(result.outcome, PutOutcome::kAlreadyExists);
@@ -314,7 +314,7 @@ TEST(S3Store, HeadReportsSizeAndAbsence) {
     if (r.target == "/bkt/there") return Reply{200, "", {}, 123456789012ull};
     return Reply{404, "", {}, {}};
   });
-  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  S3Store store(fx.options(fake.base()), fx.logger());
   auto head = store.head("there");
   ASSERT_TRUE(head.ok) << head.error;
   EXPECT_TRUE(head.exists);
@@ -329,7 +329,7 @@ TEST(S3Store, TransportErrorsHaveStatusZero) {
   std::string endpoint;
   {
     FakeS3 closed([](const Recorded&) { return Reply{}; });
-    endpoint = closed.endpoint();
+    endpoint = closed.base();
   }
   S3Store store(fx.options(endpoint), fx.logger());
   const auto result = store.put_if_absent("k", fx.object(10));
@@ -341,7 +341,7 @@ TEST(S3Store, TransportErrorsHaveStatusZero) {
 TEST(S3Store, SpoolFileOfTheWrongSizeIsNotSent) {
   Fixture fx;
   FakeS3 fake([](const Recorded&) { return Reply{}; });
-  S3Store store(fx.options(fake.endpoint()), fx.logger());
+  S3Store store(fx.options(fake.base()), fx.logger());
   Object object = fx.object(10);
   object.size = 11;
   EXPECT_FALSE(store.put_if_absent("k", object).ok);
@@ -424,7 +424,7 @@ constexpr std::size_t kMultipartSize = 12 * 1024 + 7;  // parts of 5 KiB, 5 KiB,
 TEST(S3Store, MultipartCreatesUploadsPartsAndCompletesConditionally) {
   Fixture fx;
   FakeS3 fake(MultipartScript{});
-  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  S3Store store(multipart_options(fx, fake.base()), fx.logger());
   const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
   ASSERT_TRUE(result.ok) << result.error;
   EXPECT_EQ(result.outcome, PutOutcome::kStored);
@@ -481,7 +481,7 @@ TEST(S3Store, MultipartWithAPartAnswered500OnceSucceedsAndRepeatsOnlyThatPart) {
       return Reply{500, error_xml("InternalError"), {}, {}};
     return MultipartScript{}(r);
   });
-  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  S3Store store(multipart_options(fx, fake.base()), fx.logger());
   const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
   ASSERT_TRUE(result.ok) << result.error;
   const auto requests = fake.requests();
@@ -496,7 +496,7 @@ TEST(S3Store, MultipartFailingPartAbortsTheUpload) {
   MultipartScript script;
   script.fail_part = 2;
   FakeS3 fake(script);
-  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  S3Store store(multipart_options(fx, fake.base()), fx.logger());
   const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
   EXPECT_FALSE(result.ok);
   EXPECT_EQ(result.http_status, 500);
@@ -518,7 +518,7 @@ TEST(S3Store, MultipartWithOnePartInFlightStopsAtTheFailingPart) {
   MultipartScript script;
   script.fail_part = 2;
   FakeS3 fake(script);
-  S3Options options = multipart_options(fx, fake.endpoint());
+  S3Options options = multipart_options(fx, fake.base());
   options.parts_in_flight = 1;
   S3Store store(options, fx.logger());
   EXPECT_FALSE(store.put_if_absent("big.wav", fx.object(kMultipartSize)).ok);
@@ -531,7 +531,7 @@ TEST(S3Store, MultipartWithOnePartInFlightStopsAtTheFailingPart) {
 TEST(S3Store, MultipartSendsTheCallersPartDigestsWithoutHashingAgain) {
   Fixture fx;
   FakeS3 fake(MultipartScript{});
-  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  S3Store store(multipart_options(fx, fake.base()), fx.logger());
   Object object = fx.object(kMultipartSize);
   // Stand-ins that no hash of the file can produce: seeing them sent proves they were used as is.
   object.part_size = 5 * 1024;
@@ -557,7 +557,7 @@ TEST(S3Store, MultipartSendsTheCallersPartDigestsWithoutHashingAgain) {
 TEST(S3Store, MultipartHashesPartsItselfWhenTheGivenOnesDoNotMatchItsPartSize) {
   Fixture fx;
   FakeS3 fake(MultipartScript{});
-  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  S3Store store(multipart_options(fx, fake.base()), fx.logger());
   Object object = fx.object(kMultipartSize);
   object.part_size = 4 * 1024;  // not the store's 5 KiB
   for (std::uint64_t n = 0; n < 4; ++n) {
@@ -595,7 +595,7 @@ TEST(S3Store, TwoPartsAreInFlightAtOnce) {
     }
     return MultipartScript{}(r);
   });
-  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  S3Store store(multipart_options(fx, fake.base()), fx.logger());
   ASSERT_TRUE(store.put_if_absent("big.wav", fx.object(kMultipartSize)).ok);
   EXPECT_TRUE(overlapped.load());
 }
@@ -603,7 +603,7 @@ TEST(S3Store, TwoPartsAreInFlightAtOnce) {
 TEST(S3Store, ConsecutiveRequestsReuseOneConnection) {
   Fixture fx;
   FakeS3 fake(MultipartScript{});
-  S3Options options = multipart_options(fx, fake.endpoint());
+  S3Options options = multipart_options(fx, fake.base());
   options.parts_in_flight = 1;
   S3Store store(options, fx.logger());
   ASSERT_TRUE(store.put_if_absent("big.wav", fx.object(kMultipartSize)).ok);
@@ -642,7 +642,7 @@ TEST(S3Store, MultipartErrorInsideA200CompleteIsAFailure) {
   MultipartScript script;
   script.complete_error_body = true;
   FakeS3 fake(script);
-  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  S3Store store(multipart_options(fx, fake.base()), fx.logger());
   const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
   EXPECT_FALSE(result.ok);
   EXPECT_NE(result.error.find("InternalError"), std::string::npos) << result.error;
@@ -655,7 +655,7 @@ TEST(S3Store, MultipartCompleteOnAnExistingKeyIsAlreadyExists) {
   script.complete_status = 412;
   script.head_length = kMultipartSize;
   FakeS3 fake(script);
-  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  S3Store store(multipart_options(fx, fake.base()), fx.logger());
   const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
   ASSERT_TRUE(result.ok) << result.error;
   EXPECT_EQ(result.outcome, PutOutcome::kAlreadyExists);
@@ -670,7 +670,7 @@ TEST(S3Store, MultipartCompleteNotImplementedFallsBackToHead) {
   MultipartScript script;
   script.complete_status = 501;
   FakeS3 fake(script);
-  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  S3Store store(multipart_options(fx, fake.base()), fx.logger());
   const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
   ASSERT_TRUE(result.ok) << result.error;
   EXPECT_EQ(result.outcome, PutOutcome::kStored);
@@ -728,7 +728,7 @@ bool wait_until(const std::function<bool()>& done) {
 TEST(S3Store, BeginUploadIsOnlyForObjectsAboveTheThreshold) {
   Fixture fx;
   FakeS3 fake(MultipartScript{});
-  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  S3Store store(multipart_options(fx, fake.base()), fx.logger());
   EXPECT_EQ(store.begin_upload("small.wav", shape_of(fx.object(1024))), nullptr);
   EXPECT_TRUE(fake.requests().empty());
 }
@@ -736,7 +736,7 @@ TEST(S3Store, BeginUploadIsOnlyForObjectsAboveTheThreshold) {
 TEST(S3Store, StreamedUploadSendsAPartBeforeTheFileIsComplete) {
   Fixture fx;
   FakeS3 fake(MultipartScript{});
-  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  S3Store store(multipart_options(fx, fake.base()), fx.logger());
   Object complete = fx.object(kMultipartSize);
   const std::string content = fx.content();
   const auto parts = part_digests(content, 5 * 1024);
@@ -778,7 +778,7 @@ TEST(S3Store, StreamedUploadSendsAPartBeforeTheFileIsComplete) {
 TEST(S3Store, StreamedUploadDroppedBeforeFinishIsAbortedAndNeverCompleted) {
   Fixture fx;
   FakeS3 fake(MultipartScript{});
-  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  S3Store store(multipart_options(fx, fake.base()), fx.logger());
   const Object complete = fx.object(kMultipartSize);
   auto upload = store.begin_upload("big.wav", shape_of(complete));
   ASSERT_NE(upload, nullptr);
@@ -796,7 +796,7 @@ TEST(S3Store, StreamedUploadDroppedBeforeFinishIsAbortedAndNeverCompleted) {
 TEST(S3Store, StreamedUploadFinishedWithAnotherSizeFailsAndAborts) {
   Fixture fx;
   FakeS3 fake(MultipartScript{});
-  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  S3Store store(multipart_options(fx, fake.base()), fx.logger());
   const Object announced = fx.object(kMultipartSize);
   auto upload = store.begin_upload("big.wav", shape_of(announced));
   ASSERT_NE(upload, nullptr);
@@ -817,7 +817,7 @@ TEST(S3Store, StreamedUploadReportsAFailingPartAtFinish) {
   MultipartScript script;
   script.fail_part = 2;
   FakeS3 fake(script);
-  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  S3Store store(multipart_options(fx, fake.base()), fx.logger());
   Object complete = fx.object(kMultipartSize);
   auto upload = store.begin_upload("big.wav", shape_of(complete));
   ASSERT_NE(upload, nullptr);
@@ -842,7 +842,7 @@ TEST(S3Store, StreamedUploadWithoutConditionalWritesFindsAnExistingKeyFirst) {
   script.complete_status = 501;  // teaches the store that conditional writes are not supported
   script.head_length = kMultipartSize;
   FakeS3 fake(script);
-  S3Store store(multipart_options(fx, fake.endpoint()), fx.logger());
+  S3Store store(multipart_options(fx, fake.base()), fx.logger());
   Object complete = fx.object(kMultipartSize);
   ASSERT_TRUE(store.put_if_absent("big.wav", complete).ok);
   const std::size_t before = fake.requests().size();

@@ -197,20 +197,21 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds pause,
 }
 
 util::Result<HttpResponse> Client::send(const HttpRequest& request) const {
+  const std::string_view op = request.op.empty() ? request.method : request.op;
   util::Backoff backoff(options_.retry.first_pause, options_.retry.max_pause);
   const unsigned attempts = request.idempotent ? options_.retry.attempts : 1;
   for (unsigned attempt = 1;; ++attempt) {
     util::Result<HttpResponse> result = send_once(request);
-    if (result || !result.error().transient() || attempt >= attempts) return result;
-    const util::Failure& failure = result.error();
-    // The reason without the request's name, so that one flaky server makes one line per
-    // interval, not one per part.
-    const std::string_view op = request.op.empty() ? request.method : request.op;
-    std::string_view reason = failure.reason;
-    if (reason.starts_with(op)) reason.remove_prefix(op.size());
-    while (!reason.empty() && (reason.front() == ' ' || reason.front() == ':'))
-      reason.remove_prefix(1);
-    retry_log_.warn("s3.request.retry", reason,
+    if (result) return result;
+    util::Failure failure = std::move(result.error());
+    if (!failure.transient() || attempt >= attempts) {
+      // "PUT part 2 500 InternalError", "HEAD: curl: Timeout was reached"
+      failure.reason = std::string(op) + (failure.http_status != 0 ? " " : ": ") + failure.reason;
+      return failure;
+    }
+    // The reason without the request's name: one flaky server makes one line per interval, not
+    // one per part.
+    retry_log_.warn("s3.request.retry", failure.reason,
                     {{"bucket", options_.bucket},
                      {"method", request.method},
                      {"key", request.key},
@@ -221,8 +222,8 @@ util::Result<HttpResponse> Client::send(const HttpRequest& request) const {
   }
 }
 
+// One attempt; a failure's reason does not name the request yet.
 util::Result<HttpResponse> Client::send_once(const HttpRequest& request) const {
-  const std::string op = request.op.empty() ? request.method : request.op;
   s3::Request to_sign;
   to_sign.method = request.method;
   to_sign.host = options_.host;
@@ -247,10 +248,10 @@ util::Result<HttpResponse> Client::send_once(const HttpRequest& request) const {
   headers_ok &= net::append_header(header_list, "Expect:");  // no 100-continue round trip
   // Drops libcurl's POST default, which would go unsigned.
   if (!has_content_type) headers_ok &= net::append_header(header_list, "Content-Type:");
-  if (!headers_ok) return util::Failure::soon(op + ": out of memory for the request headers");
+  if (!headers_ok) return util::Failure::soon("out of memory for the request headers");
 
   net::Easy handle = handles_->take();
-  if (!handle) return util::Failure::later(op + ": " + net::curl_init_error());
+  if (!handle) return util::Failure::later(net::curl_init_error());
   CURL* h = handle.get();
   HttpResponse response;
   char errbuf[CURL_ERROR_SIZE] = {};
@@ -292,7 +293,7 @@ util::Result<HttpResponse> Client::send_once(const HttpRequest& request) const {
   const CURLcode rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
     // The handle goes, with whatever state its connection is in.
-    std::string reason = op + ": curl: " + net::transfer_error(rc, errbuf);
+    std::string reason = "curl: " + net::transfer_error(rc, errbuf);
     if (body.read_errno != 0) {
       // The spool file, not the network: another attempt would read the same.
       return util::Failure::later(reason + "; read spool file: " + std::strerror(body.read_errno));
@@ -309,7 +310,7 @@ util::Result<HttpResponse> Client::send_once(const HttpRequest& request) const {
       std::find(request.answers.begin(), request.answers.end(), response.status) !=
           request.answers.end())
     return response;
-  std::string reason = op + " " + std::to_string(response.status);
+  std::string reason = std::to_string(response.status);
   if (const std::string code = xml::error_code(response.body); !code.empty()) reason += " " + code;
   if (transient_status(response.status))
     return util::Failure::soon(std::move(reason), response.status);

@@ -67,8 +67,8 @@ FollowupResult Followups::store_report(const db::Job& job) {
   // A report is written once: one found (an earlier run stored it, then stopped before it could
   // say so) is the report, whatever a new one would hold.
   const auto head = storage_.head(key);
-  if (!head.ok) return failed("cannot look for an earlier report: " + head.error);
-  if (head.exists) {
+  if (!head) return failed("cannot look for an earlier report: " + head.error().reason);
+  if (head->exists) {
     log_.info("report.duplicate",
               {{"RecordingSid", job.recording_sid}, {"key", key}, {"reason", "already stored"}});
     return {true, {}};
@@ -99,7 +99,7 @@ FollowupResult Followups::store_report(const db::Job& job) {
   object.metadata = {{"recording-sid", job.recording_sid}};
   const auto put = storage_.put_if_absent(key, object);
   fs::remove(file, ec);
-  if (!put.ok) return failed(put.error);
+  if (!put) return failed(put.error().reason);
   log_.info("report.stored", {{"RecordingSid", job.recording_sid},
                               {"key", key},
                               {"participants", conference ? conference->participants.size() : 0}});
@@ -140,17 +140,17 @@ FollowupResult Followups::delete_twilio_copy(const db::Job& job) {
   if (rest_ == nullptr) return {true, {}};
   // Only a copy we can see, whole, in storage allows deleting Twilio's.
   const auto head = storage_.head(job.key);
-  if (!head.ok) {
-    const std::string reason = "cannot verify the stored object: " + head.error;
+  if (!head) {
+    const std::string reason = "cannot verify the stored object: " + head.error().reason;
     log_.warn("twilio.delete.skipped", {{"RecordingSid", job.recording_sid}, {"reason", reason}});
     return {false, "delete: " + reason};
   }
-  if (!head.exists || head.size != job.bytes || job.bytes == 0) {
+  if (!head->exists || head->size != job.bytes || job.bytes == 0) {
     // Not a passing failure: Twilio's copy may be the only whole one. Never deleted, not retried.
     log_.warn("twilio.delete.skipped",
               {{"RecordingSid", job.recording_sid},
-               {"reason", head.exists ? "stored size differs from the copied size"
-                                      : "stored object not found"}});
+               {"reason", head->exists ? "stored size differs from the copied size"
+                                       : "stored object not found"}});
     return {true, {}};
   }
   const auto result = rest_->delete_recording(job.recording_sid);

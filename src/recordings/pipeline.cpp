@@ -30,12 +30,6 @@ std::optional<util::StreamDigests> digest_spool(const fs::path& file, util::Dige
   return digest.finish();
 }
 
-util::Failure failure_of(const storage::PutResult& put) {
-  const int status = put.http_status;
-  if (status == 0 || status == 429 || status >= 500) return util::Failure::soon(put.error, status);
-  return util::Failure::later(put.error, status);
-}
-
 std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                since)
@@ -444,7 +438,7 @@ void Pipeline::dead_letter(const db::Job& job) {
 bool Pipeline::already_stored(const db::Job& job) {
   if (job.bytes == 0) return false;
   const auto head = storage_.head(job.key);
-  if (!head.ok || !head.exists || head.size != job.bytes) return false;
+  if (!head || !head->exists || head->size != job.bytes) return false;
   log_.info("recording.duplicate", {{"RecordingSid", job.recording_sid},
                                     {"key", job.key},
                                     {"reason", "already in storage with the recorded size"}});
@@ -556,17 +550,11 @@ util::Result<storage::PutOutcome> Pipeline::upload(Attempt& attempt, const Media
   object.sha256_hex = media.digests.sha256_hex;
   object.part_size = media.digests.part_size;
   object.parts = media.digests.parts;
-  storage::PutResult put;
-  if (attempt.upload) {
-    put = attempt.upload->finish(object);
-  } else {
-    attempt.put_started = std::chrono::steady_clock::now();
-    log_.info(put_event("begin"),
-              {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"bytes", object.size}});
-    put = storage_.put_if_absent(job.key, object);
-  }
-  if (!put.ok) return failure_of(put);
-  return put.outcome;
+  if (attempt.upload) return attempt.upload->finish(object);
+  attempt.put_started = std::chrono::steady_clock::now();
+  log_.info(put_event("begin"),
+            {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"bytes", object.size}});
+  return storage_.put_if_absent(job.key, object);
 }
 
 // The job stays pending and is due again after the backoff. A verified spool file whose upload

@@ -73,25 +73,21 @@ std::string copy_to(int src, int dst, std::uint64_t& copied) {
   }
 }
 
-PutResult failure(std::string error) {
-  PutResult result;
-  result.error = std::move(error);
-  return result;
+// The local disk, a bad key or an object of another size: not repeated at once.
+util::Failure failure(std::string error) {
+  return util::Failure::later(std::move(error));
 }
 
 // The final object exists already: same size is taken as the same recording (keys are
 // deterministic per RecordingSid); a different size is never overwritten.
-PutResult existing(const fs::path& final_path, std::uint64_t size) {
+util::Result<PutOutcome> existing(const fs::path& final_path, std::uint64_t size) {
   struct stat st {};
   if (::stat(final_path.c_str(), &st) != 0) return failure(errno_text("stat existing", errno));
   if (static_cast<std::uint64_t>(st.st_size) != size) {
     return failure("object exists with size " + std::to_string(st.st_size) + ", local size " +
                    std::to_string(size) + "; not overwritten");
   }
-  PutResult result;
-  result.ok = true;
-  result.outcome = PutOutcome::kAlreadyExists;
-  return result;
+  return PutOutcome::kAlreadyExists;
 }
 
 }  // namespace
@@ -142,47 +138,36 @@ std::string LocalStore::location(const std::string& key) const {
   return path ? path->string() : std::string();
 }
 
-ReadResult LocalStore::read_small(const std::string& key) {
+util::Result<std::string> LocalStore::read_small(const std::string& key) {
   const auto path = path_for(key);
-  if (!path) return {false, {}, "invalid key"};
+  if (!path) return failure("invalid key");
   std::ifstream in(*path, std::ios::binary);
-  if (!in) return {false, {}, "cannot read " + path->string()};
+  if (!in) return failure("cannot read " + path->string());
   std::string body(1 << 20, '\0');
   in.read(body.data(), static_cast<std::streamsize>(body.size()));
   body.resize(static_cast<std::size_t>(in.gcount()));
-  return {true, std::move(body), {}};
+  return util::Result<std::string>(boost::system::in_place_value, std::move(body));
 }
 
-RemoveResult LocalStore::remove(const std::string& key) {
+util::Result<void> LocalStore::remove(const std::string& key) {
   const auto path = path_for(key);
-  if (!path) return {false, "invalid key"};
-  if (::unlink(path->c_str()) != 0 && errno != ENOENT) return {false, errno_text("unlink", errno)};
-  return {true, {}};
+  if (!path) return failure("invalid key");
+  if (::unlink(path->c_str()) != 0 && errno != ENOENT) return failure(errno_text("unlink", errno));
+  return {};
 }
 
-HeadResult LocalStore::head(const std::string& key) {
-  HeadResult result;
+util::Result<Head> LocalStore::head(const std::string& key) {
   const auto path = path_for(key);
-  if (!path) {
-    result.error = "invalid key";
-    return result;
-  }
+  if (!path) return failure("invalid key");
   struct stat st {};
   if (::stat(path->c_str(), &st) != 0) {
-    if (errno != ENOENT && errno != ENOTDIR) {
-      result.error = errno_text("stat", errno);
-      return result;
-    }
-    result.ok = true;
-    return result;
+    if (errno != ENOENT && errno != ENOTDIR) return failure(errno_text("stat", errno));
+    return Head{};
   }
-  result.ok = true;
-  result.exists = true;
-  result.size = static_cast<std::uint64_t>(st.st_size);
-  return result;
+  return Head{.exists = true, .size = static_cast<std::uint64_t>(st.st_size)};
 }
 
-PutResult LocalStore::put_if_absent(const std::string& key, const Object& object) {
+util::Result<PutOutcome> LocalStore::put_if_absent(const std::string& key, const Object& object) {
   const auto final_path = path_for(key);
   if (!final_path) return failure("invalid key");
   const fs::path dir = final_path->parent_path();
@@ -232,10 +217,7 @@ PutResult LocalStore::put_if_absent(const std::string& key, const Object& object
   if (!dir_fd.valid()) return failure(errno_text("open directory", errno));
   if (::fsync(dir_fd.get()) != 0) return failure(errno_text("fsync directory", errno));
 
-  PutResult result;
-  result.ok = true;
-  result.outcome = PutOutcome::kStored;
-  return result;
+  return PutOutcome::kStored;
 }
 
 }  // namespace partyline::storage

@@ -13,10 +13,10 @@ class LocalStore : public ObjectStore {
  public:
   explicit LocalStore(std::filesystem::path root);
 
-  PutResult put_if_absent(const std::string& key, const Object& object) override;
-  HeadResult head(const std::string& key) override;
-  ReadResult read_small(const std::string& key) override;
-  RemoveResult remove(const std::string& key) override;
+  util::Result<PutOutcome> put_if_absent(const std::string& key, const Object& object) override;
+  util::Result<Head> head(const std::string& key) override;
+  util::Result<std::string> read_small(const std::string& key) override;
+  util::Result<void> remove(const std::string& key) override;
   std::string location(const std::string& key) const override;
   std::string_view name() const override { return "local"; }
   // Deletes the temp files that writes cut short by a crash left under root (".<name>.tmp-<hex>");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "util/digest.hpp"
+#include "util/result.hpp"
 
 namespace partyline::storage {
 
@@ -31,27 +32,10 @@ struct Object {
 
 enum class PutOutcome { kStored, kAlreadyExists };
 
-struct PutResult {
-  bool ok = false;  // kStored or kAlreadyExists (verified)
-  PutOutcome outcome = PutOutcome::kStored;
-  std::string error;    // when !ok: why (for the log; never secrets)
-  int http_status = 0;  // last status seen, 0 for transport errors
-};
-
-struct ReadResult {
-  bool ok = false;
-  std::string body;
-  std::string error;
-};
-struct RemoveResult {
-  bool ok = false;
-  std::string error;
-};
-struct HeadResult {
-  bool ok = false;
+// What head() found under a key.
+struct Head {
   bool exists = false;
-  std::uint64_t size = 0;
-  std::string error;
+  std::uint64_t size = 0;  // when it exists
 };
 
 // An upload that runs while its file is still being written (a recording being fetched): each
@@ -68,19 +52,23 @@ class PartUpload {
   virtual void part_ready(const util::PartDigest& part) = 0;
   // The file is complete and `object` describes it (size and every part's digests, as in
   // put_if_absent): sends what is left and completes the upload. Blocks; may be called once.
-  virtual PutResult finish(const Object& object) = 0;
+  virtual util::Result<PutOutcome> finish(const Object& object) = 0;
 };
 
-// Every error is retryable: the caller retries with backoff and only reports them.
+// Failures are values (util::Failure): kSoon when the store's server failed or did not answer
+// (the store has already repeated what it safely could), kLater for the rest (a refusal, an object
+// of another size under the key, the local disk). A job retries either with its own backoff.
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
   // Create-only write: never overwrites an existing object.
-  virtual PutResult put_if_absent(const std::string& key, const Object& object) = 0;
-  virtual HeadResult head(const std::string& key) = 0;
-  // For `partyline check`'s probe: small objects only (up to 1 MiB).
-  virtual ReadResult read_small(const std::string& key) = 0;
-  virtual RemoveResult remove(const std::string& key) = 0;
+  // An existing object of the same size is kAlreadyExists (keys are deterministic per
+  // RecordingSid); of another size, a failure.
+  virtual util::Result<PutOutcome> put_if_absent(const std::string& key, const Object& object) = 0;
+  virtual util::Result<Head> head(const std::string& key) = 0;
+  // For `partyline check`'s probe: small objects only (the first 1 MiB).
+  virtual util::Result<std::string> read_small(const std::string& key) = 0;
+  virtual util::Result<void> remove(const std::string& key) = 0;
   virtual std::string location(const std::string& key) const = 0;  // "s3://bucket/key" or a path
   // "s3" or "local": names this store in log events (s3.put.ok, local.put.ok).
   virtual std::string_view name() const = 0;

@@ -84,23 +84,9 @@ bool hash_range(int fd, util::PartDigest& part, std::string& error) {
   }
 }
 
-PutResult failure(std::string error, int status) {
-  PutResult result;
-  result.error = std::move(error);
-  result.http_status = status;
-  return result;
-}
-
-PutResult failure(const util::Failure& f) {
-  return failure(f.reason, f.http_status);
-}
-
-PutResult success(PutOutcome outcome, int status) {
-  PutResult result;
-  result.ok = true;
-  result.outcome = outcome;
-  result.http_status = status;
-  return result;
+// Not the server's doing (the spool file, an object of another size): not repeated at once.
+util::Failure failure(std::string reason, int status) {
+  return util::Failure::later(std::move(reason), status);
 }
 
 // Where the requests of `options` go: scheme, Host header and the path before the key.
@@ -174,60 +160,49 @@ s3::Pairs S3Store::object_headers(const Object& object) const {
   return headers;
 }
 
-HeadResult S3Store::head(const std::string& key) {
+util::Result<Head> S3Store::head(const std::string& key) {
   s3::HttpRequest request{.method = "HEAD", .key = key, .idempotent = true, .answers = {404}};
   const auto response = client_->send(request);
-  HeadResult result;
-  if (!response) {
-    result.error = response.error().reason;
-    return result;
-  }
-  if (response->status == 404) {
-    result.ok = true;
-    return result;
-  }
+  if (!response) return response.error();
+  if (response->status == 404) return Head{};
   const std::string length = response->header("content-length");
   char* end = nullptr;
   errno = 0;
   const unsigned long long size = std::strtoull(length.c_str(), &end, 10);
-  if (length.empty() || *end != '\0' || errno != 0) {
-    result.error = "HEAD 200 without a valid Content-Length";
-    return result;
-  }
-  result.ok = true;
-  result.exists = true;
-  result.size = size;
-  return result;
+  if (length.empty() || *end != '\0' || errno != 0)
+    return util::Failure::soon("HEAD 200 without a valid Content-Length", response->status);
+  return Head{.exists = true, .size = size};
 }
 
-ReadResult S3Store::read_small(const std::string& key) {
-  const auto response = client_->send({.method = "GET", .key = key, .idempotent = true});
-  if (!response) return {false, {}, response.error().reason};
-  return {true, response->body, {}};
+util::Result<std::string> S3Store::read_small(const std::string& key) {
+  auto response = client_->send({.method = "GET", .key = key, .idempotent = true});
+  if (!response) return response.error();
+  return util::Result<std::string>(boost::system::in_place_value, std::move(response->body));
 }
 
-RemoveResult S3Store::remove(const std::string& key) {
+util::Result<void> S3Store::remove(const std::string& key) {
   const auto response = client_->send({.method = "DELETE", .key = key, .idempotent = true});
-  if (!response) return {false, response.error().reason};
-  return {true, {}};
+  if (!response) return response.error();
+  return {};
 }
 
-PutResult S3Store::resolve_existing(const std::string& key, std::uint64_t size, int status) {
-  const HeadResult existing = head(key);
-  if (!existing.ok) return failure(existing.error, status);
+S3Store::Put S3Store::resolve_existing(const std::string& key, std::uint64_t size, int status) {
+  const auto existing = head(key);
+  if (!existing) return existing.error();
   // A 412 for a key that HEAD cannot see: a concurrent writer or an eventually consistent listing.
-  if (!existing.exists) return failure("object reported as existing but HEAD says 404", status);
-  return compare_existing(existing, size, status);
+  if (!existing->exists)
+    return util::Failure::soon("object reported as existing but HEAD says 404", status);
+  return compare_existing(*existing, size, status);
 }
 
-PutResult S3Store::compare_existing(const HeadResult& existing, std::uint64_t size, int status) {
+S3Store::Put S3Store::compare_existing(const Head& existing, std::uint64_t size, int status) {
   // Keys are deterministic per RecordingSid: the same size is taken as the same recording.
   if (existing.size != size) {
     return failure("object exists with size " + std::to_string(existing.size) + ", local size " +
                        std::to_string(size) + "; not overwritten",
                    status);
   }
-  return success(PutOutcome::kAlreadyExists, status);
+  return PutOutcome::kAlreadyExists;
 }
 
 void S3Store::note_conditional_unsupported(int status) {
@@ -241,11 +216,11 @@ void S3Store::note_conditional_unsupported(int status) {
               "overwritten)"}});
 }
 
-PutResult S3Store::put_if_absent(const std::string& key, const Object& object) {
+util::Result<PutOutcome> S3Store::put_if_absent(const std::string& key, const Object& object) {
   const int fd = ::open(object.file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return failure(std::string("open spool file: ") + std::strerror(errno), 0);
   struct stat st {};
-  PutResult result;
+  Put result = PutOutcome::kStored;
   if (::fstat(fd, &st) != 0) {
     result = failure(std::string("stat spool file: ") + std::strerror(errno), 0);
   } else if (static_cast<std::uint64_t>(st.st_size) != object.size) {
@@ -261,7 +236,7 @@ PutResult S3Store::put_if_absent(const std::string& key, const Object& object) {
   return result;
 }
 
-PutResult S3Store::put_single(const std::string& key, const Object& object, int fd) {
+S3Store::Put S3Store::put_single(const std::string& key, const Object& object, int fd) {
   // Not idempotent: create-only, and the unconditional fallback must not run twice unchecked.
   s3::HttpRequest request{.method = "PUT", .key = key, .headers = object_headers(object)};
   request.body = s3::FileRange{.fd = fd, .offset = 0, .length = object.size};
@@ -284,59 +259,56 @@ PutResult S3Store::put_single(const std::string& key, const Object& object, int 
     conditional.headers.emplace_back("if-none-match", "*");
     conditional.answers = {412, 501};
     const auto response = client_->send(conditional);
-    if (!response) return failure(response.error());
+    if (!response) return response.error();
     if (response->status == 412) return resolve_existing(key, object.size, 412);
-    if (response->status != 501) return success(PutOutcome::kStored, response->status);
+    if (response->status != 501) return PutOutcome::kStored;
     note_conditional_unsupported(501);
   }
 
-  const HeadResult existing = head(key);
-  if (!existing.ok) return failure(existing.error, 0);
-  if (existing.exists) return compare_existing(existing, object.size, 200);
+  const auto existing = head(key);
+  if (!existing) return existing.error();
+  if (existing->exists) return compare_existing(*existing, object.size, 200);
   const auto response = client_->send(request);
-  if (!response) return failure(response.error());
-  return success(PutOutcome::kStored, response->status);
+  if (!response) return response.error();
+  return PutOutcome::kStored;
 }
 
-bool S3Store::found_before_upload(const std::string& key, std::uint64_t size, PutResult& result) {
-  if (!conditional_unsupported_.load()) return false;
-  const HeadResult existing = head(key);
-  if (!existing.ok) {
-    result = failure(existing.error, 0);
-    return true;
-  }
-  if (!existing.exists) return false;
-  result = compare_existing(existing, size, 200);
-  return true;
+std::optional<S3Store::Put> S3Store::found_before_upload(const std::string& key,
+                                                         std::uint64_t size) {
+  if (!conditional_unsupported_.load()) return std::nullopt;
+  const auto existing = head(key);
+  if (!existing) return Put(existing.error());
+  if (!existing->exists) return std::nullopt;
+  return compare_existing(*existing, size, 200);
 }
 
-PutResult S3Store::complete_upload(const std::string& key, std::uint64_t size,
-                                   const std::string& upload_id,
-                                   const std::vector<std::string>& etags) {
+S3Store::Put S3Store::complete_upload(const std::string& key, std::uint64_t size,
+                                      const std::string& upload_id,
+                                      const std::vector<std::string>& etags) {
   if (!conditional_unsupported_.load()) {
     const auto completed = s3::complete_multipart_upload(*client_, key, upload_id, etags,
                                                          {{"if-none-match", "*"}}, {412, 501});
     if (!completed) {
       s3::abort_multipart_upload(*client_, key, upload_id);
-      return failure(completed.error());
+      return completed.error();
     }
     if (completed->status == 412) {
       s3::abort_multipart_upload(*client_, key, upload_id);
       return resolve_existing(key, size, 412);
     }
-    if (completed->status != 501) return success(PutOutcome::kStored, completed->status);
+    if (completed->status != 501) return PutOutcome::kStored;
     note_conditional_unsupported(501);
-    const HeadResult existing = head(key);
-    if (!existing.ok || existing.exists) s3::abort_multipart_upload(*client_, key, upload_id);
-    if (!existing.ok) return failure(existing.error, 0);
-    if (existing.exists) return compare_existing(existing, size, 200);
+    const auto existing = head(key);
+    if (!existing || existing->exists) s3::abort_multipart_upload(*client_, key, upload_id);
+    if (!existing) return existing.error();
+    if (existing->exists) return compare_existing(*existing, size, 200);
   }
   const auto completed = s3::complete_multipart_upload(*client_, key, upload_id, etags, {}, {});
   if (!completed) {
     s3::abort_multipart_upload(*client_, key, upload_id);
-    return failure(completed.error());
+    return completed.error();
   }
-  return success(PutOutcome::kStored, completed->status);
+  return PutOutcome::kStored;
 }
 
 // begin_upload's upload: s3::MultipartUpload sends the parts; this adds the create-only policy
@@ -359,21 +331,25 @@ class S3Store::StreamedUpload final : public PartUpload {
 
   void part_ready(const util::PartDigest& part) override { parts_.part_ready(part); }
 
-  PutResult finish(const Object& object) override {
+  util::Result<PutOutcome> finish(const Object& object) override {
     const auto sent = parts_.finish(object.size, object.part_size, object.parts);
-    if (!sent) return failure(sent.error());
-    if (sent->upload_id.empty()) return settled_;
+    if (!sent) return sent.error();
+    if (sent->upload_id.empty()) return *settled_;
     return store_.complete_upload(key_, size_, sent->upload_id, sent->etags);
   }
 
  private:
   // On the upload's thread, before it creates the upload.
-  bool proceed() { return !store_.found_before_upload(key_, size_, settled_); }
+  bool proceed() {
+    settled_ = store_.found_before_upload(key_, size_);
+    return !settled_;
+  }
 
   S3Store& store_;
   const std::string key_;
   const std::uint64_t size_;
-  PutResult settled_;  // the HEAD-first check's answer; read after finish() joined the thread
+  // The HEAD-first check's answer; read after finish() joined the thread.
+  std::optional<S3Store::Put> settled_;
   s3::MultipartUpload parts_;  // last: its thread calls proceed()
 };
 
@@ -394,7 +370,7 @@ std::unique_ptr<PartUpload> S3Store::begin_upload(const std::string& key, const 
 // The whole file is here: the same upload as begin_upload's, with every part ready at once (the
 // caller's part digests when they fit this upload's parts, else hashed here, part by part, while
 // the lanes send the parts already hashed).
-PutResult S3Store::put_multipart(const std::string& key, const Object& object, int fd) {
+S3Store::Put S3Store::put_multipart(const std::string& key, const Object& object, int fd) {
   const std::uint64_t part_size = options_.part_size;
   const std::uint64_t parts = (object.size + part_size - 1) / part_size;
   if (parts > s3::kMaxParts) {
@@ -426,18 +402,18 @@ PutResult S3Store::put_multipart(const std::string& key, const Object& object, i
   return upload.finish(complete);
 }
 
-PutResult S3Store::create_bucket() {
+util::Result<PutOutcome> S3Store::create_bucket() {
   std::string body = s3::xml::create_bucket_configuration(options_.region);
   s3::HttpRequest request{.method = "PUT", .payload_sha256 = util::sha256_hex(body)};
   request.body = std::move(body);
   request.answers = {409};
   request.op = "PUT bucket";
   const auto response = client_->send(request);
-  if (!response) return failure(response.error());
-  if (response->status != 409) return success(PutOutcome::kStored, response->status);
+  if (!response) return response.error();
+  if (response->status != 409) return PutOutcome::kStored;
   const std::string code = s3::xml::error_code(response->body);
   if (code == "BucketAlreadyOwnedByYou" || code == "BucketAlreadyExists")
-    return success(PutOutcome::kAlreadyExists, 409);
+    return PutOutcome::kAlreadyExists;
   return failure("PUT bucket 409" + (code.empty() ? "" : " " + code), 409);
 }
 

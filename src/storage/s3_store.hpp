@@ -53,10 +53,10 @@ class S3Store : public ObjectStore {
   S3Store(const S3Store&) = delete;
   S3Store& operator=(const S3Store&) = delete;
 
-  PutResult put_if_absent(const std::string& key, const Object& object) override;
-  HeadResult head(const std::string& key) override;
-  ReadResult read_small(const std::string& key) override;
-  RemoveResult remove(const std::string& key) override;
+  util::Result<PutOutcome> put_if_absent(const std::string& key, const Object& object) override;
+  util::Result<Head> head(const std::string& key) override;
+  util::Result<std::string> read_small(const std::string& key) override;
+  util::Result<void> remove(const std::string& key) override;
   std::string location(const std::string& key) const override;  // "s3://bucket/key"
   std::string_view name() const override { return "s3"; }
   // Up to multipart_threshold: the whole file's MD5 (Content-MD5 of the single PUT); above it,
@@ -69,7 +69,7 @@ class S3Store : public ObjectStore {
   // PUT /bucket, for tests and tools (the service expects an existing bucket). kAlreadyExists
   // when the server says the bucket is already there (409 BucketAlreadyOwnedByYou, or Swift's
   // BucketAlreadyExists for its own container).
-  PutResult create_bucket();
+  util::Result<PutOutcome> create_bucket();
 
   // Where requests go: "http" or "https", and the host header value (with a non-default port).
   const std::string& scheme() const { return client_->options().scheme; }
@@ -80,17 +80,19 @@ class S3Store : public ObjectStore {
  private:
   class StreamedUpload;  // begin_upload's
 
-  PutResult put_single(const std::string& key, const Object& object, int fd);
-  PutResult put_multipart(const std::string& key, const Object& object, int fd);
+  using Put = util::Result<PutOutcome>;
+
+  Put put_single(const std::string& key, const Object& object, int fd);
+  Put put_multipart(const std::string& key, const Object& object, int fd);
   // Without conditional writes (Swift), a multipart upload first checks with HEAD whether the key
-  // is there: true with the answer in `result` when it is (or the check failed).
-  bool found_before_upload(const std::string& key, std::uint64_t size, PutResult& result);
+  // is there: the answer when it is (or when the check failed), nullopt to go on.
+  std::optional<Put> found_before_upload(const std::string& key, std::uint64_t size);
   // CompleteMultipartUpload, create-only; aborts the upload whenever it does not succeed.
-  PutResult complete_upload(const std::string& key, std::uint64_t size,
-                            const std::string& upload_id, const std::vector<std::string>& etags);
+  Put complete_upload(const std::string& key, std::uint64_t size, const std::string& upload_id,
+                      const std::vector<std::string>& etags);
   // After a 412 (or a HEAD-first check found the key): same size -> kAlreadyExists.
-  PutResult resolve_existing(const std::string& key, std::uint64_t size, int status);
-  static PutResult compare_existing(const HeadResult& existing, std::uint64_t size, int status);
+  Put resolve_existing(const std::string& key, std::uint64_t size, int status);
+  static Put compare_existing(const Head& existing, std::uint64_t size, int status);
   void note_conditional_unsupported(int status);
 
   // Headers for PutObject and CreateMultipartUpload: Content-Type, x-amz-meta-*, SSE.

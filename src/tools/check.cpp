@@ -133,13 +133,16 @@ Row check_storage(const config::Config& config) {
   const auto put = store->put_if_absent(key, object);
   fs::remove(file, ec);
   const std::string where = store->location(key);
-  if (!put.ok) return {name, false, "write " + where + " failed: " + put.error};
+  if (!put) return {name, false, "write " + where + " failed: " + put.error().reason};
   const auto read = store->read_small(key);
   const auto removed = store->remove(key);
-  if (!read.ok) return {name, false, "wrote but cannot read back " + where + ": " + read.error};
-  if (read.body != content) return {name, false, "read back different bytes from " + where};
-  if (!removed.ok) {
-    return {name, false, "wrote and read, but cannot delete " + where + ": " + removed.error};
+  if (!read) {
+    return {name, false, "wrote but cannot read back " + where + ": " + read.error().reason};
+  }
+  if (*read != content) return {name, false, "read back different bytes from " + where};
+  if (!removed) {
+    return {name, false,
+            "wrote and read, but cannot delete " + where + ": " + removed.error().reason};
   }
   return {name, true, "wrote, read back and deleted " + where};
 }

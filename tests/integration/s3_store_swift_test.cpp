@@ -83,7 +83,7 @@ class S3StoreSwift : public ::testing::Test {
     static const std::string bucket = "partyline-test-" + util::hex_lower(util::random_bytes(4));
     bucket_ = bucket;
     const auto created = S3Store(options(), *logger_).create_bucket();
-    ASSERT_TRUE(created.ok) << created.error;
+    ASSERT_TRUE(created.has_value()) << created.error().reason;
     prefix_ = "partyline/" + util::hex_lower(util::random_bytes(4)) + "/";
   }
   void TearDown() override {
@@ -157,13 +157,13 @@ TEST_F(S3StoreSwift, SinglePutStoresBytesMetadataAndContentType) {
   const std::string key = prefix_ + "2025-10-25T19-54-05Z-RE01 a=b+c.mp3";
   const Object o = object(100 * 1024 + 3, "single.spool");
   const auto result = store.put_if_absent(key, o);
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.outcome, PutOutcome::kStored);
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
+  EXPECT_EQ(result.value(), PutOutcome::kStored);
 
   const auto head = store.head(key);
-  ASSERT_TRUE(head.ok) << head.error;
-  EXPECT_TRUE(head.exists);
-  EXPECT_EQ(head.size, o.size);
+  ASSERT_TRUE(head.has_value()) << head.error().reason;
+  EXPECT_TRUE(head->exists);
+  EXPECT_EQ(head->size, o.size);
   const auto raw_head = fetch(store, options(), "HEAD", key);
   EXPECT_EQ(raw_head.status, 200);
   EXPECT_NE(raw_head.headers.find("x-amz-meta-recording-sid: re0123456789abcdef0123456789abcdef"),
@@ -177,8 +177,8 @@ TEST_F(S3StoreSwift, SinglePutStoresBytesMetadataAndContentType) {
   EXPECT_EQ(util::sha256_hex(got.body), o.sha256_hex);
 
   const auto missing = store.head(prefix_ + "missing.mp3");
-  ASSERT_TRUE(missing.ok) << missing.error;
-  EXPECT_FALSE(missing.exists);
+  ASSERT_TRUE(missing.has_value()) << missing.error().reason;
+  EXPECT_FALSE(missing->exists);
 }
 
 TEST_F(S3StoreSwift, SecondPutOfTheSameKeyIsAlreadyExistsThroughTheFallback) {
@@ -186,19 +186,19 @@ TEST_F(S3StoreSwift, SecondPutOfTheSameKeyIsAlreadyExistsThroughTheFallback) {
   const std::string key = prefix_ + "twice.mp3";
   const Object o = object(4096, "twice.spool");
   const auto first = store.put_if_absent(key, o);
-  ASSERT_TRUE(first.ok) << first.error;
-  EXPECT_EQ(first.outcome, PutOutcome::kStored);
+  ASSERT_TRUE(first.has_value()) << first.error().reason;
+  EXPECT_EQ(first.value(), PutOutcome::kStored);
   // Swift answers 501 to If-None-Match on PutObject: one warning, then HEAD-then-PUT.
   EXPECT_EQ(log_lines_with("s3.conditional_put_unsupported"), 1);
 
   const auto second = store.put_if_absent(key, o);
-  ASSERT_TRUE(second.ok) << second.error;
-  EXPECT_EQ(second.outcome, PutOutcome::kAlreadyExists);
+  ASSERT_TRUE(second.has_value()) << second.error().reason;
+  EXPECT_EQ(second.value(), PutOutcome::kAlreadyExists);
 
   const auto different = store.put_if_absent(key, object(4097, "other.spool"));
-  EXPECT_FALSE(different.ok);
-  EXPECT_NE(different.error.find("size"), std::string::npos) << different.error;
-  EXPECT_EQ(store.head(key).size, 4096u);
+  EXPECT_FALSE(different.has_value());
+  EXPECT_NE(different.error().reason.find("size"), std::string::npos) << different.error().reason;
+  EXPECT_EQ(store.head(key)->size, 4096u);
   EXPECT_EQ(log_lines_with("s3.conditional_put_unsupported"), 1);
 }
 
@@ -209,8 +209,8 @@ TEST_F(S3StoreSwift, LargeSinglePutFallsBackToo) {
   const std::string key = prefix_ + "large-single.wav";
   const Object o = object(24ull << 20, "large.spool");
   const auto result = store.put_if_absent(key, o);
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.outcome, PutOutcome::kStored);
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
+  EXPECT_EQ(result.value(), PutOutcome::kStored);
   EXPECT_EQ(log_lines_with("s3.conditional_put_unsupported"), 1);
   EXPECT_EQ(util::sha256_hex(fetch(store, options(), "GET", key).body), o.sha256_hex);
 }
@@ -220,7 +220,7 @@ TEST_F(S3StoreSwift, ServerSideEncryptionHeaderIsAccepted) {
   o.sse = "AES256";
   S3Store store(o, *logger_);
   const auto result = store.put_if_absent(prefix_ + "sse.mp3", object(2048, "sse.spool"));
-  ASSERT_TRUE(result.ok) << result.error;
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
 }
 
 TEST_F(S3StoreSwift, MultipartStoresAnIdenticalObject) {
@@ -230,9 +230,9 @@ TEST_F(S3StoreSwift, MultipartStoresAnIdenticalObject) {
   const std::string key = prefix_ + "big.wav";
   const Object big = object(12ull << 20, "big.spool");
   const auto result = store.put_if_absent(key, big);
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.outcome, PutOutcome::kStored);
-  EXPECT_EQ(store.head(key).size, big.size);
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
+  EXPECT_EQ(result.value(), PutOutcome::kStored);
+  EXPECT_EQ(store.head(key)->size, big.size);
   const auto got = fetch(store, o, "GET", key);
   EXPECT_EQ(got.status, 200);
   EXPECT_EQ(got.body.size(), big.size);
@@ -255,7 +255,7 @@ TEST_F(S3StoreSwift, MultipartWithPartDigestsFromTheWritePass) {
   big.part_size = digests.part_size;
   big.parts = digests.parts;
   const auto result = store.put_if_absent(key, big);
-  ASSERT_TRUE(result.ok) << result.error;
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
   const auto got = fetch(store, o, "GET", key);
   EXPECT_EQ(got.status, 200);
   EXPECT_EQ(util::sha256_hex(got.body), big.sha256_hex);
@@ -263,9 +263,9 @@ TEST_F(S3StoreSwift, MultipartWithPartDigestsFromTheWritePass) {
   // A wrong part digest is refused by the server, not stored.
   big.parts[1].md5_base64 = big.parts[0].md5_base64;
   const auto refused = store.put_if_absent(prefix_ + "bad-parts.wav", big);
-  EXPECT_FALSE(refused.ok);
-  EXPECT_EQ(refused.http_status, 400) << refused.error;
-  EXPECT_FALSE(store.head(prefix_ + "bad-parts.wav").exists);
+  EXPECT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().http_status, 400) << refused.error().reason;
+  EXPECT_FALSE(store.head(prefix_ + "bad-parts.wav")->exists);
 }
 
 // The service's path for a large recording: parts go up while the file is still being written,
@@ -301,8 +301,8 @@ TEST_F(S3StoreSwift, StreamedUploadStoresAnIdenticalObjectWrittenWhileItUploads)
   big.part_size = digests.part_size;
   big.parts = digests.parts;
   const auto result = upload->finish(big);
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.outcome, PutOutcome::kStored);
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
+  EXPECT_EQ(result.value(), PutOutcome::kStored);
   const auto got = fetch(store, o, "GET", key);
   EXPECT_EQ(got.status, 200);
   EXPECT_EQ(util::sha256_hex(got.body), big.sha256_hex);
@@ -322,7 +322,7 @@ TEST_F(S3StoreSwift, StreamedUploadDroppedMidwayLeavesNoObject) {
   ASSERT_EQ(digest.parts().size(), 1u);
   upload->part_ready(digest.parts()[0]);
   upload.reset();  // the fetch failed after the first part
-  EXPECT_FALSE(store.head(key).exists);
+  EXPECT_FALSE(store.head(key)->exists);
   const auto got = fetch(store, o, "GET", key);
   EXPECT_EQ(got.status, 404);
 }
@@ -333,15 +333,14 @@ TEST_F(S3StoreSwift, MultipartCompleteOnAnExistingKeyIsAlreadyExists) {
   const Object big = object(11ull << 20, "big2.spool");
   {
     S3Store store(o, *logger_);
-    ASSERT_TRUE(store.put_if_absent(key, big).ok);
+    ASSERT_TRUE(store.put_if_absent(key, big).has_value());
   }
   // A fresh store has not seen a 501 yet: it uploads the parts and Swift's 412 on the
   // conditional CompleteMultipartUpload is what stops the overwrite.
   S3Store store(o, *logger_);
   const auto again = store.put_if_absent(key, big);
-  ASSERT_TRUE(again.ok) << again.error;
-  EXPECT_EQ(again.outcome, PutOutcome::kAlreadyExists);
-  EXPECT_EQ(again.http_status, 412);
+  ASSERT_TRUE(again.has_value()) << again.error().reason;
+  EXPECT_EQ(again.value(), PutOutcome::kAlreadyExists);
   EXPECT_EQ(log_lines_with("s3.conditional_put_unsupported"), 0);
 }
 
@@ -350,14 +349,14 @@ TEST_F(S3StoreSwift, WrongSecretIsA403) {
   o.credentials.secret_access_key = "wrong-secret";
   S3Store store(o, *logger_);
   const auto result = store.put_if_absent(prefix_ + "denied.mp3", object(100, "denied.spool"));
-  EXPECT_FALSE(result.ok);
+  EXPECT_FALSE(result.has_value());
   // Swift answers the conditional PUT with 501 before checking the signature; the HEAD that
   // follows is the request refused with 403.
-  EXPECT_NE(result.error.find("403"), std::string::npos) << result.error;
-  EXPECT_EQ(result.error.find("wrong-secret"), std::string::npos);
+  EXPECT_NE(result.error().reason.find("403"), std::string::npos) << result.error().reason;
+  EXPECT_EQ(result.error().reason.find("wrong-secret"), std::string::npos);
   const auto head = store.head(prefix_ + "denied.mp3");
-  EXPECT_FALSE(head.ok);
-  EXPECT_NE(head.error.find("403"), std::string::npos) << head.error;
+  EXPECT_FALSE(head.has_value());
+  EXPECT_NE(head.error().reason.find("403"), std::string::npos) << head.error().reason;
 }
 
 }  // namespace

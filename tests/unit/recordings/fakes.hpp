@@ -79,39 +79,31 @@ class FakeStorage : public storage::ObjectStore {
  public:
   explicit FakeStorage(std::string name = "fake") : name_(std::move(name)) {}
 
-  storage::PutResult put_if_absent(const std::string& key, const storage::Object& o) override {
+  util::Result<storage::PutOutcome> put_if_absent(const std::string& key,
+                                                  const storage::Object& o) override {
     std::lock_guard lock(mutex_);
     ++puts_;
-    storage::PutResult r;
     if (failing_puts_ > 0) {
       --failing_puts_;
-      r.error = "HTTP 503";
-      r.http_status = 503;
-      return r;
+      return util::Failure::soon("HTTP 503", 503);
     }
-    r.ok = true;
-    if (objects_.count(key)) {
-      r.outcome = storage::PutOutcome::kAlreadyExists;
-      return r;
-    }
+    if (objects_.count(key)) return storage::PutOutcome::kAlreadyExists;
     std::ifstream in(o.file, std::ios::binary);
     objects_[key] = std::string(std::istreambuf_iterator<char>(in), {});
     last_put_ = o;
-    return r;
+    return storage::PutOutcome::kStored;
   }
-  storage::HeadResult head(const std::string& key) override {
+  util::Result<storage::Head> head(const std::string& key) override {
     std::lock_guard lock(mutex_);
     ++heads_;
-    storage::HeadResult r;
-    r.ok = true;
-    if (auto it = objects_.find(key); it != objects_.end()) {
-      r.exists = true;
-      r.size = it->second.size();
-    }
-    return r;
+    if (auto it = objects_.find(key); it != objects_.end())
+      return storage::Head{.exists = true, .size = it->second.size()};
+    return storage::Head{};
   }
-  storage::ReadResult read_small(const std::string&) override { return {}; }
-  storage::RemoveResult remove(const std::string&) override { return {}; }
+  util::Result<std::string> read_small(const std::string&) override {
+    return util::Failure::later("not kept");
+  }
+  util::Result<void> remove(const std::string&) override { return {}; }
   std::string location(const std::string& key) const override { return "fake://" + key; }
   std::string_view name() const override { return name_; }
 

@@ -49,8 +49,8 @@ TEST(LocalStore, StoresUnderRootCreatingParentDirectories) {
   LocalStore store(tmp.path() / "root");
   const Object object = spool(tmp.path(), "a.spool", "recording bytes");
   const auto result = store.put_if_absent("partyline/2025/RE1.mp3", object);
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.outcome, PutOutcome::kStored);
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
+  EXPECT_EQ(result.value(), PutOutcome::kStored);
   const fs::path stored = tmp.path() / "root/partyline/2025/RE1.mp3";
   EXPECT_EQ(read_all(stored), "recording bytes");
   EXPECT_EQ(store.location("partyline/2025/RE1.mp3"), stored.string());
@@ -64,32 +64,32 @@ TEST(LocalStore, HeadReportsExistenceAndSize) {
   TempDir tmp;
   LocalStore store(tmp.path());
   auto head = store.head("x/missing.mp3");
-  ASSERT_TRUE(head.ok) << head.error;
-  EXPECT_FALSE(head.exists);
-  ASSERT_TRUE(store.put_if_absent("x/y.mp3", spool(tmp.path(), "s", "12345")).ok);
+  ASSERT_TRUE(head.has_value()) << head.error().reason;
+  EXPECT_FALSE(head->exists);
+  ASSERT_TRUE(store.put_if_absent("x/y.mp3", spool(tmp.path(), "s", "12345")).has_value());
   head = store.head("x/y.mp3");
-  ASSERT_TRUE(head.ok);
-  EXPECT_TRUE(head.exists);
-  EXPECT_EQ(head.size, 5u);
+  ASSERT_TRUE(head.has_value());
+  EXPECT_TRUE(head->exists);
+  EXPECT_EQ(head->size, 5u);
 }
 
 TEST(LocalStore, SameSizeAgainIsAlreadyExistsAndKeepsTheFirstCopy) {
   TempDir tmp;
   LocalStore store(tmp.path() / "root");
-  ASSERT_TRUE(store.put_if_absent("k.mp3", spool(tmp.path(), "a", "first")).ok);
+  ASSERT_TRUE(store.put_if_absent("k.mp3", spool(tmp.path(), "a", "first")).has_value());
   const auto again = store.put_if_absent("k.mp3", spool(tmp.path(), "b", "other"));
-  ASSERT_TRUE(again.ok) << again.error;
-  EXPECT_EQ(again.outcome, PutOutcome::kAlreadyExists);
+  ASSERT_TRUE(again.has_value()) << again.error().reason;
+  EXPECT_EQ(again.value(), PutOutcome::kAlreadyExists);
   EXPECT_EQ(read_all(tmp.path() / "root/k.mp3"), "first");
 }
 
 TEST(LocalStore, DifferentSizeIsAnErrorAndNeverOverwrites) {
   TempDir tmp;
   LocalStore store(tmp.path() / "root");
-  ASSERT_TRUE(store.put_if_absent("k.mp3", spool(tmp.path(), "a", "first")).ok);
+  ASSERT_TRUE(store.put_if_absent("k.mp3", spool(tmp.path(), "a", "first")).has_value());
   const auto again = store.put_if_absent("k.mp3", spool(tmp.path(), "b", "longer content"));
-  EXPECT_FALSE(again.ok);
-  EXPECT_NE(again.error.find("size"), std::string::npos) << again.error;
+  EXPECT_FALSE(again.has_value());
+  EXPECT_NE(again.error().reason.find("size"), std::string::npos) << again.error().reason;
   EXPECT_EQ(read_all(tmp.path() / "root/k.mp3"), "first");
 }
 
@@ -102,9 +102,9 @@ TEST(LocalStore, RejectsKeysThatCouldEscapeTheRoot) {
                                 std::string("a\0b", 3)}) {
     SCOPED_TRACE(key);
     const auto result = store.put_if_absent(key, object);
-    EXPECT_FALSE(result.ok);
-    EXPECT_FALSE(result.error.empty());
-    EXPECT_FALSE(store.head(key).ok);
+    EXPECT_FALSE(result.has_value());
+    EXPECT_FALSE(result.error().reason.empty());
+    EXPECT_FALSE(store.head(key).has_value());
   }
   EXPECT_FALSE(fs::exists(tmp.path() / "x"));
   EXPECT_TRUE(is_safe_key("partyline/2025-10-25T19-54-05Z-RE0123.mp3"));
@@ -116,11 +116,11 @@ TEST(LocalStore, SpoolFileOfTheWrongSizeIsAnError) {
   LocalStore store(tmp.path() / "root");
   Object object = spool(tmp.path(), "a", "data");
   object.size = 10;
-  EXPECT_FALSE(store.put_if_absent("k", object).ok);
+  EXPECT_FALSE(store.put_if_absent("k", object).has_value());
   EXPECT_FALSE(fs::exists(tmp.path() / "root/k"));
   EXPECT_TRUE(fs::is_empty(tmp.path() / "root"));
   object.file = tmp.path() / "missing";
-  EXPECT_FALSE(store.put_if_absent("k", object).ok);
+  EXPECT_FALSE(store.put_if_absent("k", object).has_value());
 }
 
 }  // namespace

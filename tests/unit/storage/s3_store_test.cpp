@@ -125,9 +125,8 @@ TEST(S3Store, SinglePutIsConditionalSignedAndStreamsTheFile) {
   S3Store store(options, fx.logger());
   const Object object = fx.object(3000);
   const auto result = store.put_if_absent(std::string(kKey), object);
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.outcome, PutOutcome::kStored);
-  EXPECT_EQ(result.http_status, 200);
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
+  EXPECT_EQ(result.value(), PutOutcome::kStored);
 
   const auto requests = fake.requests();
   ASSERT_EQ(requests.size(), 1u);
@@ -169,7 +168,7 @@ TEST(S3Store, SinglePutComputesDigestsTheCallerDidNotGive) {
   const std::string sha = object.sha256_hex;
   object.md5_hex.clear();
   object.sha256_hex.clear();
-  ASSERT_TRUE(store.put_if_absent("k", object).ok);
+  ASSERT_TRUE(store.put_if_absent("k", object).has_value());
   const auto put = fake.requests().at(0);
   EXPECT_EQ(put.header("x-amz-content-sha256"), sha);
   EXPECT_EQ(put.header("content-md5"), md5_base64(fx.content()));
@@ -186,8 +185,8 @@ TEST(S3Store, PreconditionFailedWithSameSizeIsAlreadyExists) {
   });
   S3Store store(fx.options(fake.base()), fx.logger());
   const auto result = store.put_if_absent("k.mp3", fx.object(3000));
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.outcome, PutOutcome::kAlreadyExists);
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
+  EXPECT_EQ(result.value(), PutOutcome::kAlreadyExists);
   const auto requests = fake.requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0].method, "PUT");
@@ -203,9 +202,10 @@ TEST(S3Store, PreconditionFailedWithDifferentSizeIsAnErrorWithoutOverwrite) {
   });
   S3Store store(fx.options(fake.base()), fx.logger());
   const auto result = store.put_if_absent("k.mp3", fx.object(3000));
-  EXPECT_FALSE(result.ok);
-  EXPECT_EQ(result.http_status, 412);
-  EXPECT_NE(result.error.find("size 2999"), std::string::npos) << result.error;
+  EXPECT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().http_status, 412);
+  EXPECT_FALSE(result.error().transient()) << "another object under the key stays there";
+  EXPECT_NE(result.error().reason.find("size 2999"), std::string::npos) << result.error().reason;
   EXPECT_EQ(fake.requests().size(), 2u);
 }
 
@@ -216,9 +216,9 @@ TEST(S3Store, ConflictIsARetryableErrorWithTheS3Code) {
   });
   S3Store store(fx.options(fake.base()), fx.logger());
   const auto result = store.put_if_absent("k.mp3", fx.object(10));
-  EXPECT_FALSE(result.ok);
-  EXPECT_EQ(result.http_status, 409);
-  EXPECT_EQ(result.error, "PUT 409 ConditionalRequestConflict");
+  EXPECT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().http_status, 409);
+  EXPECT_EQ(result.error().reason, "PUT 409 ConditionalRequestConflict");
   EXPECT_EQ(fake.requests().size(), 1u);
 }
 
@@ -229,12 +229,12 @@ TEST(S3Store, ErrorsNameStatusAndCodeButNeverTheSecret) {
   });
   S3Store store(fx.options(fake.base()), fx.logger());
   const auto result = store.put_if_absent("k.mp3", fx.object(10));
-  EXPECT_FALSE(result.ok);
-  EXPECT_EQ(result.error, "PUT 403 SignatureDoesNotMatch");
-  EXPECT_EQ(result.error.find(kSecret), std::string::npos);
+  EXPECT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().reason, "PUT 403 SignatureDoesNotMatch");
+  EXPECT_EQ(result.error().reason.find(kSecret), std::string::npos);
   const auto head = store.head("k.mp3");
-  EXPECT_FALSE(head.ok);
-  EXPECT_EQ(head.error, "HEAD 403");
+  EXPECT_FALSE(head.has_value());
+  EXPECT_EQ(head.error().reason, "HEAD 403");
 }
 
 TEST(S3Store, AConditionalPutAnswered500IsNotSentAgain) {
@@ -242,9 +242,9 @@ TEST(S3Store, AConditionalPutAnswered500IsNotSentAgain) {
   FakeS3 fake([](const Recorded&) { return Reply{500, error_xml("InternalError"), {}, {}}; });
   S3Store store(fx.options(fake.base()), fx.logger());
   const auto result = store.put_if_absent("k.mp3", fx.object(10));
-  EXPECT_FALSE(result.ok);
-  EXPECT_EQ(result.http_status, 500);
-  EXPECT_EQ(result.error, "PUT 500 InternalError");
+  EXPECT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().http_status, 500);
+  EXPECT_EQ(result.error().reason, "PUT 500 InternalError");
   EXPECT_EQ(fake.requests().size(), 1u);
 }
 
@@ -257,8 +257,8 @@ TEST(S3Store, HeadIsSentAgainAfterA503) {
   });
   S3Store store(fx.options(fake.base()), fx.logger());
   const auto head = store.head("k.mp3");
-  ASSERT_TRUE(head.ok) << head.error;
-  EXPECT_EQ(head.size, 77u);
+  ASSERT_TRUE(head.has_value()) << head.error().reason;
+  EXPECT_EQ(head->size, 77u);
   EXPECT_EQ(fake.requests().size(), 2u);
   EXPECT_EQ(fx.log_lines_with("s3.request.retry").size(), 1u);
 }
@@ -272,10 +272,10 @@ TEST(S3Store, NotImplementedFallsBackToHeadThenPutAndWarnsOnce) {
   });
   S3Store store(fx.options(fake.base()), fx.logger());
   const auto first = store.put_if_absent("a.mp3", fx.object(500));
-  ASSERT_TRUE(first.ok) << first.error;
-  EXPECT_EQ(first.outcome, PutOutcome::kStored);
+  ASSERT_TRUE(first.has_value()) << first.error().reason;
+  EXPECT_EQ(first.value(), PutOutcome::kStored);
   const auto second = store.put_if_absent("b.mp3", fx.object(600));
-  ASSERT_TRUE(second.ok) << second.error;
+  ASSERT_TRUE(second.has_value()) << second.error().reason;
 
   const auto requests = fake.requests();
   ASSERT_EQ(requests.size(), 5u);
@@ -303,8 +303,8 @@ TEST(S3Store, FallbackHeadFindingTheSameSizeSkipsThePut) {
   });
   S3Store store(fx.options(fake.base()), fx.logger());
   const auto result = store.put_if_absent("a.mp3", fx.object(500));
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.outcome, PutOutcome::kAlreadyExists);
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
+  EXPECT_EQ(result.value(), PutOutcome::kAlreadyExists);
   EXPECT_EQ(fake.requests().size(), 2u);
 }
 
@@ -316,12 +316,12 @@ TEST(S3Store, HeadReportsSizeAndAbsence) {
   });
   S3Store store(fx.options(fake.base()), fx.logger());
   auto head = store.head("there");
-  ASSERT_TRUE(head.ok) << head.error;
-  EXPECT_TRUE(head.exists);
-  EXPECT_EQ(head.size, 123456789012ull);
+  ASSERT_TRUE(head.has_value()) << head.error().reason;
+  EXPECT_TRUE(head->exists);
+  EXPECT_EQ(head->size, 123456789012ull);
   head = store.head("missing");
-  ASSERT_TRUE(head.ok) << head.error;
-  EXPECT_FALSE(head.exists);
+  ASSERT_TRUE(head.has_value()) << head.error().reason;
+  EXPECT_FALSE(head->exists);
 }
 
 TEST(S3Store, TransportErrorsHaveStatusZero) {
@@ -333,9 +333,9 @@ TEST(S3Store, TransportErrorsHaveStatusZero) {
   }
   S3Store store(fx.options(endpoint), fx.logger());
   const auto result = store.put_if_absent("k", fx.object(10));
-  EXPECT_FALSE(result.ok);
-  EXPECT_EQ(result.http_status, 0);
-  EXPECT_NE(result.error.find("curl"), std::string::npos) << result.error;
+  EXPECT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().http_status, 0);
+  EXPECT_NE(result.error().reason.find("curl"), std::string::npos) << result.error().reason;
 }
 
 TEST(S3Store, SpoolFileOfTheWrongSizeIsNotSent) {
@@ -344,7 +344,7 @@ TEST(S3Store, SpoolFileOfTheWrongSizeIsNotSent) {
   S3Store store(fx.options(fake.base()), fx.logger());
   Object object = fx.object(10);
   object.size = 11;
-  EXPECT_FALSE(store.put_if_absent("k", object).ok);
+  EXPECT_FALSE(store.put_if_absent("k", object).has_value());
   EXPECT_TRUE(fake.requests().empty());
 }
 
@@ -426,8 +426,8 @@ TEST(S3Store, MultipartCreatesUploadsPartsAndCompletesConditionally) {
   FakeS3 fake(MultipartScript{});
   S3Store store(multipart_options(fx, fake.base()), fx.logger());
   const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.outcome, PutOutcome::kStored);
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
+  EXPECT_EQ(result.value(), PutOutcome::kStored);
 
   const auto requests = fake.requests();
   ASSERT_EQ(requests.size(), 5u);
@@ -483,7 +483,7 @@ TEST(S3Store, MultipartWithAPartAnswered500OnceSucceedsAndRepeatsOnlyThatPart) {
   });
   S3Store store(multipart_options(fx, fake.base()), fx.logger());
   const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
-  ASSERT_TRUE(result.ok) << result.error;
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
   const auto requests = fake.requests();
   ASSERT_EQ(requests.size(), 6u);  // create, part 2 twice, parts 1 and 3, complete
   EXPECT_EQ(count(requests, "PUT", "partNumber=2&"), 2u);
@@ -498,9 +498,9 @@ TEST(S3Store, MultipartFailingPartAbortsTheUpload) {
   FakeS3 fake(script);
   S3Store store(multipart_options(fx, fake.base()), fx.logger());
   const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
-  EXPECT_FALSE(result.ok);
-  EXPECT_EQ(result.http_status, 500);
-  EXPECT_EQ(result.error, "PUT part 2 500 InternalError");
+  EXPECT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().http_status, 500);
+  EXPECT_EQ(result.error().reason, "PUT part 2 500 InternalError");
   const auto requests = fake.requests();
   // create, part 1, part 2 three times (and 3 if its lane took it before part 2 failed), abort,
   // no complete
@@ -521,7 +521,7 @@ TEST(S3Store, MultipartWithOnePartInFlightStopsAtTheFailingPart) {
   S3Options options = multipart_options(fx, fake.base());
   options.parts_in_flight = 1;
   S3Store store(options, fx.logger());
-  EXPECT_FALSE(store.put_if_absent("big.wav", fx.object(kMultipartSize)).ok);
+  EXPECT_FALSE(store.put_if_absent("big.wav", fx.object(kMultipartSize)).has_value());
   const auto requests = fake.requests();
   ASSERT_EQ(requests.size(), 6u);  // create, part 1, part 2 three times, abort
   EXPECT_EQ(count(requests, "PUT", "partNumber=3&"), 0u);
@@ -542,7 +542,7 @@ TEST(S3Store, MultipartSendsTheCallersPartDigestsWithoutHashingAgain) {
          .sha256_hex = std::string(63, 'a') + std::to_string(n),
          .md5_base64 = "given-md5-" + std::to_string(n)});
   }
-  ASSERT_TRUE(store.put_if_absent("big.wav", object).ok);
+  ASSERT_TRUE(store.put_if_absent("big.wav", object).has_value());
   std::set<std::string> shas, md5s;
   for (const auto& r : fake.requests()) {
     if (r.method != "PUT") continue;
@@ -567,7 +567,7 @@ TEST(S3Store, MultipartHashesPartsItselfWhenTheGivenOnesDoNotMatchItsPartSize) {
          .sha256_hex = std::string(64, 'b'),
          .md5_base64 = "wrong"});
   }
-  ASSERT_TRUE(store.put_if_absent("big.wav", object).ok);
+  ASSERT_TRUE(store.put_if_absent("big.wav", object).has_value());
   for (const auto& r : fake.requests()) {
     if (r.method != "PUT") continue;
     SCOPED_TRACE(r.target);
@@ -596,7 +596,7 @@ TEST(S3Store, TwoPartsAreInFlightAtOnce) {
     return MultipartScript{}(r);
   });
   S3Store store(multipart_options(fx, fake.base()), fx.logger());
-  ASSERT_TRUE(store.put_if_absent("big.wav", fx.object(kMultipartSize)).ok);
+  ASSERT_TRUE(store.put_if_absent("big.wav", fx.object(kMultipartSize)).has_value());
   EXPECT_TRUE(overlapped.load());
 }
 
@@ -606,8 +606,8 @@ TEST(S3Store, ConsecutiveRequestsReuseOneConnection) {
   S3Options options = multipart_options(fx, fake.base());
   options.parts_in_flight = 1;
   S3Store store(options, fx.logger());
-  ASSERT_TRUE(store.put_if_absent("big.wav", fx.object(kMultipartSize)).ok);
-  ASSERT_TRUE(store.head("other.wav").ok);
+  ASSERT_TRUE(store.put_if_absent("big.wav", fx.object(kMultipartSize)).has_value());
+  ASSERT_TRUE(store.head("other.wav").has_value());
   EXPECT_EQ(fake.requests().size(), 6u);  // create, 3 parts, complete, head
   EXPECT_EQ(fake.connections(), 1u);
 }
@@ -644,8 +644,9 @@ TEST(S3Store, MultipartErrorInsideA200CompleteIsAFailure) {
   FakeS3 fake(script);
   S3Store store(multipart_options(fx, fake.base()), fx.logger());
   const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
-  EXPECT_FALSE(result.ok);
-  EXPECT_NE(result.error.find("InternalError"), std::string::npos) << result.error;
+  EXPECT_FALSE(result.has_value());
+  EXPECT_NE(result.error().reason.find("InternalError"), std::string::npos)
+      << result.error().reason;
   EXPECT_EQ(fake.requests().back().method, "DELETE");
 }
 
@@ -657,8 +658,8 @@ TEST(S3Store, MultipartCompleteOnAnExistingKeyIsAlreadyExists) {
   FakeS3 fake(script);
   S3Store store(multipart_options(fx, fake.base()), fx.logger());
   const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.outcome, PutOutcome::kAlreadyExists);
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
+  EXPECT_EQ(result.value(), PutOutcome::kAlreadyExists);
   const auto requests = fake.requests();
   ASSERT_EQ(requests.size(), 7u);  // create, 3 parts, complete, abort, head
   EXPECT_EQ(requests[5].method, "DELETE");
@@ -672,8 +673,8 @@ TEST(S3Store, MultipartCompleteNotImplementedFallsBackToHead) {
   FakeS3 fake(script);
   S3Store store(multipart_options(fx, fake.base()), fx.logger());
   const auto result = store.put_if_absent("big.wav", fx.object(kMultipartSize));
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.outcome, PutOutcome::kStored);
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
+  EXPECT_EQ(result.value(), PutOutcome::kStored);
   auto requests = fake.requests();
   ASSERT_EQ(requests.size(), 7u);  // create, 3 parts, complete 501, head 404, complete
   EXPECT_EQ(requests[5].method, "HEAD");
@@ -682,7 +683,7 @@ TEST(S3Store, MultipartCompleteNotImplementedFallsBackToHead) {
   EXPECT_EQ(fx.log_lines_with("s3.conditional_put_unsupported").size(), 1u);
 
   // Next time: HEAD before creating the upload, complete without the header.
-  ASSERT_TRUE(store.put_if_absent("big2.wav", fx.object(kMultipartSize)).ok);
+  ASSERT_TRUE(store.put_if_absent("big2.wav", fx.object(kMultipartSize)).has_value());
   requests = fake.requests();
   ASSERT_EQ(requests.size(), 7u + 6u);  // head, create, 3 parts, complete
   EXPECT_EQ(requests[7].method, "HEAD");
@@ -755,8 +756,8 @@ TEST(S3Store, StreamedUploadSendsAPartBeforeTheFileIsComplete) {
   complete.part_size = 5 * 1024;
   complete.parts = parts;  // the last, shorter part comes with the complete file
   const auto result = upload->finish(complete);
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.outcome, PutOutcome::kStored);
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
+  EXPECT_EQ(result.value(), PutOutcome::kStored);
 
   const auto requests = fake.requests();
   ASSERT_EQ(requests.size(), 5u);  // create, 3 parts, complete
@@ -804,8 +805,8 @@ TEST(S3Store, StreamedUploadFinishedWithAnotherSizeFailsAndAborts) {
   shorter.part_size = 5 * 1024;
   shorter.parts = part_digests(fx.content(), 5 * 1024);
   const auto result = upload->finish(shorter);
-  EXPECT_FALSE(result.ok);
-  EXPECT_EQ(result.error, "the file has 12195 bytes, the upload expected 12295");
+  EXPECT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().reason, "the file has 12195 bytes, the upload expected 12295");
   // The upload may or may not have been created by then; if it was, it is aborted.
   const auto requests = fake.requests();
   EXPECT_EQ(count(requests, "POST", "uploadId="), 0u) << "completed";
@@ -827,8 +828,8 @@ TEST(S3Store, StreamedUploadReportsAFailingPartAtFinish) {
   complete.part_size = 5 * 1024;
   complete.parts = parts;
   const auto result = upload->finish(complete);
-  EXPECT_FALSE(result.ok);
-  EXPECT_EQ(result.error, "PUT part 2 500 InternalError");
+  EXPECT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().reason, "PUT part 2 500 InternalError");
   const auto requests = fake.requests();
   EXPECT_EQ(count(requests, "POST", "uploadId="), 0u) << "completed";
   EXPECT_EQ(requests.back().method, "DELETE");
@@ -844,7 +845,7 @@ TEST(S3Store, StreamedUploadWithoutConditionalWritesFindsAnExistingKeyFirst) {
   FakeS3 fake(script);
   S3Store store(multipart_options(fx, fake.base()), fx.logger());
   Object complete = fx.object(kMultipartSize);
-  ASSERT_TRUE(store.put_if_absent("big.wav", complete).ok);
+  ASSERT_TRUE(store.put_if_absent("big.wav", complete).has_value());
   const std::size_t before = fake.requests().size();
 
   auto upload = store.begin_upload("big.wav", shape_of(complete));
@@ -854,8 +855,8 @@ TEST(S3Store, StreamedUploadWithoutConditionalWritesFindsAnExistingKeyFirst) {
   for (const auto& part : complete.parts)
     upload->part_ready(part);
   const auto result = upload->finish(complete);
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.outcome, PutOutcome::kAlreadyExists);
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
+  EXPECT_EQ(result.value(), PutOutcome::kAlreadyExists);
   const auto requests = fake.requests();
   ASSERT_EQ(requests.size(), before + 1);  // the HEAD; no upload created
   EXPECT_EQ(requests.back().method, "HEAD");

@@ -43,12 +43,8 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
 
   const bool http_api = config.twilio_api_base.starts_with("http://");
   if (!config.local_mode) {
-    rest = std::make_unique<twilio::RestClient>(
-        twilio::RestOptions{.api_base = config.twilio_api_base,
-                            .account_sid = runtime.twilio.account_sid,
-                            .username = runtime.twilio.account_sid,
-                            .password = runtime.twilio.auth_token.reveal(),
-                            .allow_http = http_api});
+    rest = std::make_unique<twilio::RestClient>(twilio::RestOptions{
+        .api_base = config.twilio_api_base, .credentials = runtime.twilio, .allow_http = http_api});
   }
   const auto spool = config.data_dir / "spool";
   std::function<std::size_t()> remove_storage_leftovers;
@@ -65,22 +61,22 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
   pipeline = std::make_unique<recordings::Pipeline>(
       recordings::PipelineOptions{
           .spool_dir = spool,
-          .account_sid = runtime.twilio.account_sid,
-          .auth_token = runtime.twilio.auth_token,
           .prefix = config.s3_prefix,
           .format = config.recording_format,
           .workers = config.recording_workers,
           .retry_min = config.retry_min,
           .retry_max = config.retry_max,
           .max_age = config.recording_max_age,
-          .allow_http_media = config.media_from_loopback || http_api,
           .metrics = &metrics,
           .followups_stored = followups->steps_when_stored(),
           .followups_dead = followups->steps_when_dead(),
           .run_followup = [f = followups.get()](unsigned step,
                                                 const db::Job& job) { return f->run(step, job); },
           .remove_storage_leftovers = remove_storage_leftovers},
-      *jobs, *storage, log, util::system_clock());
+      *jobs,
+      std::make_unique<recordings::TwilioMediaSource>(runtime.twilio, config.recording_format,
+                                                      config.media_from_loopback || http_api),
+      *storage, log, util::system_clock(), util::system_random());
 }
 
 recordings::ReconcileReport Backend::reconcile(std::chrono::system_clock::time_point since) {

@@ -33,21 +33,33 @@ CREATE INDEX IF NOT EXISTS recordings_due ON recordings (state, next_attempt_ms)
 COMMIT;
 )sql";
 
-// Columns added since the first schema, added to files made before them (see migrate()).
-constexpr const char* kFollowupColumns = R"sql(
+// Columns added since the first schema, added to files made before them (see migrate()), each
+// group recognised by its first column.
+struct Migration {
+  const char* column;
+  const char* sql;
+};
+constexpr Migration kMigrations[] = {
+    {"followups", R"sql(
 ALTER TABLE recordings ADD COLUMN followups INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE recordings ADD COLUMN followup_attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE recordings ADD COLUMN followup_next_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE recordings ADD COLUMN followup_error TEXT NOT NULL DEFAULT '';
-)sql";
-constexpr const char* kFollowupIndex =
-    "CREATE INDEX IF NOT EXISTS recordings_followups ON recordings (followup_next_ms) "
-    "WHERE followups != 0";
+CREATE INDEX IF NOT EXISTS recordings_followups ON recordings (followup_next_ms)
+  WHERE followups != 0;
+)sql"},
+    {"spool_sha256", R"sql(
+ALTER TABLE recordings ADD COLUMN spool_sha256 TEXT NOT NULL DEFAULT '';
+ALTER TABLE recordings ADD COLUMN spool_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE recordings ADD COLUMN spool_md5 TEXT NOT NULL DEFAULT '';
+)sql"},
+};
 
 constexpr const char* kColumns =
     "recording_sid, conference_sid, call_sid, recording_url, duration, start_time, storage_key, "
     "state, attempts, first_seen_ms, next_attempt_ms, updated_ms, stored_ms, last_error, "
-    "location, bytes, sha256, followups, followup_attempts, followup_next_ms, followup_error";
+    "location, bytes, sha256, followups, followup_attempts, followup_next_ms, followup_error, "
+    "spool_bytes, spool_sha256, spool_md5";
 
 JobState parse_state(std::string_view s) {
   if (s == "stored") return JobState::kStored;
@@ -80,6 +92,9 @@ Job job_from(const Statement& row) {
   j.followup_attempts = static_cast<int>(row.integer(18));
   j.followup_next_ms = row.integer(19);
   j.followup_error = row.text(20);
+  j.spool.bytes = static_cast<std::uint64_t>(row.integer(21));
+  j.spool.sha256 = row.text(22);
+  j.spool.md5 = row.text(23);
   return j;
 }
 
@@ -116,21 +131,27 @@ void JobStore::exec(const char* sql) {
 }
 
 namespace {
-bool has_followup_columns(sqlite3* db) {
-  Statement info(db, "SELECT 1 FROM pragma_table_info('recordings') WHERE name = 'followups'");
+bool has_column(sqlite3* db, const char* name) {
+  Statement info(db, "SELECT 1 FROM pragma_table_info('recordings') WHERE name = ?");
+  info.bind(1, std::string(name));
   return info.step();
+}
+bool up_to_date(sqlite3* db) {
+  for (const auto& m : kMigrations) {
+    if (!has_column(db, m.column)) return false;
+  }
+  return true;
 }
 }  // namespace
 
 // Checked again inside a write transaction: another process (a command) may open the file at the
 // same time, and only one of them may add the columns.
 void JobStore::migrate() {
-  if (has_followup_columns(db_)) return;
+  if (up_to_date(db_)) return;
   exec("BEGIN IMMEDIATE");
   try {
-    if (!has_followup_columns(db_)) {
-      exec(kFollowupColumns);
-      exec(kFollowupIndex);
+    for (const auto& m : kMigrations) {
+      if (!has_column(db_, m.column)) exec(m.sql);
     }
     exec("COMMIT");
   } catch (...) {
@@ -207,6 +228,17 @@ std::size_t JobStore::count_pending() {
   return static_cast<std::size_t>(sel.integer(0));
 }
 
+std::vector<std::string> JobStore::kept_spools() {
+  std::lock_guard lock(mutex_);
+  Statement sel(db_,
+                "SELECT recording_sid FROM recordings WHERE state = 'pending' AND "
+                "spool_sha256 != '' ORDER BY recording_sid");
+  std::vector<std::string> out;
+  while (sel.step())
+    out.push_back(sel.text(0));
+  return out;
+}
+
 std::optional<std::int64_t> JobStore::oldest_pending_ms() {
   std::lock_guard lock(mutex_);
   Statement sel(db_, "SELECT MIN(first_seen_ms) FROM recordings WHERE state = 'pending'");
@@ -220,8 +252,8 @@ void JobStore::mark_stored(const std::string& sid, const std::string& location, 
   Statement up(db_,
                "UPDATE recordings SET state = 'stored', location = ?, bytes = ?, sha256 = ?, "
                "stored_ms = ?, updated_ms = ?, last_error = '', followups = ?, "
-               "followup_attempts = 0, followup_next_ms = ?, followup_error = '' "
-               "WHERE recording_sid = ?");
+               "followup_attempts = 0, followup_next_ms = ?, followup_error = '', "
+               "spool_bytes = 0, spool_sha256 = '', spool_md5 = '' WHERE recording_sid = ?");
   up.bind(1, location).bind(2, static_cast<std::int64_t>(bytes)).bind(3, sha256);
   up.bind(4, now_ms).bind(5, now_ms).bind(6, static_cast<std::int64_t>(followups));
   up.bind(7, now_ms).bind(8, sid);
@@ -229,13 +261,15 @@ void JobStore::mark_stored(const std::string& sid, const std::string& location, 
 }
 
 void JobStore::mark_retry(const std::string& sid, int attempts, std::int64_t next_attempt_ms,
-                          const std::string& error, std::int64_t now_ms) {
+                          const std::string& error, std::int64_t now_ms, const KeptSpool& spool) {
   std::lock_guard lock(mutex_);
   Statement up(db_,
                "UPDATE recordings SET attempts = ?, next_attempt_ms = ?, last_error = ?, "
-               "updated_ms = ? WHERE recording_sid = ? AND state = 'pending'");
+               "updated_ms = ?, spool_bytes = ?, spool_sha256 = ?, spool_md5 = ? "
+               "WHERE recording_sid = ? AND state = 'pending'");
   up.bind(1, static_cast<std::int64_t>(attempts)).bind(2, next_attempt_ms).bind(3, error);
-  up.bind(4, now_ms).bind(5, sid);
+  up.bind(4, now_ms).bind(5, static_cast<std::int64_t>(spool.bytes)).bind(6, spool.sha256);
+  up.bind(7, spool.md5).bind(8, sid);
   up.step();
 }
 
@@ -244,8 +278,8 @@ void JobStore::mark_dead(const std::string& sid, const std::string& error, std::
   std::lock_guard lock(mutex_);
   Statement up(db_,
                "UPDATE recordings SET state = 'dead', last_error = ?, updated_ms = ?, "
-               "followups = ?, followup_attempts = 0, followup_next_ms = ?, followup_error = '' "
-               "WHERE recording_sid = ?");
+               "followups = ?, followup_attempts = 0, followup_next_ms = ?, followup_error = '', "
+               "spool_bytes = 0, spool_sha256 = '', spool_md5 = '' WHERE recording_sid = ?");
   up.bind(1, error).bind(2, now_ms).bind(3, static_cast<std::int64_t>(followups));
   up.bind(4, now_ms).bind(5, sid);
   up.step();

@@ -26,6 +26,16 @@ constexpr unsigned kDeleteTwilioCopy = 1u << 2;  // TWILIO_DELETE_AFTER_COPY
 constexpr unsigned kAll = kReport | kNotice | kDeleteTwilioCopy;
 }  // namespace followup
 
+// A pending job's media, fully fetched and verified, whose upload failed: the spool file is kept
+// and the next attempt uploads it (after checking it again) instead of fetching it again.
+struct KeptSpool {
+  std::uint64_t bytes = 0;
+  std::string sha256;  // "" when no spool file is kept
+  std::string md5;     // "" unless the store's digest plan asked for it
+
+  bool kept() const { return !sha256.empty(); }
+};
+
 struct Job {
   std::string recording_sid;
   std::string conference_sid;
@@ -48,6 +58,7 @@ struct Job {
   int followup_attempts = 0;
   std::int64_t followup_next_ms = 0;
   std::string followup_error;
+  KeptSpool spool;  // cleared when the job is stored or dead-lettered
 };
 
 class JobStore {
@@ -69,14 +80,17 @@ class JobStore {
   std::optional<std::int64_t> next_due_ms();
   std::vector<Job> list(std::size_t limit);
   std::size_t count_pending();
+  // RecordingSids of the pending jobs whose spool file is kept.
+  std::vector<std::string> kept_spools();
   // first_seen_ms of the oldest pending job.
   std::optional<std::int64_t> oldest_pending_ms();
 
   // Both owe `followups` from now on, in the same transaction as the state.
   void mark_stored(const std::string& sid, const std::string& location, std::uint64_t bytes,
                    const std::string& sha256, std::int64_t now_ms, unsigned followups = 0);
+  // `spool` replaces what the row says about a kept spool file (by default: none kept).
   void mark_retry(const std::string& sid, int attempts, std::int64_t next_attempt_ms,
-                  const std::string& error, std::int64_t now_ms);
+                  const std::string& error, std::int64_t now_ms, const KeptSpool& spool = {});
   void mark_dead(const std::string& sid, const std::string& error, std::int64_t now_ms,
                  unsigned followups = 0);
 

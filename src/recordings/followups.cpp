@@ -1,6 +1,5 @@
 #include "recordings/followups.hpp"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -9,47 +8,30 @@
 
 #include <boost/json.hpp>
 
+#include "net/http_client.hpp"
 #include "recordings/report.hpp"
 #include "util/crypto.hpp"
-#include "net/curl.hpp"
 
 namespace partyline::recordings {
 namespace fs = std::filesystem;
 
-long post_json(const std::string& url, const std::string& body, bool allow_http,
-               std::string& error) {
-  CURL* curl = curl_easy_init();
-  if (!curl) {
-    error = net::curl_init_error();
-    return 0;
-  }
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, allow_http ? "http,https" : "https");
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 15L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(
-      curl, CURLOPT_WRITEFUNCTION, +[](char*, size_t size, size_t n, void*) { return size * n; });
-  long status = 0;
-  const CURLcode rc = curl_easy_perform(curl);
-  if (rc == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  } else {
-    error = std::string(curl_easy_strerror(rc)) + (errbuf[0] ? std::string(": ") + errbuf : "");
-  }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  return status;
+util::Result<int> post_json(const std::string& url, const std::string& body, bool allow_http) {
+  net::HttpRequest request;
+  request.method = "POST";
+  request.url = url;
+  request.headers = {"Content-Type: application/json"};
+  request.body = body;
+  request.allow_http = allow_http;
+  request.total_timeout = std::chrono::seconds(15);
+  // What a receiver answers to a notice is not read, only its status.
+  request.on_body = [](std::string_view) { return true; };
+  const auto response = net::perform(request);
+  if (!response) return response.error();
+  return response->status;
 }
 
-Followups::Followups(FollowupOptions options, storage::ObjectStore& storage,
-                     db::CallStore* calls, const twilio::RestClient* rest, log::Logger& log)
+Followups::Followups(FollowupOptions options, storage::ObjectStore& storage, db::CallStore* calls,
+                     const twilio::RestClient* rest, log::Logger& log)
     : options_(std::move(options)), storage_(storage), calls_(calls), rest_(rest), log_(log) {}
 
 unsigned Followups::steps_when_stored() const {
@@ -139,14 +121,14 @@ FollowupResult Followups::notify(const db::Job& job) {
       {"duration", job.duration},
       {"start_time", job.start_time},
       {"error", job.state == db::JobState::kDead ? job.last_error : std::string()}});
-  std::string error;
-  const long status = post_json(options_.notify_url, body, options_.allow_http_notify, error);
-  if (status >= 200 && status < 300) {
+  const auto answer = post_json(options_.notify_url, body, options_.allow_http_notify);
+  const int status = answer ? *answer : answer.error().http_status;
+  if (answer && status >= 200 && status < 300) {
     log_.info("notify.ok",
               {{"RecordingSid", job.recording_sid}, {"event", event}, {"status", status}});
     return {true, {}};
   }
-  const std::string reason = error.empty() ? "HTTP " + std::to_string(status) : error;
+  const std::string reason = answer ? "HTTP " + std::to_string(status) : answer.error().reason;
   log_.warn("notify.error", {{"RecordingSid", job.recording_sid},
                              {"event", event},
                              {"status", status},
@@ -172,13 +154,14 @@ FollowupResult Followups::delete_twilio_copy(const db::Job& job) {
     return {true, {}};
   }
   const auto result = rest_->delete_recording(job.recording_sid);
-  if (result.ok) {
+  if (result) {
     log_.info("twilio.recording.deleted",
               {{"RecordingSid", job.recording_sid}, {"bytes", job.bytes}});
     return {true, {}};
   }
-  log_.warn("twilio.delete.error", {{"RecordingSid", job.recording_sid}, {"reason", result.error}});
-  return {false, "delete: " + result.error};
+  const std::string& reason = result.error().reason;
+  log_.warn("twilio.delete.error", {{"RecordingSid", job.recording_sid}, {"reason", reason}});
+  return {false, "delete: " + reason};
 }
 
 }  // namespace partyline::recordings

@@ -6,11 +6,12 @@
 #include <filesystem>
 #include <string>
 
-#include "log/logger.hpp"
-#include "storage/object_store.hpp"
 #include "db/calls.hpp"
 #include "db/jobs.hpp"
+#include "log/logger.hpp"
+#include "storage/object_store.hpp"
 #include "twilio/rest.hpp"
+#include "util/result.hpp"
 
 namespace partyline::recordings {
 
@@ -50,8 +51,7 @@ class Followups {
   log::Logger& log_;
 };
 
-// POSTs a JSON body; returns the HTTP status (0 when unreachable) and fills `error`.
-long post_json(const std::string& url, const std::string& body, bool allow_http,
-               std::string& error);
+// POSTs a JSON body; the status of the answer, whatever it is, or why none came.
+util::Result<int> post_json(const std::string& url, const std::string& body, bool allow_http);
 
 }  // namespace partyline::recordings

@@ -1,12 +1,13 @@
 #include "recordings/pipeline.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <memory>
 #include <optional>
-#include <random>
+#include <unordered_set>
+#include <vector>
 
 #include "recordings/naming.hpp"
-#include "twilio/media.hpp"
 
 namespace partyline::recordings {
 namespace fs = std::filesystem;
@@ -17,9 +18,22 @@ namespace {
 // reconcile`, `recordings retry`) start within this time. One indexed SELECT each.
 constexpr std::int64_t kIdlePollMs = 2'000;
 
-double jitter01() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+// The whole file read through the digests of `plan`; nullopt if it cannot be read.
+std::optional<util::StreamDigests> digest_spool(const fs::path& file, util::DigestPlan plan) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::nullopt;
+  util::StreamDigest digest(plan);
+  std::vector<char> buffer(64 * 1024);
+  while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
+    digest.update(buffer.data(), static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) return std::nullopt;
+  return digest.finish();
+}
+
+util::Failure failure_of(const storage::PutResult& put) {
+  const int status = put.http_status;
+  if (status == 0 || status == 429 || status >= 500) return util::Failure::soon(put.error, status);
+  return util::Failure::later(put.error, status);
 }
 
 std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
@@ -30,13 +44,16 @@ std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
 
 }  // namespace
 
-Pipeline::Pipeline(PipelineOptions options, db::JobStore& jobs, storage::ObjectStore& storage,
-                   log::Logger& log, util::Clock clock)
+Pipeline::Pipeline(PipelineOptions options, db::JobStore& jobs, std::unique_ptr<MediaSource> media,
+                   storage::ObjectStore& storage, log::Logger& log, util::Clock clock,
+                   util::RandomBytes random)
     : options_(std::move(options)),
       jobs_(jobs),
+      media_(std::move(media)),
       storage_(storage),
       log_(log),
       clock_(std::move(clock)),
+      random_(std::move(random)),
       store_backoff_(options_.store_retry_min, options_.store_retry_max),
       errors_(log) {}
 
@@ -52,6 +69,37 @@ std::string Pipeline::content_type() const {
   return options_.format == "wav" ? "audio/wav" : "audio/mpeg";
 }
 
+// Uniform in [0, 1): the top 53 bits of 8 random bytes.
+double Pipeline::jitter01() const {
+  std::uint64_t bits = 0;
+  for (const unsigned char byte : random_(8))
+    bits = (bits << 8) | byte;
+  return static_cast<double>(bits >> 11) * 0x1.0p-53;
+}
+
+std::string Pipeline::put_event(std::string_view what) const {
+  return std::string(storage_.name()) + ".put." + std::string(what);
+}
+
+fs::path Pipeline::spool_path(const std::string& recording_sid) const {
+  return options_.spool_dir / (recording_sid + "." + options_.format + ".part");
+}
+
+// A spool file is a partial or unverified copy (fetched again), except one that a pending job's
+// row says is complete and verified: that one is uploaded by the job's next attempt.
+std::size_t Pipeline::remove_spool_leftovers() {
+  std::unordered_set<std::string> kept;
+  for (const auto& sid : jobs_.kept_spools())
+    kept.insert(spool_path(sid).filename().string());
+  std::error_code ec;
+  std::size_t removed = 0;
+  for (const auto& entry : fs::directory_iterator(options_.spool_dir, ec)) {
+    if (!entry.is_regular_file() || kept.count(entry.path().filename().string())) continue;
+    removed += fs::remove(entry.path(), ec) ? 1 : 0;
+  }
+  return removed;
+}
+
 std::string Pipeline::key_for(const RecordingCallback& cb,
                               util::Clock::result_type first_seen) const {
   const auto start = parse_twilio_time(cb.start_time).value_or(first_seen);
@@ -61,11 +109,7 @@ std::string Pipeline::key_for(const RecordingCallback& cb,
 void Pipeline::start() {
   std::error_code ec;
   fs::create_directories(options_.spool_dir, ec);
-  // A spool file is only ever a partial or unverified copy: a restart fetches again.
-  std::size_t removed = 0;
-  for (const auto& entry : fs::directory_iterator(options_.spool_dir, ec)) {
-    if (entry.is_regular_file()) removed += fs::remove(entry.path(), ec) ? 1 : 0;
-  }
+  const std::size_t removed = remove_spool_leftovers();
   // A temp file in storage is a write that a crash cut short: its job is still pending.
   const std::size_t storage_removed =
       options_.remove_storage_leftovers ? options_.remove_storage_leftovers() : 0;
@@ -329,166 +373,257 @@ void Pipeline::run_followups(const db::Job& job) {
                                 {"retry_in_ms", delay.count()}});
 }
 
+// ---- The copy of one job, step by step -----------------------------------------------------
+
+// One attempt at a job's copy: its spool file, the object it becomes and, for a large recording,
+// the upload that runs while the fetch is still going. The spool file goes with the attempt unless
+// the row now says it is kept for the next one.
+struct Pipeline::Attempt {
+  enum class Step { kFetch, kUpload };
+
+  Attempt(db::Job job_, fs::path spool_) : job(std::move(job_)), spool(std::move(spool_)) {}
+  ~Attempt() {
+    if (!spool_kept) discard_spool();
+  }
+  void discard_spool() {
+    upload.reset();  // stops sending parts and aborts what went up, before the file goes
+    std::error_code ec;
+    fs::remove(spool, ec);
+  }
+  Attempt(const Attempt&) = delete;
+  Attempt& operator=(const Attempt&) = delete;
+
+  db::Job job;
+  fs::path spool;
+  bool spool_kept = false;
+  Step step = Step::kFetch;
+  db::KeptSpool verified;  // the media is all in the spool file: kept if the upload fails
+  storage::Object object;
+  std::unique_ptr<storage::PartUpload> upload;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point put_started = started;
+};
+
+struct Pipeline::Copied {
+  std::uint64_t bytes = 0;
+  std::string sha256_hex;
+  storage::PutOutcome outcome = storage::PutOutcome::kStored;
+};
+
 void Pipeline::process(db::Job job) {
-  const std::int64_t now = now_ms();
+  if (expired(job)) return dead_letter(job);
+  if (already_stored(job)) return;
+  auto spool = spool_path(job.recording_sid);
+  Attempt attempt(std::move(job), std::move(spool));
+  auto copied = copy_once(attempt);
+  if (!copied) return schedule_retry(attempt, copied.error());
+  stored(attempt, *copied);
+}
+
+bool Pipeline::expired(const db::Job& job) const {
   const auto max_age_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_age).count();
-  if (now - job.first_seen_ms > max_age_ms) {
-    const std::string reason = "not stored within RECORDING_MAX_AGE after " +
-                               std::to_string(job.attempts) +
-                               " attempts; last error: " + job.last_error;
-    jobs_.mark_dead(job.recording_sid, reason, now, options_.followups_dead);
-    log_.error("recording.dead",
-               {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"reason", reason}});
-    if (options_.metrics) options_.metrics->recording_dead();
-    if (auto row = jobs_.get(job.recording_sid)) run_followups(*row);
-    return;
+  return now_ms() - job.first_seen_ms > max_age_ms;
+}
+
+void Pipeline::dead_letter(const db::Job& job) {
+  const std::string reason = "not stored within RECORDING_MAX_AGE after " +
+                             std::to_string(job.attempts) +
+                             " attempts; last error: " + job.last_error;
+  jobs_.mark_dead(job.recording_sid, reason, now_ms(), options_.followups_dead);
+  std::error_code ec;
+  fs::remove(spool_path(job.recording_sid), ec);  // a kept one, if any
+  log_.error("recording.dead",
+             {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"reason", reason}});
+  if (options_.metrics) options_.metrics->recording_dead();
+  if (auto row = jobs_.get(job.recording_sid)) run_followups(*row);
+}
+
+// A job stored before and queued again (`recordings retry`): if storage still holds the same
+// bytes there is nothing to copy, and Twilio may no longer have the media anyway.
+bool Pipeline::already_stored(const db::Job& job) {
+  if (job.bytes == 0) return false;
+  const auto head = storage_.head(job.key);
+  if (!head.ok || !head.exists || head.size != job.bytes) return false;
+  log_.info("recording.duplicate", {{"RecordingSid", job.recording_sid},
+                                    {"key", job.key},
+                                    {"reason", "already in storage with the recorded size"}});
+  jobs_.mark_stored(job.recording_sid, storage_.location(job.key), job.bytes, job.sha256, now_ms(),
+                    options_.followups_stored);
+  std::error_code ec;
+  fs::remove(spool_path(job.recording_sid), ec);
+  if (auto row = jobs_.get(job.recording_sid)) run_followups(*row);
+  return true;
+}
+
+// The media comes from the spool file an earlier attempt kept, else from the media source; then
+// it goes to the store.
+util::Result<Pipeline::Copied> Pipeline::copy_once(Attempt& attempt) {
+  const auto& job = attempt.job;
+  attempt.object.file = attempt.spool;
+  attempt.object.content_type = content_type();
+  attempt.object.metadata = {{"recording-sid", job.recording_sid},
+                             {"duration", job.duration},
+                             {"conference-sid", job.conference_sid},
+                             {"start-time", job.start_time}};
+  auto media = reuse_kept_spool(attempt);
+  if (!media) {
+    auto fetched = fetch(attempt);
+    if (!fetched) return fetched.error();
+    media = std::move(*fetched);
   }
-
-  const auto retry = [&](const std::string& error) {
-    const int attempts = job.attempts + 1;
-    const auto delay = backoff_delay(static_cast<unsigned>(job.attempts), options_.retry_min,
-                                     options_.retry_max, jitter01());
-    jobs_.mark_retry(job.recording_sid, attempts, now_ms() + delay.count(), error, now_ms());
-    if (options_.metrics) options_.metrics->recording_attempt_failed();
-    return delay.count();
-  };
-
-  // A job stored before and queued again (`recordings retry`): if storage still holds the same
-  // bytes there is nothing to copy, and Twilio may no longer have the media anyway.
-  if (job.bytes > 0) {
-    const auto head = storage_.head(job.key);
-    if (head.ok && head.exists && head.size == job.bytes) {
-      jobs_.mark_stored(job.recording_sid, storage_.location(job.key), job.bytes, job.sha256,
-                        now_ms(), options_.followups_stored);
-      log_.info("recording.duplicate", {{"RecordingSid", job.recording_sid},
-                                        {"key", job.key},
-                                        {"reason", "already in storage with the recorded size"}});
-      if (auto row = jobs_.get(job.recording_sid)) run_followups(*row);
-      return;
-    }
+  if (media->verified()) {
+    attempt.verified = {media->digests.size, media->digests.sha256_hex, media->digests.md5_hex};
   }
+  auto outcome = upload(attempt, *media);
+  if (!outcome) return outcome.error();
+  return Copied{media->digests.size, media->digests.sha256_hex, *outcome};
+}
 
-  const fs::path spool = options_.spool_dir / (job.recording_sid + "." + options_.format + ".part");
-  struct SpoolGuard {
-    fs::path path;
-    ~SpoolGuard() {
-      std::error_code ec;
-      fs::remove(path, ec);
-    }
-  } guard{spool};
-
-  storage::Object object;
-  object.file = spool;
-  object.content_type = content_type();
-  object.metadata = {{"recording-sid", job.recording_sid},
-                     {"duration", job.duration},
-                     {"conference-sid", job.conference_sid},
-                     {"start-time", job.start_time}};
-
-  // A large recording goes up in parts while it is still being fetched (storage decides from the
-  // Content-Length whether it uploads in parts). Declared after the spool guard: an unfinished
-  // upload is aborted before the file goes.
-  std::unique_ptr<storage::PartUpload> upload;
-  auto put_start = std::chrono::steady_clock::now();
-  const auto begin_upload = [&](std::optional<std::uint64_t> size) {
-    if (!size) return;
-    storage::Object expected = object;
-    expected.size = *size;
-    try {
-      upload = storage_.begin_upload(job.key, expected);
-    } catch (const std::exception& e) {
-      // No thread to be had, say: the whole file goes up once it is here, as for small ones.
-      log_.warn("s3.put.stream_unavailable",
-                {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"reason", e.what()}});
-    }
-    if (!upload) return;
-    put_start = std::chrono::steady_clock::now();
-    log_.info("s3.put.begin", {{"RecordingSid", job.recording_sid},
-                               {"key", job.key},
-                               {"bytes", *size},
-                               {"while_fetching", true}});
-  };
-
-  const auto fetch_start = std::chrono::steady_clock::now();
-  auto media = twilio::fetch_media({.url = job.recording_url + "." + options_.format,
-                                    .username = options_.account_sid,
-                                    .password = options_.auth_token.reveal(),
-                                    .spool = spool,
-                                    .allow_http = options_.allow_http_media,
-                                    .digest_plan =
-                                        [&](std::optional<std::uint64_t> size) {
-                                          begin_upload(size);
-                                          return storage_.digest_plan(size);
-                                        },
-                                    .on_part =
-                                        [&](const util::PartDigest& part) {
-                                          if (upload) upload->part_ready(part);
-                                        }});
-  if (media.kind != twilio::MediaResult::Kind::kOk) {
-    upload.reset();  // stops sending parts and aborts what went up
-    const std::string reason = media.kind == twilio::MediaResult::Kind::kNotReady
-                                   ? "media not ready yet (HTTP 404)"
-                                   : media.error;
-    const auto retry_in = retry(reason);
-    log_.warn("recording.fetch.error", {{"RecordingSid", job.recording_sid},
-                                        {"status", media.http_status},
-                                        {"reason", reason},
-                                        {"attempt", job.attempts + 1},
-                                        {"retry_in_ms", retry_in}});
-    return;
+// A kept spool file is checked again before it goes up (read whole: cheap next to a download),
+// since it was written without fsync and may have been cut short by a crash of the machine.
+std::optional<Media> Pipeline::reuse_kept_spool(Attempt& attempt) {
+  const auto& kept = attempt.job.spool;
+  if (!kept.kept()) return std::nullopt;
+  auto digests = digest_spool(attempt.spool, storage_.digest_plan(kept.bytes));
+  const bool same = digests && digests->size == kept.bytes && digests->sha256_hex == kept.sha256 &&
+                    (kept.md5.empty() || digests->md5_hex.empty() || digests->md5_hex == kept.md5);
+  if (!same) {
+    std::error_code ec;
+    fs::remove(attempt.spool, ec);
+    log_.warn("recording.spool.discarded",
+              {{"RecordingSid", attempt.job.recording_sid},
+               {"reason", digests ? "its size or SHA-256 changed" : "cannot be read"}});
+    return std::nullopt;
   }
-  log_.info("recording.fetch.ok", {{"RecordingSid", job.recording_sid},
-                                   {"bytes", media.bytes},
-                                   {"ms", elapsed_ms(fetch_start)}});
+  log_.info("recording.fetch.reused",
+            {{"RecordingSid", attempt.job.recording_sid}, {"bytes", digests->size}});
+  return Media{std::move(*digests), kept.bytes};
+}
 
-  object.size = media.bytes;
-  object.md5_hex = media.md5_hex;
-  object.sha256_hex = media.sha256_hex;
-  object.part_size = media.part_size;
-  object.parts = std::move(media.parts);
+util::Result<Media> Pipeline::fetch(Attempt& attempt) {
+  attempt.step = Attempt::Step::kFetch;
+  const auto started = std::chrono::steady_clock::now();
+  auto media = media_->fetch({.recording_url = attempt.job.recording_url,
+                              .spool = attempt.spool,
+                              .digest_plan =
+                                  [&](std::optional<std::uint64_t> size) {
+                                    begin_streamed_upload(attempt, size);
+                                    return storage_.digest_plan(size);
+                                  },
+                              .on_part =
+                                  [&](const util::PartDigest& part) {
+                                    if (attempt.upload) attempt.upload->part_ready(part);
+                                  }});
+  if (!media) {
+    attempt.upload.reset();
+    return media;
+  }
+  log_.info("recording.fetch.ok", {{"RecordingSid", attempt.job.recording_sid},
+                                   {"bytes", media->digests.size},
+                                   {"ms", elapsed_ms(started)}});
+  return media;
+}
 
+// A large recording goes up in parts while it is still being fetched (the store decides from the
+// Content-Length whether it uploads in parts).
+void Pipeline::begin_streamed_upload(Attempt& attempt, std::optional<std::uint64_t> size) {
+  if (!size) return;
+  const auto& job = attempt.job;
+  storage::Object expected = attempt.object;
+  expected.size = *size;
+  try {
+    attempt.upload = storage_.begin_upload(job.key, expected);
+  } catch (const std::exception& e) {
+    // No thread to be had, say: the whole file goes up once it is here, as for small ones.
+    log_.warn(put_event("stream_unavailable"),
+              {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"reason", e.what()}});
+  }
+  if (!attempt.upload) return;
+  attempt.put_started = std::chrono::steady_clock::now();
+  log_.info(put_event("begin"), {{"RecordingSid", job.recording_sid},
+                                 {"key", job.key},
+                                 {"bytes", *size},
+                                 {"while_fetching", true}});
+}
+
+util::Result<storage::PutOutcome> Pipeline::upload(Attempt& attempt, const Media& media) {
+  attempt.step = Attempt::Step::kUpload;
+  const auto& job = attempt.job;
+  auto& object = attempt.object;
+  object.size = media.digests.size;
+  object.md5_hex = media.digests.md5_hex;
+  object.sha256_hex = media.digests.sha256_hex;
+  object.part_size = media.digests.part_size;
+  object.parts = media.digests.parts;
   storage::PutResult put;
-  if (upload) {
-    put = upload->finish(object);
+  if (attempt.upload) {
+    put = attempt.upload->finish(object);
   } else {
-    put_start = std::chrono::steady_clock::now();
-    log_.info("s3.put.begin",
-              {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"bytes", media.bytes}});
+    attempt.put_started = std::chrono::steady_clock::now();
+    log_.info(put_event("begin"),
+              {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"bytes", object.size}});
     put = storage_.put_if_absent(job.key, object);
   }
-  if (!put.ok) {
-    const auto retry_in = retry(put.error);
-    log_.warn("s3.put.error", {{"RecordingSid", job.recording_sid},
-                               {"key", job.key},
-                               {"status", put.http_status},
-                               {"reason", put.error},
-                               {"attempt", job.attempts + 1},
-                               {"retry_in_ms", retry_in}});
-    return;
+  if (!put.ok) return failure_of(put);
+  return put.outcome;
+}
+
+// The job stays pending and is due again after the backoff. A verified spool file whose upload
+// failed stays too, noted in the row, so the next attempt does not fetch it again.
+void Pipeline::schedule_retry(Attempt& attempt, const util::Failure& failure) {
+  const auto& job = attempt.job;
+  const bool keep = attempt.step == Attempt::Step::kUpload && attempt.verified.kept();
+  const auto delay = backoff_delay(static_cast<unsigned>(job.attempts), options_.retry_min,
+                                   options_.retry_max, jitter01());
+  // What is not kept goes first: whoever sees the retry in the row finds no spool file.
+  if (!keep) attempt.discard_spool();
+  const std::int64_t now = now_ms();
+  jobs_.mark_retry(job.recording_sid, job.attempts + 1, now + delay.count(), failure.reason, now,
+                   keep ? attempt.verified : db::KeptSpool{});
+  attempt.spool_kept = keep;
+  if (options_.metrics) options_.metrics->recording_attempt_failed();
+  boost::json::object fields{{"RecordingSid", job.recording_sid}};
+  if (attempt.step == Attempt::Step::kUpload) fields["key"] = job.key;
+  fields["status"] = failure.http_status;
+  fields["reason"] = failure.reason;
+  fields["attempt"] = job.attempts + 1;
+  fields["retry_in_ms"] = delay.count();
+  if (attempt.step == Attempt::Step::kFetch) {
+    log_.warn("recording.fetch.error", std::move(fields));
+  } else {
+    log_.warn(put_event("error"), std::move(fields));
   }
+}
+
+// The lines and the counters come before the row: whoever sees the job stored (a waiter, a
+// redelivered callback answered 200) finds them too.
+void Pipeline::stored(Attempt& attempt, const Copied& copied) {
+  const auto& job = attempt.job;
   const std::string location = storage_.location(job.key);
-  if (put.outcome == storage::PutOutcome::kAlreadyExists) {
+  if (copied.outcome == storage::PutOutcome::kAlreadyExists) {
     log_.info("recording.duplicate", {{"RecordingSid", job.recording_sid},
                                       {"key", job.key},
                                       {"reason", "already in storage; not written again"}});
   } else {
-    log_.info("s3.put.ok", {{"RecordingSid", job.recording_sid},
-                            {"key", job.key},
-                            {"bytes", media.bytes},
-                            {"ms", elapsed_ms(put_start)},
-                            {"location", location}});
+    log_.info(put_event("ok"), {{"RecordingSid", job.recording_sid},
+                                {"key", job.key},
+                                {"bytes", copied.bytes},
+                                {"ms", elapsed_ms(attempt.put_started)},
+                                {"location", location}});
   }
-  jobs_.mark_stored(job.recording_sid, location, media.bytes, media.sha256_hex, now_ms(),
-                    options_.followups_stored);
+  const std::int64_t now = now_ms();
   log_.info("recording.stored", {{"RecordingSid", job.recording_sid},
                                  {"key", job.key},
                                  {"location", location},
-                                 {"latency_ms", now_ms() - job.first_seen_ms}});
+                                 {"latency_ms", now - job.first_seen_ms}});
   if (options_.metrics) {
-    options_.metrics->recording_stored(media.bytes,
-                                       std::chrono::milliseconds(elapsed_ms(fetch_start)));
+    options_.metrics->recording_stored(copied.bytes,
+                                       std::chrono::milliseconds(elapsed_ms(attempt.started)));
   }
+  jobs_.mark_stored(job.recording_sid, location, copied.bytes, copied.sha256_hex, now,
+                    options_.followups_stored);
+  attempt.discard_spool();
   if (auto row = jobs_.get(job.recording_sid)) run_followups(*row);
 }
 

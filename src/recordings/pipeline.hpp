@@ -2,12 +2,15 @@
 // Moves a recording from Twilio to storage, exactly once: a callback becomes a durable job row;
 // worker threads (separate from the HTTP threads) fetch the media to a spool file and write it
 // create-only to the object store, retrying with backoff until RECORDING_MAX_AGE, then
-// dead-lettering. A restart resumes every pending row and every follow-up still owed.
+// dead-lettering. A fetch that succeeded is not repeated when only the upload failed: the verified
+// spool file is kept (and noted in the row) for the next attempt. A restart resumes every pending
+// row and every follow-up still owed.
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -17,7 +20,6 @@
 #include <utility>
 #include <vector>
 
-#include "config/config.hpp"
 #include "db/jobs.hpp"
 #include "log/logger.hpp"
 #include "log/rate_limit.hpp"
@@ -25,23 +27,22 @@
 #include "recordings/callback.hpp"
 #include "recordings/followups.hpp"
 #include "recordings/intake.hpp"
+#include "recordings/media_source.hpp"
 #include "storage/object_store.hpp"
 #include "util/backoff.hpp"
 #include "util/clock.hpp"
+#include "util/result.hpp"
 
 namespace partyline::recordings {
 
 struct PipelineOptions {
   std::filesystem::path spool_dir;
-  std::string account_sid;  // Basic auth user for the media
-  config::Secret auth_token;
   std::string prefix = "partyline/";
-  std::string format = "mp3";
+  std::string format = "mp3";  // of the key, the spool file and the Content-Type
   unsigned workers = 2;
   std::chrono::milliseconds retry_min{1000};
   std::chrono::milliseconds retry_max{600'000};
   std::chrono::seconds max_age{7 * 24 * 3600};
-  bool allow_http_media = false;
   metrics::Metrics* metrics = nullptr;
   // Follow-ups (report, notice, delete-after-copy): the db::followup steps a job owes once
   // stored or dead-lettered, written with that state, and what runs one step (on a worker
@@ -60,8 +61,11 @@ struct PipelineOptions {
 
 class Pipeline : public Intake {
  public:
-  Pipeline(PipelineOptions options, db::JobStore& jobs, storage::ObjectStore& storage,
-           log::Logger& log, util::Clock clock);
+  // `media` is the pipeline's own (nothing else fetches media); `random` draws the jitter of
+  // the retry delays.
+  Pipeline(PipelineOptions options, db::JobStore& jobs, std::unique_ptr<MediaSource> media,
+           storage::ObjectStore& storage, log::Logger& log, util::Clock clock,
+           util::RandomBytes random);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -91,7 +95,6 @@ class Pipeline : public Intake {
   void deadline_loop();
   // A job due for its copy, else one owing follow-ups; nullopt when none. Under mutex_.
   std::optional<std::pair<db::Job, bool>> claim();
-  void process(db::Job job);
   void run_followups(const db::Job& job);
   // The store (or the disk under it) failed: every worker pauses (backoff), one line is logged
   // per reason per interval.
@@ -99,12 +102,33 @@ class Pipeline : public Intake {
   void finish(const std::string& sid);
   std::int64_t now_ms() const;
   std::string content_type() const;
+  double jitter01() const;
+
+  // The copy of one job, step by step (pipeline.cpp).
+  struct Attempt;
+  struct Copied;
+  void process(db::Job job);
+  bool expired(const db::Job& job) const;
+  void dead_letter(const db::Job& job);
+  bool already_stored(const db::Job& job);
+  util::Result<Copied> copy_once(Attempt& attempt);
+  std::optional<Media> reuse_kept_spool(Attempt& attempt);
+  util::Result<Media> fetch(Attempt& attempt);
+  void begin_streamed_upload(Attempt& attempt, std::optional<std::uint64_t> size);
+  util::Result<storage::PutOutcome> upload(Attempt& attempt, const Media& media);
+  void schedule_retry(Attempt& attempt, const util::Failure& failure);
+  void stored(Attempt& attempt, const Copied& copied);
+  std::string put_event(std::string_view what) const;  // "s3.put.ok", "local.put.ok"
+  std::filesystem::path spool_path(const std::string& recording_sid) const;
+  std::size_t remove_spool_leftovers();
 
   PipelineOptions options_;
   db::JobStore& jobs_;
+  std::unique_ptr<MediaSource> media_;
   storage::ObjectStore& storage_;
   log::Logger& log_;
   util::Clock clock_;
+  util::RandomBytes random_;
 
   std::mutex mutex_;
   std::condition_variable work_cv_;

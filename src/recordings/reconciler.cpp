@@ -51,13 +51,13 @@ ReconcileReport reconcile(const twilio::RestClient& client, const std::string& a
                           std::chrono::system_clock::time_point since,
                           const std::function<bool(const RecordingCallback&)>& accept) {
   ReconcileReport report;
-  const twilio::ListRecordingsResult list = client.list_recordings(since);
-  if (!list.ok) {
-    report.error = "listing recordings: " + list.error;
+  const auto list = client.list_recordings(since);
+  if (!list) {
+    report.error = "listing recordings: " + list.error().reason;
     return report;
   }
-  report.listed = list.recordings.size();
-  for (const twilio::RecordingInfo& recording : list.recordings) {
+  report.listed = list->recordings.size();
+  for (const twilio::RecordingInfo& recording : list->recordings) {
     if (!is_candidate(recording, since)) continue;
     ++report.candidates;
     try {

@@ -81,16 +81,15 @@ Row check_twilio(const config::Config& config) {
             "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN not set (local mode)"};
   const app::Runtime runtime = app::load_runtime(config, app::LocalCredentialsUse::kReadOnly);
   const twilio::RestClient rest({.api_base = config.twilio_api_base,
-                                 .account_sid = runtime.twilio.account_sid,
-                                 .username = runtime.twilio.account_sid,
-                                 .password = runtime.twilio.auth_token.reveal(),
+                                 .credentials = runtime.twilio,
                                  .allow_http = config.twilio_api_base.starts_with("http://")});
   const auto account = rest.fetch_account();
-  if (!account.ok) return {"Twilio credentials", false, "account fetch failed: " + account.error};
-  const bool active = account.status.empty() || account.status == "active";
+  if (!account)
+    return {"Twilio credentials", false, "account fetch failed: " + account.error().reason};
+  const bool active = account->status.empty() || account->status == "active";
   return {"Twilio credentials", active,
-          "account " + config.twilio_account_sid + " \"" + account.friendly_name + "\" (" +
-              (account.status.empty() ? "status unknown" : account.status) + ")"};
+          "account " + config.twilio_account_sid + " \"" + account->friendly_name + "\" (" +
+              (account->status.empty() ? "status unknown" : account->status) + ")"};
 }
 
 // Writes a small object, reads it back and deletes it. A local directory that is not there yet

@@ -1,7 +1,5 @@
 #include "tools/simulate.hpp"
 
-#include <curl/curl.h>
-
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -13,6 +11,7 @@
 #include "app/local_credentials.hpp"
 #include "db/jobs.hpp"
 #include "http/form.hpp"
+#include "net/http_client.hpp"
 #include "twilio/signature.hpp"
 #include "util/backoff.hpp"
 #include "util/crypto.hpp"
@@ -22,8 +21,8 @@ namespace {
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
 
 std::string sid(const char* prefix) {
   return prefix + util::hex_lower(util::random_bytes(16));
@@ -44,7 +43,7 @@ class MediaServer {
       : path_(std::move(path)),
         authorization_(std::move(authorization)),
         body_(std::move(body)),
-        acceptor_(ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
+        acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     thread_ = std::thread([this] { serve(); });
   }
   ~MediaServer() {
@@ -89,7 +88,7 @@ class MediaServer {
   }
 
   std::string path_, authorization_, body_;
-  net::io_context ioc_;
+  asio::io_context ioc_;
   tcp::acceptor acceptor_;
   std::atomic<bool> stop_{false};
   std::atomic<int> served_{0};
@@ -101,26 +100,17 @@ struct Poster {
 
   // POSTs a signed form to the service; returns the HTTP status (0: unreachable).
   long post(const std::string& path, const http::Params& params) const {
-    CURL* curl = curl_easy_init();
-    if (!curl) return 0;
-    const std::string url = base + path;
-    const std::string body = http::form_encode(params);
-    const std::string sig = "X-Twilio-Signature: " + twilio::compute_signature(token, url, params);
-    curl_slist* headers = curl_slist_append(nullptr, sig.c_str());
-    headers = curl_slist_append(headers, "Content-Type: application/x-www-form-urlencoded");
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(
-        curl, CURLOPT_WRITEFUNCTION, +[](char*, size_t size, size_t n, void*) { return size * n; });
-    long status = 0;
-    if (curl_easy_perform(curl) == CURLE_OK)
-      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
-    return status;
+    net::HttpRequest request;
+    request.method = "POST";
+    request.url = base + path;
+    request.body = http::form_encode(params);
+    request.headers = {
+        "X-Twilio-Signature: " + twilio::compute_signature(token, request.url, params),
+        "Content-Type: application/x-www-form-urlencoded"};
+    request.allow_http = true;  // the local service this tool drives
+    request.total_timeout = std::chrono::seconds(20);
+    const auto response = net::perform(request);
+    return response ? response->status : 0;
   }
 };
 

@@ -1,8 +1,5 @@
 #include "twilio/media.hpp"
-#include "util/crypto.hpp"
-#include "net/curl.hpp"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -23,19 +20,21 @@
 #include <utility>
 #include <vector>
 
+#include "net/http_client.hpp"
+#include "util/crypto.hpp"
 #include "util/digest.hpp"
 
 namespace partyline::twilio {
 namespace {
 
-struct CurlDeleter {
-  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
-};
-
 // libcurl's largest receive buffer (CURL_MAX_READ_SIZE): a 1 GiB recording then costs a few
 // thousand write callbacks, writes and digest updates instead of 65,536 of each at the default 16
 // KiB.
-constexpr long kReceiveBuffer = 512 * 1024;
+constexpr std::size_t kReceiveBuffer = 512 * 1024;
+
+constexpr int kMaxRedirects = 5;
+// Error pages are held in memory (and dropped) up to this size; Twilio's are a few hundred bytes.
+constexpr std::size_t kMaxErrorBody = 1024 * 1024;
 
 // Bytes read back per digest update.
 constexpr std::size_t kHashChunk = 1024 * 1024;
@@ -136,17 +135,17 @@ class SpoolHasher {
   std::thread thread_;             // last: starts once the members above exist
 };
 
-// Shared between fetch_media and the write callback.
+// Shared between fetch_media and the HTTP client's callbacks.
 struct Transfer {
-  CURL* curl = nullptr;
   int fd = -1;
   const MediaRequest* request = nullptr;
-  std::unique_ptr<SpoolHasher> hasher;  // started at the first byte of a 2xx body
+  std::unique_ptr<SpoolHasher> hasher;  // started when a 2xx response's headers are in
   std::uint64_t bytes = 0;
-  int write_errno = 0;  // set when writing the spool file failed
+  int write_errno = 0;       // set when writing the spool file failed
+  std::string hasher_error;  // set when the hasher could not start
 };
 
-bool is_success(long status) {
+bool is_success(int status) {
   return status >= 200 && status < 300;
 }
 
@@ -164,91 +163,60 @@ bool write_all(int fd, const char* data, std::size_t n, int& error) {
   return true;
 }
 
-std::unique_ptr<SpoolHasher> start_hasher(const Transfer& transfer) {
-  util::DigestPlan plan;
-  if (transfer.request->digest_plan) {
-    curl_off_t length = -1;
-    curl_easy_getinfo(transfer.curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-    plan = transfer.request->digest_plan(
-        length >= 0 ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(length))
-                    : std::nullopt);
-  }
-  return std::make_unique<SpoolHasher>(transfer.fd, plan, transfer.request->on_part);
-}
-
-// Writes only the body of a 2xx response. Bodies of redirects and errors are read and dropped, so
-// an error page never lands in the spool file.
-std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
-  auto& transfer = *static_cast<Transfer*>(user);
-  const std::size_t n = size * count;
-  long status = 0;
-  curl_easy_getinfo(transfer.curl, CURLINFO_RESPONSE_CODE, &status);
-  if (!is_success(status)) return n;
+bool start_hasher(Transfer& transfer, const net::ResponseHead& head) {
   try {
-    if (!transfer.hasher) transfer.hasher = start_hasher(transfer);
-  } catch (const std::exception&) {
-    return 0;  // must not unwind through libcurl's C frames; aborts with CURLE_WRITE_ERROR
+    util::DigestPlan plan;
+    if (transfer.request->digest_plan) plan = transfer.request->digest_plan(head.content_length);
+    transfer.hasher = std::make_unique<SpoolHasher>(transfer.fd, plan, transfer.request->on_part);
+    return true;
+  } catch (const std::exception& e) {
+    transfer.hasher_error = std::string("cannot start hashing: ") + e.what();
+    return false;
   }
-  if (!write_all(transfer.fd, data, n, transfer.write_errno)) return 0;
-  transfer.bytes += n;
+}
+
+// Only the body of a 2xx response reaches the spool file: the HTTP client keeps error and
+// redirect bodies apart, so an error page never lands there.
+bool write_body(Transfer& transfer, std::string_view data) {
+  if (!write_all(transfer.fd, data.data(), data.size(), transfer.write_errno)) return false;
+  transfer.bytes += data.size();
   transfer.hasher->written(transfer.bytes);
-  return n;
+  return true;
 }
 
-// Only what curl_easy_setopt can refuse in practice (an option unknown to an old libcurl).
-CURLcode configure(CURL* curl, const MediaRequest& request, Transfer& transfer, char* errors) {
-  const char* protocols = request.allow_http ? "http,https" : "https";
-  const auto seconds = [](std::chrono::seconds s) { return static_cast<long>(s.count()); };
-  const std::pair<CURLoption, long> longs[] = {
-      {CURLOPT_NOSIGNAL, 1L},  // no SIGALRM for DNS timeouts: we run on worker threads
-      {CURLOPT_HTTPGET, 1L},
-      {CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC)},
-      {CURLOPT_FOLLOWLOCATION, 1L},
-      {CURLOPT_MAXREDIRS, 5L},
-      // Already libcurl's default; explicit because sending the auth token to a CDN or any other
-      // host a redirect names would leak the account's master credential.
-      {CURLOPT_UNRESTRICTED_AUTH, 0L},
-      {CURLOPT_CONNECTTIMEOUT, seconds(request.connect_timeout)},
-      {CURLOPT_LOW_SPEED_LIMIT, 1L},
-      {CURLOPT_LOW_SPEED_TIME, seconds(request.stall_timeout)},
-      {CURLOPT_TIMEOUT, seconds(request.total_timeout)},
-      {CURLOPT_BUFFERSIZE, kReceiveBuffer},
+net::HttpRequest http_request(const MediaRequest& request, Transfer& transfer) {
+  net::HttpRequest http;
+  http.url = request.url;
+  http.username = request.username;
+  http.password = request.password;
+  http.allow_http = request.allow_http;
+  http.max_redirects = kMaxRedirects;
+  http.connect_timeout = request.connect_timeout;
+  http.stall_timeout = request.stall_timeout;
+  http.total_timeout = request.total_timeout;
+  http.receive_buffer = kReceiveBuffer;
+  http.max_body = kMaxErrorBody;
+  http.on_headers = [&transfer](const net::ResponseHead& head) {
+    return start_hasher(transfer, head);
   };
-  for (const auto& [option, value] : longs) {
-    if (CURLcode rc = curl_easy_setopt(curl, option, value); rc != CURLE_OK) return rc;
-  }
-  const std::pair<CURLoption, const char*> strings[] = {
-      {CURLOPT_URL, request.url.c_str()},
-      {CURLOPT_USERNAME, request.username.c_str()},
-      {CURLOPT_PASSWORD, request.password.c_str()},
-      {CURLOPT_PROTOCOLS_STR, protocols},
-      {CURLOPT_REDIR_PROTOCOLS_STR, protocols},
-      {CURLOPT_USERAGENT, "partyline/" PARTYLINE_VERSION},
-  };
-  for (const auto& [option, value] : strings) {
-    if (CURLcode rc = curl_easy_setopt(curl, option, value); rc != CURLE_OK) return rc;
-  }
-  if (CURLcode rc = curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errors); rc != CURLE_OK) return rc;
-  if (CURLcode rc = curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body); rc != CURLE_OK) {
-    return rc;
-  }
-  return curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
-}
-
-std::string describe(CURLcode rc, const char* errors) {
-  return std::string(curl_easy_strerror(rc)) + (errors[0] ? std::string(": ") + errors : "");
+  http.on_body = [&transfer](std::string_view data) { return write_body(transfer, data); };
+  return http;
 }
 
 // Fills in kind and error from the finished transfer; the spool file is still open.
-void classify(MediaResult& result, CURLcode rc, const char* errors, const Transfer& transfer,
-              curl_off_t content_length) {
+void classify(MediaResult& result, const util::Result<net::HttpResponse>& response,
+              const Transfer& transfer) {
   if (transfer.write_errno != 0) {
     result.error =
         "cannot write the spool file: " + std::string(std::strerror(transfer.write_errno));
     return;
   }
-  if (rc != CURLE_OK) {
-    result.error = describe(rc, errors);
+  if (!transfer.hasher_error.empty()) {
+    result.error = transfer.hasher_error;
+    return;
+  }
+  if (!response) {
+    result.error = response.error().reason;
     if (result.http_status != 0)
       result.error += " (HTTP " + std::to_string(result.http_status) + ")";
     return;
@@ -263,8 +231,9 @@ void classify(MediaResult& result, CURLcode rc, const char* errors, const Transf
     return;
   }
   // curl normally reports a short body itself (CURLE_PARTIAL_FILE); this catches what slips by.
-  if (content_length >= 0 && static_cast<std::uint64_t>(content_length) != transfer.bytes) {
-    result.error = "Content-Length " + std::to_string(content_length) + " but received " +
+  const auto& length = response->content_length;
+  if (length && *length != transfer.bytes) {
+    result.error = "Content-Length " + std::to_string(*length) + " but received " +
                    std::to_string(transfer.bytes) + " bytes";
     return;
   }
@@ -297,37 +266,15 @@ MediaResult fetch_media(const MediaRequest& request) {
         "cannot open the spool file " + request.spool.string() + ": " + std::strerror(errno);
     return result;
   }
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-  if (!curl) {
-    result.error = net::curl_init_error();
-    return result;
-  }
-
   Transfer transfer;
-  transfer.curl = curl.get();
   transfer.fd = file.fd;
   transfer.request = &request;
-  char errors[CURL_ERROR_SIZE] = {};
-  CURLcode rc = configure(curl.get(), request, transfer, errors);
-  if (rc != CURLE_OK) {
-    result.error = "curl_easy_setopt: " + std::string(curl_easy_strerror(rc));
-    return result;
-  }
-  rc = curl_easy_perform(curl.get());
-
-  long status = 0;
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-  result.http_status = static_cast<int>(status);
-  const char* content_type = nullptr;
-  if (curl_easy_getinfo(curl.get(), CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
-      content_type) {
-    result.content_type = content_type;
-  }
-  curl_off_t content_length = -1;
-  curl_easy_getinfo(curl.get(), CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &content_length);
+  const auto response = net::perform(http_request(request, transfer));
+  result.http_status = response ? response->status : response.error().http_status;
+  if (response) result.content_type = response->content_type;
   result.bytes = transfer.bytes;
 
-  classify(result, rc, errors, transfer, content_length);
+  classify(result, response, transfer);
   if (result.kind != MediaResult::Kind::kOk) {
     discard_contents(file.fd);
     result.error = util::scrub_secret(std::move(result.error), request.password);
@@ -335,7 +282,6 @@ MediaResult fetch_media(const MediaRequest& request) {
   }
   util::StreamDigests digests;
   try {
-    if (!transfer.hasher) transfer.hasher = start_hasher(transfer);  // an empty body
     digests = transfer.hasher->finish();
   } catch (const std::exception& e) {
     result.kind = MediaResult::Kind::kFailed;

@@ -44,11 +44,11 @@ struct MediaResult {
   std::string error;  // for the log: status or curl's message; never the password
 };
 
-// Blocking; one curl easy handle and one helper thread (hashing the spool file as it grows) per
-// call, so calls may run on any threads concurrently. libcurl is loaded and initialised by
-// the first call (net/curl_lazy.cpp). Redirects are followed (at most 5, same protocols as allowed
-// for the first URL) but the credentials only go to the first URL's host and port. Anything but kOk
-// leaves the spool file empty, so no partial or error body can be mistaken for media.
+// Blocking; one HTTP transfer (net/http_client) and one helper thread (hashing the spool file as it
+// grows) per call, so calls may run on any threads concurrently. Redirects are followed (at most 5,
+// same protocols as allowed for the first URL) but the credentials only go to the first URL's host
+// and port. Anything but kOk leaves the spool file empty, so no partial or error body can be
+// mistaken for media.
 MediaResult fetch_media(const MediaRequest& request);
 
 }  // namespace partyline::twilio

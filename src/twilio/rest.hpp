@@ -7,13 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "twilio/credentials.hpp"
+#include "util/result.hpp"
+
 namespace partyline::twilio {
 
 struct RestOptions {
   std::string api_base;     // e.g. https://api.twilio.com (TWILIO_API_BASE)
-  std::string account_sid;  // AC…
-  std::string username;     // Basic auth user (the account SID)
-  std::string password;     // the auth token
+  Credentials credentials;  // the account SID is also the Basic auth user
   bool allow_http = false;  // tests: http://127.0.0.1
   std::chrono::seconds timeout{30};
 };
@@ -25,29 +26,21 @@ struct RecordingInfo {
   int channels = 1;
 };
 
-struct ListRecordingsResult {
-  bool ok = false;
+struct RecordingList {
   std::vector<RecordingInfo> recordings;
   int pages = 0;
   std::size_t skipped = 0;  // entries dropped as malformed (bad SID, another account)
-  std::string error;
 };
 
-struct RestResult {
-  bool ok = false;
-  int http_status = 0;
-  std::string error;
-};
+enum class Deletion { kDeleted, kAlreadyGone };
 
 struct AccountInfo {
-  bool ok = false;
-  int http_status = 0;
-  std::string friendly_name, status, error;
+  std::string friendly_name, status;
 };
 
-// Blocking; one curl easy handle per request, so a client may be used from several threads at
-// once. libcurl is loaded and initialised by the first request (net/curl_lazy.cpp). Errors read
-// like "HTTP 401: <Twilio's message>" and never contain the password.
+// Blocking; one HTTP transfer per request, so a client may be used from several threads at once.
+// Failures read like "HTTP 401: <Twilio's message>" and never contain the auth token; they are
+// transient (kSoon) for a 5xx, a 429 or a transfer that did not complete in time.
 class RestClient {
  public:
   explicit RestClient(RestOptions options);
@@ -55,18 +48,20 @@ class RestClient {
   // GET /2010-04-01/Accounts/{AC}/Recordings.json?PageSize=1000&DateCreated%3E=YYYY-MM-DD (the day
   // of `since`, UTC; filter exact times client-side), following next_page_uri (a path: prefix
   // api_base) until null; at most 1000 pages. Entries whose SIDs are malformed are skipped.
-  ListRecordingsResult list_recordings(std::chrono::system_clock::time_point since) const;
+  util::Result<RecordingList> list_recordings(std::chrono::system_clock::time_point since) const;
 
-  // DELETE /2010-04-01/Accounts/{AC}/Recordings/{RE}.json -> 204 ok; 404 counts as ok (already
-  // gone).
-  RestResult delete_recording(const std::string& recording_sid) const;
+  // DELETE /2010-04-01/Accounts/{AC}/Recordings/{RE}.json: 204 (or 200) deleted; 404 already gone
+  // (an earlier attempt, or someone in the console), which meets the goal too.
+  util::Result<Deletion> delete_recording(const std::string& recording_sid) const;
 
   // GET /2010-04-01/Accounts/{AC}.json
-  AccountInfo fetch_account() const;
+  util::Result<AccountInfo> fetch_account() const;
 
   const RestOptions& options() const { return options_; }
 
  private:
+  const std::string& password() const;
+
   RestOptions options_;
 };
 

@@ -119,7 +119,7 @@ describe('kill -9 during partyline simulate', () => {
 
     // Where each run is killed: after the service logged this (its lines go out within 5 ms).
     const killAfter = ['voice.hit', 'conf.join', 'conf.end', 'recording.ready', 'recording.fetch.ok',
-      's3.put.begin', 's3.put.ok', 'recording.stored', 'report.stored', 'conf.leave'];
+      'local.put.begin', 'local.put.ok', 'recording.stored', 'report.stored', 'conf.leave'];
     const runs = [];
     for (const [i, evt] of killAfter.entries()) {
       const from = srv.logs.length;

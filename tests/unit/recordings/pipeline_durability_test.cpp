@@ -6,84 +6,32 @@
 
 #include <atomic>
 #include <boost/json.hpp>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <mutex>
 
 #include "../db/full_disk.hpp"
 #include "../db/test_dir.hpp"
+#include "db/calls.hpp"
+#include "db/jobs.hpp"
+#include "fakes.hpp"
 #include "recordings/followups.hpp"
 #include "recordings/pipeline.hpp"
 #include "recordings/report.hpp"
-#include "db/calls.hpp"
-#include "db/jobs.hpp"
 
 namespace partyline::recordings {
 namespace {
 
-using std::chrono::hours;
-using std::chrono::milliseconds;
 using db::testing::FullDisk;
 using db::testing::poll_until;
 using db::testing::TestDir;
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using testing::FakeMedia;
+using testing::FakeStorage;
 
 const std::string kRe = "RE" + std::string(32, '2');
 const std::string kCf = "CF" + std::string(32, '1');
 const std::string kCa = "CA" + std::string(32, '3');
-
-// An object store in memory that counts what it is asked.
-class FakeStorage : public storage::ObjectStore {
- public:
-  storage::PutResult put_if_absent(const std::string& key, const storage::Object& o) override {
-    std::lock_guard lock(mutex_);
-    ++puts_;
-    storage::PutResult r;
-    r.ok = true;
-    if (objects_.count(key)) {
-      r.outcome = storage::PutOutcome::kAlreadyExists;
-      return r;
-    }
-    std::ifstream in(o.file, std::ios::binary);
-    objects_[key] = std::string(std::istreambuf_iterator<char>(in), {});
-    return r;
-  }
-  storage::HeadResult head(const std::string& key) override {
-    std::lock_guard lock(mutex_);
-    ++heads_;
-    storage::HeadResult r;
-    r.ok = true;
-    if (auto it = objects_.find(key); it != objects_.end()) {
-      r.exists = true;
-      r.size = it->second.size();
-    }
-    return r;
-  }
-  storage::ReadResult read_small(const std::string&) override { return {}; }
-  storage::RemoveResult remove(const std::string&) override { return {}; }
-  std::string location(const std::string& key) const override { return "fake://" + key; }
-  std::string_view name() const override { return "fake"; }
-
-  void add(const std::string& key, std::string body) {
-    std::lock_guard lock(mutex_);
-    objects_[key] = std::move(body);
-  }
-  std::optional<std::string> object(const std::string& key) {
-    std::lock_guard lock(mutex_);
-    auto it = objects_.find(key);
-    if (it == objects_.end()) return std::nullopt;
-    return it->second;
-  }
-  int heads() {
-    std::lock_guard lock(mutex_);
-    return heads_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::map<std::string, std::string> objects_;
-  int heads_ = 0, puts_ = 0;
-};
 
 db::Job job(std::int64_t now) {
   db::Job j;
@@ -149,7 +97,8 @@ TEST_F(PipelineDurability, AReportOwedWhenTheProcessDiedIsWrittenAfterTheRestart
   auto o = options();
   o.followups_stored = followups.steps_when_stored();
   o.run_followup = [&](unsigned step, const db::Job& j) { return followups.run(step, j); };
-  Pipeline pipeline(o, jobs, storage_, log_, util::system_clock());
+  Pipeline pipeline(o, jobs, std::make_unique<FakeMedia>(), storage_, log_, util::system_clock(),
+                    testing::half_jitter);
   pipeline.start();
 
   const std::string report = report_key(job(0).key);
@@ -178,7 +127,8 @@ TEST_F(PipelineDurability, AFailedStepIsRetriedWithBackoffAndTheOthersAreNotRepe
     if (step == db::followup::kNotice && n <= 2) return FollowupResult{false, "HTTP 502"};
     return FollowupResult{true, {}};
   };
-  Pipeline pipeline(o, jobs, storage_, log_, util::system_clock());
+  Pipeline pipeline(o, jobs, std::make_unique<FakeMedia>(), storage_, log_, util::system_clock(),
+                    testing::half_jitter);
   pipeline.start();
   ASSERT_TRUE(poll_until([&] { return jobs.get(kRe)->followups == 0; }));
   pipeline.stop();
@@ -200,7 +150,8 @@ TEST_F(PipelineDurability, AStepNeverDoneIsAbandonedAfterTheMaxAge) {
     ++runs;
     return FollowupResult{false, "HTTP 502"};
   };
-  Pipeline pipeline(o, jobs, storage_, log_, util::system_clock());
+  Pipeline pipeline(o, jobs, std::make_unique<FakeMedia>(), storage_, log_, util::system_clock(),
+                    testing::half_jitter);
   pipeline.start();
   ASSERT_TRUE(poll_until([&] { return jobs.get(kRe)->followups == 0; }));
   pipeline.stop();
@@ -224,7 +175,8 @@ TEST_F(PipelineDurability, AFullDiskPausesTheWorkers) {
   auto o = options();
   o.store_retry_min = o.store_retry_max = hours(1);  // longer than the test: one attempt only
   o.workers = 2;
-  Pipeline pipeline(o, jobs, storage_, log_, util::system_clock());
+  Pipeline pipeline(o, jobs, std::make_unique<FakeMedia>(), storage_, log_, util::system_clock(),
+                    testing::half_jitter);
   disk.full(true);
   pipeline.start();
   ASSERT_TRUE(poll_until([&] { return disk.failed_writes() > 0; }));
@@ -242,7 +194,8 @@ TEST_F(PipelineDurability, AFullDiskIsTriedAgainAfterTheBackoffAndTheJobGoesOn) 
   auto o = options();
   o.store_retry_min = milliseconds(5);
   o.store_retry_max = milliseconds(50);
-  Pipeline pipeline(o, jobs, storage_, log_, util::system_clock());
+  Pipeline pipeline(o, jobs, std::make_unique<FakeMedia>(), storage_, log_, util::system_clock(),
+                    testing::half_jitter);
   disk.full(true);
   pipeline.start();
   ASSERT_TRUE(poll_until([&] { return storage_.heads() >= 2; }));

@@ -1,6 +1,5 @@
 #include "recordings/reconciler.hpp"
 
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -9,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "../twilio/fake_rest_server.hpp"
+#include "../twilio/fake_twilio_rest.hpp"
 
 namespace partyline::recordings {
 namespace {
 
 using namespace std::chrono;
-using twilio::fake::FakeTwilioRest;
+using fake::FakeTwilioRest;
 
 const std::string kAccountSid = "AC" + std::string(32, 'a');
 const std::string kAuthToken = "reconcile-test-token-0123456789ab";
@@ -27,14 +26,6 @@ const system_clock::time_point kSince =
 const std::string kAfter = "Sat, 25 Oct 2025 19:17:43 +0000";
 const std::string kBefore = "Sat, 25 Oct 2025 19:16:59 +0000";
 const std::string kAfterOffset = "Sat, 25 Oct 2025 21:17:00 +0200";  // exactly `since`
-
-class CurlEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override { ASSERT_EQ(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK); }
-  void TearDown() override { curl_global_cleanup(); }
-};
-[[maybe_unused]] ::testing::Environment* const kCurlEnvironment =
-    ::testing::AddGlobalTestEnvironment(new CurlEnvironment);
 
 std::string sid(int i) {
   char hex[33];
@@ -49,8 +40,7 @@ class Reconcile : public ::testing::Test {
   twilio::RestClient client(std::string token = kAuthToken) const {
     twilio::RestOptions o;
     o.api_base = server_.base();
-    o.account_sid = o.username = kAccountSid;
-    o.password = std::move(token);
+    o.credentials = {kAccountSid, config::Secret(std::move(token))};
     o.allow_http = true;
     o.timeout = seconds(10);
     return twilio::RestClient(o);

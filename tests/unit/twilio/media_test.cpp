@@ -1,11 +1,8 @@
 #include "twilio/media.hpp"
 
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/fake_http_server.hpp"
 #include "util/crypto.hpp"
 #include "util/digest.hpp"
 
@@ -25,140 +23,15 @@ namespace partyline::twilio {
 namespace {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
 const std::string kAccountSid = "AC" + std::string(32, 'a');
 const std::string kAuthToken = "s3cr3t-auth-token-0123456789abcd";
 
-class CurlEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override { ASSERT_EQ(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK); }
-  void TearDown() override { curl_global_cleanup(); }
-};
-[[maybe_unused]] ::testing::Environment* const kCurlEnvironment =
-    ::testing::AddGlobalTestEnvironment(new CurlEnvironment);
-
-// --- A scripted HTTP server on 127.0.0.1 ---------------------------------------------------
-
-struct Received {
-  std::string target, host;
-  std::optional<std::string> authorization;
-};
-
-struct Reply {
-  std::string bytes;                       // the raw response, so tests can also send broken ones
-  std::chrono::milliseconds hold_open{0};  // keep the connection open this long after writing
-};
-
-std::string response(int status, std::string_view reason, std::string_view body,
-                     std::string_view extra_headers = "") {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) + "\r\n";
-  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  out += extra_headers;
-  out += "Connection: close\r\n\r\n";
-  out += body;
-  return out;
-}
-
-std::string redirect_to(std::string_view location) {
-  return response(302, "Found", "moved",
-                  "Location: " + std::string(location) + "\r\nContent-Type: text/plain\r\n");
-}
-
-// One request per connection: each reply says "Connection: close" and the server closes.
-class TestServer {
- public:
-  using Route = std::function<Reply(const std::string& target)>;
-
-  explicit TestServer(Route route) : route_(std::move(route)) {
-    acceptor_.open(tcp::v4());
-    acceptor_.set_option(asio::socket_base::reuse_address(true));
-    acceptor_.bind({asio::ip::make_address("127.0.0.1"), 0});
-    acceptor_.listen();
-    accept();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~TestServer() {
-    io_.stop();
-    thread_.join();
-  }
-
-  unsigned short port() const { return acceptor_.local_endpoint().port(); }
-  std::string url(std::string_view path, std::string_view host = "127.0.0.1") const {
-    return "http://" + std::string(host) + ":" + std::to_string(port()) + std::string(path);
-  }
-  std::vector<Received> received() const {
-    std::lock_guard lock(mutex_);
-    return received_;
-  }
-
- private:
-  struct Session : std::enable_shared_from_this<Session> {
-    Session(TestServer& server, tcp::socket socket)
-        : server(server), stream(std::move(socket)), timer(stream.get_executor()) {}
-
-    void start() {
-      stream.expires_after(10s);
-      http::async_read(stream, buffer, request,
-                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                         if (!ec) self->respond();
-                       });
-    }
-    void respond() {
-      Reply r = server.record(request);
-      reply = std::move(r.bytes);
-      stream.expires_after(30s);
-      asio::async_write(
-          stream, asio::buffer(reply),
-          [self = shared_from_this(), hold = r.hold_open](beast::error_code ec, std::size_t) {
-            if (ec) return;
-            self->timer.expires_after(hold);
-            self->timer.async_wait([self](beast::error_code) {
-              beast::error_code ignored;
-              self->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-              self->stream.close();
-            });
-          });
-    }
-
-    TestServer& server;
-    beast::tcp_stream stream;
-    asio::steady_timer timer;
-    beast::flat_buffer buffer;
-    http::request<http::string_body> request;
-    std::string reply;
-  };
-
-  void accept() {
-    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
-      if (ec) return;
-      std::make_shared<Session>(*this, std::move(socket))->start();
-      accept();
-    });
-  }
-
-  Reply record(const http::request<http::string_body>& request) {
-    Received r{std::string(request.target()), std::string(request[http::field::host]), {}};
-    if (auto it = request.find(http::field::authorization); it != request.end()) {
-      r.authorization = std::string(it->value());
-    }
-    {
-      std::lock_guard lock(mutex_);
-      received_.push_back(r);
-    }
-    return route_(r.target);
-  }
-
-  Route route_;
-  asio::io_context io_;
-  tcp::acceptor acceptor_{io_};
-  std::thread thread_;
-  mutable std::mutex mutex_;
-  std::vector<Received> received_;
-};
+using fake::HttpServer;
+using fake::Request;
+using fake::Response;
 
 // --- Fixture -------------------------------------------------------------------------------
 
@@ -227,19 +100,19 @@ class Media : public ::testing::Test {
   std::filesystem::path spool_;
 };
 
-Reply serve_recording(const std::string&) {
-  return {response(200, "OK", recording(), "Content-Type: audio/mpeg\r\n")};
+Response serve_recording(const Request&) {
+  return Response::text(200, recording(), "audio/mpeg");
 }
 
 // --- Tests ---------------------------------------------------------------------------------
 
 TEST_F(Media, DownloadsTheBodyToTheSpoolFileWithItsHashes) {
-  TestServer server(serve_recording);
+  HttpServer server(serve_recording);
   expect_the_recording(fetch_media(request_for(server.url("/Recordings/RE1.mp3"))));
 }
 
 TEST_F(Media, HashesPartsAsTheDigestPlanAsksGivenTheContentLength) {
-  TestServer server(serve_recording);
+  HttpServer server(serve_recording);
   MediaRequest request = request_for(server.url("/Recordings/RE1.mp3"));
   std::optional<std::uint64_t> seen_length;
   int calls = 0;
@@ -270,7 +143,7 @@ TEST_F(Media, HashesPartsAsTheDigestPlanAsksGivenTheContentLength) {
 }
 
 TEST_F(Media, ReportsEachCompletePartOnceItIsWrittenAndHashed) {
-  TestServer server(serve_recording);
+  HttpServer server(serve_recording);
   MediaRequest request = request_for(server.url("/Recordings/RE1.mp3"));
   constexpr std::uint64_t kPart = 100'000;
   request.digest_plan = [&](std::optional<std::uint64_t>) {
@@ -303,27 +176,27 @@ TEST_F(Media, ReportsEachCompletePartOnceItIsWrittenAndHashed) {
 }
 
 TEST_F(Media, SendsBasicAuthWithAccountSidAndToken) {
-  TestServer server(serve_recording);
+  HttpServer server(serve_recording);
   ASSERT_EQ(fetch_media(request_for(server.url("/Recordings/RE1.mp3"))).kind,
             MediaResult::Kind::kOk);
-  const auto received = server.received();
+  const auto received = server.requests();
   ASSERT_EQ(received.size(), 1u);
   EXPECT_EQ(received[0].target, "/Recordings/RE1.mp3");
-  EXPECT_EQ(received[0].authorization, kExpectedAuthorization);
+  EXPECT_EQ(received[0].header("authorization"), kExpectedAuthorization);
 }
 
 TEST_F(Media, TruncatesAnExistingSpoolFile) {
   std::ofstream(spool_, std::ios::binary) << std::string(5 * 1024 * 1024, 'x');
-  TestServer server(serve_recording);
+  HttpServer server(serve_recording);
   expect_the_recording(fetch_media(request_for(server.url("/RE1.mp3"))));
 }
 
 TEST_F(Media, NotFoundIsNotReadyAndLeavesNoErrorBody) {
   std::ofstream(spool_, std::ios::binary) << "left over from an earlier attempt";
-  TestServer server([](const std::string&) {
-    return Reply{response(404, "Not Found",
+  HttpServer server([](const Request&) {
+    return Response::text(404,
                           R"({"code": 20404, "message": "The requested resource was not found"})",
-                          "Content-Type: application/json\r\n")};
+                          "application/json");
   });
   const MediaResult result = fetch_media(request_for(server.url("/RE1.mp3")));
   EXPECT_EQ(result.kind, MediaResult::Kind::kNotReady);
@@ -334,8 +207,7 @@ TEST_F(Media, NotFoundIsNotReadyAndLeavesNoErrorBody) {
 }
 
 TEST_F(Media, ServerErrorFails) {
-  TestServer server(
-      [](const std::string&) { return Reply{response(500, "Internal Server Error", "oops")}; });
+  HttpServer server([](const Request&) { return Response::text(500, "oops"); });
   const MediaResult result = fetch_media(request_for(server.url("/RE1.mp3")));
   EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
   EXPECT_EQ(result.http_status, 500);
@@ -344,8 +216,8 @@ TEST_F(Media, ServerErrorFails) {
 }
 
 TEST_F(Media, UnauthorizedFails) {
-  TestServer server([](const std::string&) {
-    return Reply{response(401, "Unauthorized", "no", "WWW-Authenticate: Basic realm=\"x\"\r\n")};
+  HttpServer server([](const Request&) {
+    return Response{401, "no", {{"WWW-Authenticate", "Basic realm=\"x\""}}};
   });
   const MediaResult result = fetch_media(request_for(server.url("/RE1.mp3")));
   EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
@@ -356,69 +228,69 @@ TEST_F(Media, UnauthorizedFails) {
 // libcurl 7.88 sends credentials after a redirect only when scheme, host name and port all equal
 // the first URL's (CURLOPT_UNRESTRICTED_AUTH 0). A CDN on another host gets no Authorization.
 TEST_F(Media, RedirectToAnotherHostDropsTheCredentials) {
-  TestServer cdn(serve_recording);
-  TestServer api([&](const std::string&) { return Reply{redirect_to(cdn.url("/cdn/RE1.mp3"))}; });
+  HttpServer cdn(serve_recording);
+  HttpServer api([&](const Request&) { return Response::redirect(cdn.url("/cdn/RE1.mp3")); });
   expect_the_recording(fetch_media(request_for(api.url("/RE1.mp3"))));
 
-  const auto first = api.received();
+  const auto first = api.requests();
   ASSERT_EQ(first.size(), 1u);
-  EXPECT_EQ(first[0].authorization, kExpectedAuthorization);
-  const auto second = cdn.received();
+  EXPECT_EQ(first[0].header("authorization"), kExpectedAuthorization);
+  const auto second = cdn.requests();
   ASSERT_EQ(second.size(), 1u);
   EXPECT_EQ(second[0].target, "/cdn/RE1.mp3");
-  EXPECT_FALSE(second[0].authorization.has_value()) << *second[0].authorization;
+  EXPECT_FALSE(second[0].has("authorization")) << second[0].header("authorization");
 }
 
 // Same address and port, different host name: libcurl compares names, so still no credentials.
 TEST_F(Media, RedirectToAnotherHostNameOnTheSamePortDropsTheCredentials) {
-  std::unique_ptr<TestServer> server;
-  server = std::make_unique<TestServer>([&](const std::string& target) {
-    if (target == "/RE1.mp3") return Reply{redirect_to(server->url("/cdn.mp3", "localhost"))};
-    return serve_recording(target);
+  std::unique_ptr<HttpServer> server;
+  server = std::make_unique<HttpServer>([&](const Request& request) {
+    if (request.target == "/RE1.mp3")
+      return Response::redirect(server->url("/cdn.mp3", "localhost"));
+    return serve_recording(request);
   });
   expect_the_recording(fetch_media(request_for(server->url("/RE1.mp3"))));
-  const auto received = server->received();
+  const auto received = server->requests();
   ASSERT_EQ(received.size(), 2u);
-  EXPECT_EQ(received[0].authorization, kExpectedAuthorization);
-  EXPECT_EQ(received[1].host, "localhost:" + std::to_string(server->port()));
-  EXPECT_FALSE(received[1].authorization.has_value()) << *received[1].authorization;
+  EXPECT_EQ(received[0].header("authorization"), kExpectedAuthorization);
+  EXPECT_EQ(received[1].header("host"), "localhost:" + std::to_string(server->port()));
+  EXPECT_FALSE(received[1].has("authorization")) << received[1].header("authorization");
 }
 
 // What libcurl does for a redirect within the same origin: it keeps sending Basic auth.
 TEST_F(Media, RedirectOnTheSameHostKeepsTheCredentials) {
-  TestServer server([](const std::string& target) {
-    if (target == "/RE1.mp3") return Reply{redirect_to("/real/RE1.mp3")};
-    return serve_recording(target);
+  HttpServer server([](const Request& request) {
+    if (request.target == "/RE1.mp3") return Response::redirect("/real/RE1.mp3");
+    return serve_recording(request);
   });
   expect_the_recording(fetch_media(request_for(server.url("/RE1.mp3"))));
-  const auto received = server.received();
+  const auto received = server.requests();
   ASSERT_EQ(received.size(), 2u);
   EXPECT_EQ(received[1].target, "/real/RE1.mp3");
-  EXPECT_EQ(received[0].authorization, kExpectedAuthorization);
-  EXPECT_EQ(received[1].authorization, kExpectedAuthorization);
+  EXPECT_EQ(received[0].header("authorization"), kExpectedAuthorization);
+  EXPECT_EQ(received[1].header("authorization"), kExpectedAuthorization);
 }
 
 TEST_F(Media, RedirectLoopFails) {
-  TestServer server([](const std::string&) { return Reply{redirect_to("/again.mp3")}; });
+  HttpServer server([](const Request&) { return Response::redirect("/again.mp3"); });
   const MediaResult result = fetch_media(request_for(server.url("/RE1.mp3")));
   EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
-  EXPECT_EQ(server.received().size(), 6u);  // the first request and 5 redirects
+  EXPECT_EQ(server.requests().size(), 6u);  // the first request and 5 redirects
   expect_failure_hygiene(result);
 }
 
 TEST_F(Media, RedirectToAnotherProtocolFails) {
-  TestServer server([](const std::string&) { return Reply{redirect_to("ftp://127.0.0.1/RE1")}; });
+  HttpServer server([](const Request&) { return Response::redirect("ftp://127.0.0.1/RE1"); });
   const MediaResult result = fetch_media(request_for(server.url("/RE1.mp3")));
   EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
   expect_failure_hygiene(result);
 }
 
 TEST_F(Media, BodyShorterThanContentLengthFails) {
-  TestServer server([](const std::string&) {
-    return Reply{
-        "HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\nContent-Length: 1000\r\n"
-        "Connection: close\r\n\r\n" +
-        std::string(500, 'a')};
+  HttpServer server([](const Request&) {
+    Response cut = Response::text(200, std::string(1000, 'a'), "audio/mpeg");
+    cut.cut_after = 500;
+    return cut;
   });
   const MediaResult result = fetch_media(request_for(server.url("/RE1.mp3")));
   EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
@@ -430,9 +302,8 @@ TEST_F(Media, BodyShorterThanContentLengthFails) {
 // Headers, then silence. (libcurl averages the speed over its last ~5 s, so a stall after some
 // body bytes is noticed up to 5 s later than stall_timeout; with none it is noticed on time.)
 TEST_F(Media, StalledTransferTimesOut) {
-  TestServer server([](const std::string&) {
-    return Reply{"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n", 20s};
-  });
+  HttpServer server(
+      [](const Request&) { return Response{.content_length = 1000, .hold_open = 20s}; });
   MediaRequest request = request_for(server.url("/RE1.mp3"));
   request.stall_timeout = 1s;
   const auto started = std::chrono::steady_clock::now();
@@ -462,13 +333,13 @@ TEST_F(Media, ConnectionRefusedFails) {
 }
 
 TEST_F(Media, HttpsOnlyModeRefusesHttp) {
-  TestServer server(serve_recording);
+  HttpServer server(serve_recording);
   MediaRequest request = request_for(server.url("/RE1.mp3"));
   request.allow_http = false;
   const MediaResult result = fetch_media(request);
   EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
   EXPECT_NE(result.error.find("http"), std::string::npos) << result.error;
-  EXPECT_TRUE(server.received().empty()) << "must not even connect";
+  EXPECT_TRUE(server.requests().empty()) << "must not even connect";
   expect_failure_hygiene(result);
 }
 
@@ -482,17 +353,17 @@ TEST_F(Media, ErrorsNeverContainThePassword) {
 }
 
 TEST_F(Media, UnwritableSpoolFails) {
-  TestServer server(serve_recording);
+  HttpServer server(serve_recording);
   MediaRequest request = request_for(server.url("/RE1.mp3"));
   request.spool = "/nonexistent-partyline-dir/RE1.mp3";
   const MediaResult result = fetch_media(request);
   EXPECT_EQ(result.kind, MediaResult::Kind::kFailed);
   EXPECT_NE(result.error.find("spool"), std::string::npos) << result.error;
-  EXPECT_TRUE(server.received().empty());
+  EXPECT_TRUE(server.requests().empty());
 }
 
 TEST_F(Media, ConcurrentFetchesAreIndependent) {
-  TestServer server(serve_recording);
+  HttpServer server(serve_recording);
   constexpr int kFetches = 4;
   std::vector<MediaResult> results(kFetches);
   std::vector<std::filesystem::path> spools;

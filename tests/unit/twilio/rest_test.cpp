@@ -1,12 +1,11 @@
 #include "twilio/rest.hpp"
 
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
 
-#include "fake_rest_server.hpp"
+#include "fake_twilio_rest.hpp"
 #include "util/crypto.hpp"
 
 namespace partyline::twilio {
@@ -18,14 +17,6 @@ using fake::FakeTwilioRest;
 const std::string kAccountSid = "AC" + std::string(32, 'a');
 const std::string kAuthToken = "rest-test-auth-token-0123456789ab";
 
-class CurlEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override { ASSERT_EQ(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK); }
-  void TearDown() override { curl_global_cleanup(); }
-};
-[[maybe_unused]] ::testing::Environment* const kCurlEnvironment =
-    ::testing::AddGlobalTestEnvironment(new CurlEnvironment);
-
 std::string recording_sid(int i) {
   char hex[33];
   std::snprintf(hex, sizeof hex, "%032x", i);
@@ -36,9 +27,7 @@ const std::string kConferenceSid = "CF" + std::string(32, 'f');
 RestOptions options_for(const FakeTwilioRest& server, std::string token = kAuthToken) {
   RestOptions o;
   o.api_base = server.base();
-  o.account_sid = kAccountSid;
-  o.username = kAccountSid;
-  o.password = std::move(token);
+  o.credentials = {kAccountSid, config::Secret(std::move(token))};
   o.allow_http = true;
   o.timeout = seconds(10);
   return o;
@@ -53,14 +42,14 @@ TEST(RestList, FollowsEveryPageAndParsesTheRecordings) {
   for (int i = 1; i <= 5; ++i) {
     server.add_recording(FakeTwilioRest::recording(recording_sid(i), kAccountSid, kConferenceSid));
   }
-  const ListRecordingsResult result = RestClient(options_for(server)).list_recordings(kSince);
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.pages, 3);
-  EXPECT_EQ(result.skipped, 0u);
-  ASSERT_EQ(result.recordings.size(), 5u);
+  const auto result = RestClient(options_for(server)).list_recordings(kSince);
+  ASSERT_TRUE(result) << result.error().reason;
+  EXPECT_EQ(result->pages, 3);
+  EXPECT_EQ(result->skipped, 0u);
+  ASSERT_EQ(result->recordings.size(), 5u);
   for (int i = 1; i <= 5; ++i) {
     SCOPED_TRACE(i);
-    const RecordingInfo& r = result.recordings[i - 1];
+    const RecordingInfo& r = result->recordings[i - 1];
     EXPECT_EQ(r.sid, recording_sid(i));
     EXPECT_EQ(r.account_sid, kAccountSid);
     EXPECT_EQ(r.call_sid, "CA" + std::string(32, 'c'));
@@ -84,14 +73,14 @@ TEST(RestList, FollowsEveryPageAndParsesTheRecordings) {
   for (const auto& r : requests) {
     SCOPED_TRACE(r.target);
     EXPECT_EQ(r.method, "GET");
-    EXPECT_EQ(r.authorization, "Basic " + util::base64(kAccountSid + ":" + kAuthToken));
+    EXPECT_EQ(r.header("authorization"), "Basic " + util::base64(kAccountSid + ":" + kAuthToken));
   }
 }
 
 TEST(RestList, FilterDayIsTheUtcDayOfSince) {
   FakeTwilioRest server(kAccountSid, kAuthToken);
   const auto just_before_midnight = sys_days(year(2024) / February / 29) + hours(23) + minutes(59);
-  ASSERT_TRUE(RestClient(options_for(server)).list_recordings(just_before_midnight).ok);
+  ASSERT_TRUE(RestClient(options_for(server)).list_recordings(just_before_midnight));
   ASSERT_EQ(server.requests().size(), 1u);
   EXPECT_TRUE(server.requests()[0].target.ends_with("&DateCreated%3E=2024-02-29"))
       << server.requests()[0].target;
@@ -108,25 +97,27 @@ TEST(RestList, SkipsEntriesWithMalformedSids) {
   bad_call["call_sid"] = "CA?x=1";
   server.add_recording(bad_call);
   server.add_recording(FakeTwilioRest::recording(recording_sid(5), kAccountSid, ""));
-  const ListRecordingsResult result = RestClient(options_for(server)).list_recordings(kSince);
-  ASSERT_TRUE(result.ok) << result.error;
-  EXPECT_EQ(result.skipped, 4u);
-  ASSERT_EQ(result.recordings.size(), 2u);
-  EXPECT_EQ(result.recordings[0].sid, recording_sid(1));
-  EXPECT_EQ(result.recordings[1].sid, recording_sid(5));
-  EXPECT_EQ(result.recordings[1].conference_sid, "");  // null, not a conference recording
+  const auto result = RestClient(options_for(server)).list_recordings(kSince);
+  ASSERT_TRUE(result) << result.error().reason;
+  EXPECT_EQ(result->skipped, 4u);
+  ASSERT_EQ(result->recordings.size(), 2u);
+  EXPECT_EQ(result->recordings[0].sid, recording_sid(1));
+  EXPECT_EQ(result->recordings[1].sid, recording_sid(5));
+  EXPECT_EQ(result->recordings[1].conference_sid, "");  // null, not a conference recording
 }
 
 TEST(RestList, WrongTokenNamesTheStatusAndTwiliosMessageButNotTheToken) {
   FakeTwilioRest server(kAccountSid, kAuthToken);
   const std::string wrong = "wrong-token-wrong-token-wrong-tok";
-  const ListRecordingsResult result =
-      RestClient(options_for(server, wrong)).list_recordings(kSince);
-  EXPECT_FALSE(result.ok);
-  EXPECT_NE(result.error.find("401"), std::string::npos) << result.error;
-  EXPECT_NE(result.error.find("Authenticate"), std::string::npos) << result.error;
-  EXPECT_EQ(result.error.find(wrong), std::string::npos) << result.error;
-  EXPECT_EQ(result.error.find(kAuthToken), std::string::npos) << result.error;
+  const auto result = RestClient(options_for(server, wrong)).list_recordings(kSince);
+  ASSERT_FALSE(result);
+  const std::string& error = result.error().reason;
+  EXPECT_NE(error.find("401"), std::string::npos) << error;
+  EXPECT_NE(error.find("Authenticate"), std::string::npos) << error;
+  EXPECT_EQ(error.find(wrong), std::string::npos) << error;
+  EXPECT_EQ(error.find(kAuthToken), std::string::npos) << error;
+  EXPECT_EQ(result.error().http_status, 401);
+  EXPECT_FALSE(result.error().transient());
 }
 
 TEST(RestList, AFailingLaterPageFailsTheList) {
@@ -136,9 +127,11 @@ TEST(RestList, AFailingLaterPageFailsTheList) {
   server.add_recording(FakeTwilioRest::recording(recording_sid(2), kAccountSid, kConferenceSid));
   // The fake checks PageToken; a server error on page 2 must not look like a short list.
   server.fail("PageToken=PA1", 503, "Service Unavailable");
-  const ListRecordingsResult result = RestClient(options_for(server)).list_recordings(kSince);
-  EXPECT_FALSE(result.ok);
-  EXPECT_NE(result.error.find("HTTP 503: Service Unavailable"), std::string::npos) << result.error;
+  const auto result = RestClient(options_for(server)).list_recordings(kSince);
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().reason.find("HTTP 503: Service Unavailable"), std::string::npos)
+      << result.error().reason;
+  EXPECT_TRUE(result.error().transient());
   EXPECT_EQ(server.requests().size(), 2u);
 }
 
@@ -153,9 +146,10 @@ TEST(RestList, FollowsOnlyFurtherPagesOfThisAccountsRecordings) {
     SCOPED_TRACE(next);
     FakeTwilioRest server(kAccountSid, kAuthToken);
     server.override_next_page_uri(boost::json::string(next));
-    const ListRecordingsResult result = RestClient(options_for(server)).list_recordings(kSince);
-    EXPECT_FALSE(result.ok);
-    EXPECT_NE(result.error.find("next_page_uri"), std::string::npos) << result.error;
+    const auto result = RestClient(options_for(server)).list_recordings(kSince);
+    ASSERT_FALSE(result);
+    EXPECT_NE(result.error().reason.find("next_page_uri"), std::string::npos)
+        << result.error().reason;
     EXPECT_EQ(server.requests().size(), 1u);
   }
 }
@@ -165,11 +159,11 @@ TEST(RestList, RefusesHttpUnlessAllowed) {
   RestOptions o = options_for(server);
   o.allow_http = false;
   const RestClient client(o);
-  const ListRecordingsResult list = client.list_recordings(kSince);
-  EXPECT_FALSE(list.ok);
-  EXPECT_FALSE(list.error.empty());
-  EXPECT_FALSE(client.fetch_account().ok);
-  EXPECT_FALSE(client.delete_recording(recording_sid(1)).ok);
+  const auto list = client.list_recordings(kSince);
+  ASSERT_FALSE(list);
+  EXPECT_FALSE(list.error().reason.empty());
+  EXPECT_FALSE(client.fetch_account());
+  EXPECT_FALSE(client.delete_recording(recording_sid(1)));
   EXPECT_TRUE(server.requests().empty()) << "a request reached the plain-http server";
 }
 
@@ -181,14 +175,14 @@ TEST(RestList, UnreachableServerIsAnError) {
   }  // closed: nothing listens on that port any more
   RestOptions o;
   o.api_base = base;
-  o.account_sid = o.username = kAccountSid;
-  o.password = kAuthToken;
+  o.credentials = {kAccountSid, config::Secret(kAuthToken)};
   o.allow_http = true;
   o.timeout = seconds(5);
-  const ListRecordingsResult result = RestClient(o).list_recordings(kSince);
-  EXPECT_FALSE(result.ok);
-  EXPECT_FALSE(result.error.empty());
-  EXPECT_EQ(result.error.find(kAuthToken), std::string::npos) << result.error;
+  const auto result = RestClient(o).list_recordings(kSince);
+  ASSERT_FALSE(result);
+  EXPECT_FALSE(result.error().reason.empty());
+  EXPECT_EQ(result.error().reason.find(kAuthToken), std::string::npos) << result.error().reason;
+  EXPECT_TRUE(result.error().transient());
 }
 
 TEST(RestDelete, DeletesAndTreatsAlreadyGoneAsDone) {
@@ -196,42 +190,44 @@ TEST(RestDelete, DeletesAndTreatsAlreadyGoneAsDone) {
   server.add_recording(FakeTwilioRest::recording(recording_sid(1), kAccountSid, kConferenceSid));
   const RestClient client(options_for(server));
 
-  const RestResult deleted = client.delete_recording(recording_sid(1));
-  EXPECT_TRUE(deleted.ok) << deleted.error;
-  EXPECT_EQ(deleted.http_status, 204);
+  const auto deleted = client.delete_recording(recording_sid(1));
+  ASSERT_TRUE(deleted) << deleted.error().reason;
+  EXPECT_EQ(*deleted, Deletion::kDeleted);
   EXPECT_EQ(server.deleted(), std::set<std::string>{recording_sid(1)});
   ASSERT_EQ(server.requests().size(), 1u);
   EXPECT_EQ(server.requests()[0].method, "DELETE");
   EXPECT_EQ(server.requests()[0].target,
             "/2010-04-01/Accounts/" + kAccountSid + "/Recordings/" + recording_sid(1) + ".json");
 
-  const RestResult again = client.delete_recording(recording_sid(1));
-  EXPECT_TRUE(again.ok) << again.error;
-  EXPECT_EQ(again.http_status, 404);
-  const RestResult unknown = client.delete_recording(recording_sid(9));
-  EXPECT_TRUE(unknown.ok) << unknown.error;
-  EXPECT_EQ(unknown.http_status, 404);
+  const auto again = client.delete_recording(recording_sid(1));
+  ASSERT_TRUE(again) << again.error().reason;
+  EXPECT_EQ(*again, Deletion::kAlreadyGone);
+  const auto unknown = client.delete_recording(recording_sid(9));
+  ASSERT_TRUE(unknown) << unknown.error().reason;
+  EXPECT_EQ(*unknown, Deletion::kAlreadyGone);
 }
 
 TEST(RestDelete, ServerErrorIsNotOk) {
   FakeTwilioRest server(kAccountSid, kAuthToken);
   server.add_recording(FakeTwilioRest::recording(recording_sid(1), kAccountSid, kConferenceSid));
   server.fail(recording_sid(1) + ".json", 500, "Internal Server Error");
-  const RestResult result = RestClient(options_for(server)).delete_recording(recording_sid(1));
-  EXPECT_FALSE(result.ok);
-  EXPECT_EQ(result.http_status, 500);
-  EXPECT_NE(result.error.find("HTTP 500: Internal Server Error"), std::string::npos)
-      << result.error;
+  const auto result = RestClient(options_for(server)).delete_recording(recording_sid(1));
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().http_status, 500);
+  EXPECT_TRUE(result.error().transient());
+  EXPECT_NE(result.error().reason.find("HTTP 500: Internal Server Error"), std::string::npos)
+      << result.error().reason;
   EXPECT_TRUE(server.deleted().empty());
 }
 
 TEST(RestDelete, WrongTokenIsNotOk) {
   FakeTwilioRest server(kAccountSid, kAuthToken);
   server.add_recording(FakeTwilioRest::recording(recording_sid(1), kAccountSid, kConferenceSid));
-  const RestResult result = RestClient(options_for(server, "nope-nope-nope-nope-nope"))
-                                .delete_recording(recording_sid(1));
-  EXPECT_FALSE(result.ok);
-  EXPECT_EQ(result.http_status, 401);
+  const auto result = RestClient(options_for(server, "nope-nope-nope-nope-nope"))
+                          .delete_recording(recording_sid(1));
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().http_status, 401);
+  EXPECT_FALSE(result.error().transient());
   EXPECT_TRUE(server.deleted().empty());
 }
 
@@ -242,18 +238,17 @@ TEST(RestDelete, RefusesMalformedSidsWithoutARequest) {
        {std::string(), std::string("RE123"), "../Calls/CA" + std::string(32, 'c'),
         "CA" + std::string(32, 'c'), recording_sid(1) + "/x"}) {
     SCOPED_TRACE(sid);
-    EXPECT_FALSE(client.delete_recording(sid).ok);
+    EXPECT_FALSE(client.delete_recording(sid));
   }
   EXPECT_TRUE(server.requests().empty());
 }
 
 TEST(RestAccount, FetchesNameAndStatus) {
   FakeTwilioRest server(kAccountSid, kAuthToken);
-  const AccountInfo account = RestClient(options_for(server)).fetch_account();
-  ASSERT_TRUE(account.ok) << account.error;
-  EXPECT_EQ(account.http_status, 200);
-  EXPECT_EQ(account.friendly_name, "Partyline test account");
-  EXPECT_EQ(account.status, "active");
+  const auto account = RestClient(options_for(server)).fetch_account();
+  ASSERT_TRUE(account) << account.error().reason;
+  EXPECT_EQ(account->friendly_name, "Partyline test account");
+  EXPECT_EQ(account->status, "active");
   ASSERT_EQ(server.requests().size(), 1u);
   EXPECT_EQ(server.requests()[0].target, "/2010-04-01/Accounts/" + kAccountSid + ".json");
 }
@@ -261,17 +256,17 @@ TEST(RestAccount, FetchesNameAndStatus) {
 TEST(RestAccount, WrongTokenIsNotOkAndSaysWhy) {
   FakeTwilioRest server(kAccountSid, kAuthToken);
   const std::string wrong = "wrong-token-wrong-token-wrong-tok";
-  const AccountInfo account = RestClient(options_for(server, wrong)).fetch_account();
-  EXPECT_FALSE(account.ok);
-  EXPECT_EQ(account.http_status, 401);
-  EXPECT_EQ(account.error, "HTTP 401: Authenticate (Twilio error 20003)");
+  const auto account = RestClient(options_for(server, wrong)).fetch_account();
+  ASSERT_FALSE(account);
+  EXPECT_EQ(account.error().http_status, 401);
+  EXPECT_EQ(account.error().reason, "HTTP 401: Authenticate (Twilio error 20003)");
 }
 
 TEST(RestAccount, TrailingSlashOnTheBaseIsTolerated) {
   FakeTwilioRest server(kAccountSid, kAuthToken);
   RestOptions o = options_for(server);
   o.api_base += "/";
-  EXPECT_TRUE(RestClient(o).fetch_account().ok);
+  EXPECT_TRUE(RestClient(o).fetch_account());
   ASSERT_EQ(server.requests().size(), 1u);
   EXPECT_EQ(server.requests()[0].target, "/2010-04-01/Accounts/" + kAccountSid + ".json");
 }

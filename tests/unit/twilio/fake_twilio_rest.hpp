@@ -1,54 +1,33 @@
 #pragma once
-// An in-test stand-in for Twilio's REST API (reference twilio.md §6) on 127.0.0.1: Basic auth,
-// Recordings.json paged through next_page_uri, recording delete, account fetch. Shared by the
-// RestClient and reconciler tests; each request is recorded so tests can assert what was sent.
+// An in-test stand-in for Twilio's REST API (reference twilio.md §6), served by the shared fake
+// HTTP server: Basic auth, Recordings.json paged through next_page_uri, recording delete, account
+// fetch. Shared by the RestClient and reconciler tests; the server records what was sent.
 #include <algorithm>
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-#include <chrono>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
+#include "../support/fake_http_server.hpp"
 #include "util/crypto.hpp"
 
-namespace partyline::twilio::fake {
-
-struct Request {
-  std::string method, target;
-  std::optional<std::string> authorization;
-};
+namespace partyline::fake {
 
 class FakeTwilioRest {
  public:
   FakeTwilioRest(std::string account_sid, std::string auth_token)
       : account_sid_(std::move(account_sid)), auth_token_(std::move(auth_token)) {
-    acceptor_.open(tcp::v4());
-    acceptor_.set_option(boost::asio::socket_base::reuse_address(true));
-    acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
-    acceptor_.listen();
-    accept();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~FakeTwilioRest() {
-    io_.stop();
-    thread_.join();
+    server_.set_handler([this](const Request& request) { return handle(request); });
   }
   FakeTwilioRest(const FakeTwilioRest&) = delete;
   FakeTwilioRest& operator=(const FakeTwilioRest&) = delete;
 
-  std::string base() const {
-    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
-  }
+  std::string base() const { return server_.base(); }
 
   // --- Script --------------------------------------------------------------------------------
   // Entries are raw JSON so tests can also serve malformed ones.
@@ -72,10 +51,7 @@ class FakeTwilioRest {
   }
 
   // --- Observations --------------------------------------------------------------------------
-  std::vector<Request> requests() const {
-    std::lock_guard lock(mutex_);
-    return requests_;
-  }
+  std::vector<Request> requests() const { return server_.requests(); }
   std::set<std::string> deleted() const {
     std::lock_guard lock(mutex_);
     return deleted_;
@@ -107,51 +83,10 @@ class FakeTwilioRest {
   }
 
  private:
-  using tcp = boost::asio::ip::tcp;
-  using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
-  using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
-
-  struct Session : std::enable_shared_from_this<Session> {
-    Session(FakeTwilioRest& server, tcp::socket socket)
-        : server(server), stream(std::move(socket)) {}
-    void start() {
-      stream.expires_after(std::chrono::seconds(10));
-      boost::beast::http::async_read(
-          stream, buffer, request,
-          [self = shared_from_this()](boost::beast::error_code ec, std::size_t) {
-            if (ec) return;
-            self->response = self->server.handle(self->request);
-            self->response.keep_alive(false);
-            self->response.prepare_payload();
-            boost::beast::http::async_write(
-                self->stream, self->response, [self](boost::beast::error_code, std::size_t) {
-                  boost::beast::error_code ignored;
-                  self->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-                });
-          });
-    }
-    FakeTwilioRest& server;
-    boost::beast::tcp_stream stream;
-    boost::beast::flat_buffer buffer;
-    HttpRequest request;
-    HttpResponse response;
-  };
-
-  void accept() {
-    acceptor_.async_accept([this](boost::beast::error_code ec, tcp::socket socket) {
-      if (ec) return;
-      std::make_shared<Session>(*this, std::move(socket))->start();
-      accept();
-    });
+  static Response json_response(int status, const boost::json::value& body) {
+    return Response::text(status, boost::json::serialize(body), "application/json");
   }
-
-  static HttpResponse json_response(int status, const boost::json::value& body) {
-    HttpResponse res{static_cast<boost::beast::http::status>(status), 11};
-    res.set(boost::beast::http::field::content_type, "application/json");
-    res.body() = boost::json::serialize(body);
-    return res;
-  }
-  static HttpResponse twilio_error(int status, int code, std::string_view message) {
+  static Response twilio_error(int status, int code, std::string_view message) {
     return json_response(
         status, {{"code", code},
                  {"message", message},
@@ -173,15 +108,9 @@ class FakeTwilioRest {
     return std::nullopt;
   }
 
-  HttpResponse handle(const HttpRequest& request) {
-    namespace http = boost::beast::http;
-    Request r{std::string(request.method_string()), std::string(request.target()), {}};
-    if (auto it = request.find(http::field::authorization); it != request.end()) {
-      r.authorization = std::string(it->value());
-    }
+  Response handle(const Request& r) {
     std::lock_guard lock(mutex_);
-    requests_.push_back(r);
-    if (r.authorization != "Basic " + util::base64(account_sid_ + ":" + auth_token_)) {
+    if (r.header("authorization") != "Basic " + util::base64(account_sid_ + ":" + auth_token_)) {
       return twilio_error(401, 20003, "Authenticate");
     }
     const std::string_view target = r.target;
@@ -212,12 +141,12 @@ class FakeTwilioRest {
         return twilio_error(404, 20404, "The requested resource was not found");
       }
       deleted_.insert(sid);
-      return HttpResponse{http::status::no_content, 11};
+      return Response{.status = 204};
     }
     return twilio_error(404, 20404, "The requested resource was not found");
   }
 
-  HttpResponse list_page(const std::string& account, std::string_view query) {
+  Response list_page(const std::string& account, std::string_view query) {
     const std::size_t page = std::stoul(query_param(query, "Page").value_or("0"));
     if (page > 0 && query_param(query, "PageToken") != "PA" + std::to_string(page)) {
       return twilio_error(400, 20001, "Invalid PageToken");
@@ -246,16 +175,14 @@ class FakeTwilioRest {
   }
 
   std::string account_sid_, auth_token_;
-  boost::asio::io_context io_;
-  tcp::acceptor acceptor_{io_};
-  std::thread thread_;
   mutable std::mutex mutex_;
   std::vector<boost::json::object> recordings_;
   std::size_t page_size_ = 50;
   std::map<std::string, std::pair<int, std::string>> failures_;
   std::optional<boost::json::value> next_override_;
-  std::vector<Request> requests_;
   std::set<std::string> deleted_;
+  // Last: stops (and so stops calling handle()) before the script above goes away.
+  HttpServer server_;
 };
 
-}  // namespace partyline::twilio::fake
+}  // namespace partyline::fake

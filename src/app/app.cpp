@@ -45,14 +45,14 @@ Response bad_request(std::string reason) {
 }  // namespace
 
 App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::Clock clock,
-         util::RandomBytes random, Services services)
+         util::RandomBytes random, Services services, rooms::Rooms rooms)
     : config_(config),
       runtime_(std::move(runtime)),
       log_(log),
       clock_(std::move(clock)),
       random_(std::move(random)),
       services_(services),
-      answers_(config_, runtime_.public_base_url) {
+      answers_(std::move(rooms), config_.pin_attempts, runtime_.public_base_url) {
   if (!runtime_.twilio.auth_token.empty()) signature_.emplace(runtime_.twilio.auth_token.reveal());
   router_.add("/health", {"GET"}, [](const Request&, const http::Respond& respond) {
     respond(Response::text(200, "OK"));
@@ -72,8 +72,9 @@ App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::
   add_async_webhook("/conf-status", [this](const Params& p, http::Respond respond) {
     conf_status(p, std::move(respond));
   });
-  add_webhook("/silence",
-              [this](const Request&, const Params&) { return Response::xml(answers_.silence()); });
+  add_webhook("/silence", [this](const Request&, const Params&) {
+    return Response::xml(answers_.get()->silence());
+  });
   add_async_webhook("/recording-callback", [this](const Params& p, http::Respond respond) {
     recording_callback(p, std::move(respond));
   });
@@ -165,7 +166,7 @@ void App::voice(const Params& p, http::Respond respond) const {
                           {"To", param(p, "To")},
                           {"CallStatus", param(p, "CallStatus")}});
   const std::string caller = log::redact_phone(param(p, "From"));
-  answer_after_record("voice", Response::xml(answers_.voice().twiml), std::move(respond),
+  answer_after_record("voice", Response::xml(answers_.get()->voice().twiml), std::move(respond),
                       [&](db::CallStore& calls, db::WriteDone done) {
                         // With the spoken notice, staying on the line is the consent the design
                         // asks for.
@@ -178,7 +179,8 @@ void App::voice(const Params& p, http::Respond respond) const {
 void App::consent(const Params& p, http::Respond respond) const {
   const std::string_view call_sid = param(p, "CallSid");
   if (!twilio::is_sid(call_sid, "CA")) return respond(bad_request("CallSid missing or malformed"));
-  const auto& answer = answers_.consent(http::find_param(p, "Digits"));
+  const auto answers = answers_.get();
+  const auto& answer = answers->consent(http::find_param(p, "Digits"));
   log_.info(answer.evt, {{"CallSid", call_sid}});
   if (answer.evt != "consent.given") return respond(Response::xml(answer.twiml));
   answer_after_record("consent", Response::xml(answer.twiml), std::move(respond),
@@ -190,7 +192,8 @@ void App::consent(const Params& p, http::Respond respond) const {
 void App::check_pin(const Params& p, http::Respond respond) const {
   const std::string_view call_sid = param(p, "CallSid");
   if (!twilio::is_sid(call_sid, "CA")) return respond(bad_request("CallSid missing or malformed"));
-  const auto& answer = answers_.check_pin(http::find_param(p, "Digits"));
+  const auto answers = answers_.get();
+  const auto& answer = answers->check_pin(http::find_param(p, "Digits"));
   log_.write(answer.role.empty() ? log::LogLevel::kWarn : log::LogLevel::kInfo, answer.evt,
              {{"CallSid", call_sid}, log::Field::unless_empty("role", answer.role)});
   if (answer.role.empty()) return respond(Response::xml(answer.twiml));

@@ -7,6 +7,7 @@
 
 #include "app/runtime.hpp"
 #include "call_flow/call_flow.hpp"
+#include "call_flow/current.hpp"
 #include "config/config.hpp"
 #include "db/calls.hpp"
 #include "http/form.hpp"
@@ -32,8 +33,12 @@ struct Services {
 
 class App {
  public:
+  // rooms: loaded once before the service listens (rooms::load), so a bad file ends the start.
   App(const config::Config& config, Runtime runtime, log::Logger& log, util::Clock clock,
-      util::RandomBytes random, Services services);
+      util::RandomBytes random, Services services, rooms::Rooms rooms);
+
+  // A new room set for the calls that come next (SIGHUP); calls in progress keep theirs.
+  void replace_rooms(rooms::Rooms rooms) { answers_.replace(std::move(rooms)); }
 
   void handle(const http::Request& request, http::Respond respond) const;
   // The metrics listener (METRICS_LISTEN): GET /metrics without a token, nothing else.
@@ -87,7 +92,7 @@ class App {
   util::Clock clock_;
   util::RandomBytes random_;
   Services services_;
-  call_flow::Answers answers_;                           // TwiML, built once
+  call_flow::CurrentAnswers answers_;                    // TwiML, built once per room set
   std::optional<twilio::SignatureValidator> signature_;  // keyed once with the auth token
   http::Router router_;
 };

@@ -35,7 +35,8 @@ class ConfStatus : public ::testing::Test {
 
   App make(db::CallStore& calls) {
     return App(config_, Runtime{kBase, {kAc, config::Secret(kToken)}}, log_, util::system_clock(),
-               util::system_random(), {intake_, calls, metrics_, counters_});
+               util::system_random(), {intake_, calls, metrics_, counters_},
+               rooms::default_rooms(config_));
   }
 
   static http::Request event(int sequence) {

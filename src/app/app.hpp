@@ -18,6 +18,7 @@
 #include "log/rate_limit.hpp"
 #include "metrics/metrics.hpp"
 #include "recordings/intake.hpp"
+#include "rooms/pin_guard.hpp"
 #include "twilio/signature.hpp"
 #include "util/clock.hpp"
 
@@ -58,7 +59,14 @@ class App {
   // Answered once what they record is committed (see answer_after_record).
   void voice(const http::Params& params, http::Respond respond) const;
   void consent(const http::Params& params, http::Respond respond) const;
-  void check_pin(const http::Params& params, http::Respond respond) const;
+  void check_pin(const http::Request& request, const http::Params& params,
+                 http::Respond respond) const;
+  bool locked_out(std::string_view from) const;
+  // A wrong PIN counted: `answer` (the re-prompt or the goodbye), or the lockout when this one
+  // locks the number out.
+  const call_flow::Answer& wrong_pin(const call_flow::Answers& answers, std::string_view from,
+                                     std::string_view call_sid,
+                                     const call_flow::Answer& answer) const;
   // Answered 204 once the event is committed (503 when it cannot be), from the store's writer.
   void conf_status(const http::Params& params, http::Respond respond) const;
   void recording_callback(const http::Params& params, http::Respond respond) const;
@@ -92,6 +100,7 @@ class App {
   util::Clock clock_;
   util::RandomBytes random_;
   Services services_;
+  mutable rooms::PinGuard pin_guard_{clock_};            // wrong PINs per caller number
   call_flow::CurrentAnswers answers_;                    // TwiML, built once per room set
   std::optional<twilio::SignatureValidator> signature_;  // keyed once with the auth token
   http::Router router_;

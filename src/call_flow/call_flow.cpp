@@ -67,7 +67,7 @@ Answer join_answer(const Room& room, const std::string& base, Role role) {
   twilio::Twiml t;
   t.say(text).dial_conference(conference_attributes(room, base, role), room.name);
   const std::string name(rooms::role_name(role));
-  return {t.str(), "pin." + name, name, room.name};
+  return {t.str(), "pin." + name, name, room.name, "", false};
 }
 
 twilio::Twiml& pin_gather(twilio::Twiml& t, const std::string& base, unsigned pin_length,
@@ -87,7 +87,7 @@ twilio::Twiml& pin_gather(twilio::Twiml& t, const std::string& base, unsigned pi
 Answer goodbye(std::string_view text, std::string evt) {
   twilio::Twiml t;
   t.say(text).hangup();
-  return {t.str(), std::move(evt), "", ""};
+  return {t.str(), std::move(evt), "", "", "", false};
 }
 
 }  // namespace
@@ -147,7 +147,12 @@ Answers::Entrance Answers::make_entrance(const Room* routed, const std::string& 
                  "Enter your " + pin_words + " digit PIN, then press pound.");
     }
   }
-  e.voice = {voice.str(), "", "", press1 || direct == nullptr ? "" : direct->name};
+  e.voice = {voice.str(),
+             "",
+             "",
+             press1 || direct == nullptr ? "" : direct->name,
+             recorded && !press1 ? "notice" : "",
+             direct == nullptr};
 
   twilio::Twiml given;
   if (direct != nullptr) {
@@ -157,7 +162,8 @@ Answers::Entrance Answers::make_entrance(const Room* routed, const std::string& 
     pin_gather(given, base, rooms_.pin_length(), 1,
                "Thank you. Enter your " + pin_words + " digit PIN.");
   }
-  e.consent_given = {given.str(), "consent.given", "", direct == nullptr ? "" : direct->name};
+  e.consent_given = {given.str(), "consent.given",  "", direct == nullptr ? "" : direct->name,
+                     "press1",    direct == nullptr};
   return e;
 }
 
@@ -170,14 +176,14 @@ Answers::Answers(rooms::Rooms rooms, unsigned pin_attempts, const std::string& b
   full_ = goodbye("The line is full. Please try again later.", "room.full");
   closed_ = goodbye("The line is closed.", "room.closed");
   locked_out_ =
-      goodbye("Too many wrong PINs from this number. Please try again later.", "pin.lockout");
+      goodbye("Too many wrong PINs from this number. Please try again later.", "pin.locked_out");
   silence_ = call_flow::silence();
   const std::string pin_words = digits_in_words(rooms_.pin_length());
   for (unsigned attempt = 2; attempt <= pin_attempts_; ++attempt) {
     twilio::Twiml t;
     pin_gather(t, base, rooms_.pin_length(), attempt,
                "Sorry, that PIN is not valid. Enter your " + pin_words + " digit PIN again.");
-    reprompts_.push_back({t.str(), "pin.invalid", "", ""});
+    reprompts_.push_back({t.str(), "pin.invalid", "", "", "", true});
   }
   for (const auto& room : rooms_.all()) {
     std::array<Answer, 3> joins;

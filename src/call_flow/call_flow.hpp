@@ -16,6 +16,12 @@ struct Answer {
   std::string evt;   // e.g. "pin.producer"; empty when nothing beyond the request line is logged
   std::string role;  // "host", "producer", "speaker" or "" (no PIN, or not joining)
   std::string room;  // the room the answer dials, or "" when it does not dial
+  // How this answer obtains the caller's consent to recording: "notice" (it plays the notice;
+  // staying on the line is consent), "press1" (the caller has just pressed 1), or "".
+  std::string consent;
+  // The caller is asked for a PIN here or after consenting (a number locked out by the PIN
+  // guard is refused instead).
+  bool pin_gate = false;
 };
 
 // Whether a caller for a room gets in, from what the service knows of the room right now.

@@ -84,6 +84,10 @@ std::string Metrics::render(const Gauges& g) const {
   counter("partyline_signature_rejections_total",
           "Webhooks refused for a missing or wrong X-Twilio-Signature.",
           signature_rejections_.load());
+  counter("partyline_pin_wrong_total", "Wrong PINs entered (each one counts, re-prompted or not).",
+          wrong_pins_.load());
+  counter("partyline_pin_lockouts_total",
+          "Caller numbers locked out for entering too many wrong PINs.", pin_lockouts_.load());
   counter("partyline_http_connections_refused_total",
           "Connections closed at accept: the connection limit (no idle one to close) or the "
           "per-address limit.",

@@ -9,6 +9,7 @@ import { signedPost } from './lib/http.mjs';
 import { voiceParams } from './lib/ids.mjs';
 import { runCommand, runExpectExit, startServer } from './lib/server.mjs';
 import { findAll, parseTwiml } from './lib/twiml.mjs';
+import { scrape } from './lib/metrics.mjs';
 
 // Two rooms with PINs for the three roles, and a third one reached by its own number.
 const ROOMS = `pin_length = 4
@@ -71,5 +72,101 @@ describe('rooms: start-up', () => {
       assert.equal(r.code, 1, r.stdout);
       assert.match(r.stdout, /^Rooms\s+FAIL\s+.*room "alpha".*max_participants/m, r.stdout);
     } finally { f.remove(); rmSync(dataDir, { recursive: true, force: true }); }
+  });
+});
+
+async function twiml(srv, path, extra = {}) {
+  const r = await signedPost(srv, path, voiceParams(srv.accountSid, extra));
+  assert.equal(r.status, 200, r.body);
+  return parseTwiml(r.body);
+}
+
+const conferenceOf = (doc) => findAll(doc, 'Conference')[0];
+
+describe('rooms: the call flow', () => {
+  let srv;
+  let f;
+  before(async () => {
+    f = roomsFile(ROOMS);
+    srv = await startServer({ env: { ROOMS_FILE: f.file, PIN_ATTEMPTS: '2' } });
+  });
+  after(async () => { await srv?.stop(); f?.remove(); });
+
+  it('two rooms and three roles from one number: the PIN picks the room and the role', async () => {
+    const voice = await twiml(srv, '/voice');
+    const gather = findAll(voice, 'Gather')[0];
+    assert.equal(gather.attrs.numDigits, '4');
+    assert.equal(gather.attrs.action, `${srv.publicBaseUrl}/check-pin`);
+    const cases = [
+      ['1111', 'alpha', 'host'], ['1234', 'alpha', 'speaker'], ['9876', 'alpha', 'producer'],
+      ['2222', 'beta', 'host'], ['2345', 'beta', 'speaker'], ['8765', 'beta', 'producer'],
+    ];
+    const seen = new Set();
+    for (const [pin, room, role] of cases) {
+      const conf = conferenceOf(await twiml(srv, '/check-pin', { Digits: pin }));
+      assert.ok(conf, `${pin} joins a conference`);
+      assert.equal(findAll(conf, 'Conference').length, 1);
+      const name = conf.children.find((c) => 'text' in c).text;
+      assert.equal(name, room, pin);
+      assert.equal(conf.attrs.muted, role === 'producer' ? 'true' : undefined, pin);
+      if (role === 'host') assert.equal(conf.attrs.startConferenceOnEnter, 'true', pin);
+      // what Twilio takes from the first participant only is the same for every role
+      const shared = ['record', 'statusCallback', 'statusCallbackEvent', 'recordingStatusCallback',
+        'recordingStatusCallbackEvent'].map((k) => conf.attrs[k]).join('|');
+      seen.add(`${room}:${shared}`);
+    }
+    assert.equal(seen.size, 2, [...seen].join('\n'));
+    const line = await srv.waitForLog((l) => l.evt === 'pin.producer' && l.room === 'beta', 'pin.producer in beta');
+    assert.equal(line.role, 'producer');
+  });
+
+  it('wait_for_host: speakers and producers do not start the conference, the host does', async () => {
+    const speaker = conferenceOf(await twiml(srv, '/check-pin', { Digits: '2345' }));
+    const producer = conferenceOf(await twiml(srv, '/check-pin', { Digits: '8765' }));
+    const host = conferenceOf(await twiml(srv, '/check-pin', { Digits: '2222' }));
+    assert.equal(speaker.attrs.startConferenceOnEnter, 'false');
+    assert.equal(producer.attrs.startConferenceOnEnter, 'false');
+    assert.equal(host.attrs.startConferenceOnEnter, 'true');
+    // alpha does not wait for its host
+    assert.equal(conferenceOf(await twiml(srv, '/check-pin', { Digits: '1234' })).attrs.startConferenceOnEnter, undefined);
+  });
+
+  it('a call To a listed number joins its room without a PIN', async () => {
+    const doc = await twiml(srv, '/voice', { To: '+18005550199' });
+    assert.equal(findAll(doc, 'Gather').length, 0);
+    const conf = conferenceOf(doc);
+    assert.equal(conf.children.find((c) => 'text' in c).text, 'hotline');
+  });
+
+  it('PIN_ATTEMPTS=2: a wrong PIN re-prompts with ?attempt=2, the second wrong one hangs up', async () => {
+    const From = '+15550001001';
+    const first = await twiml(srv, '/check-pin', { Digits: '0000', From });
+    const gather = findAll(first, 'Gather')[0];
+    assert.ok(gather, 'the first wrong PIN re-prompts');
+    assert.equal(gather.attrs.action, `${srv.publicBaseUrl}/check-pin?attempt=2`);
+    const second = await twiml(srv, '/check-pin?attempt=2', { Digits: '0000', From });
+    assert.equal(findAll(second, 'Gather').length, 0);
+    assert.equal(findAll(second, 'Hangup').length, 1);
+    // the right PIN on the second attempt still gets in
+    const ok = await twiml(srv, '/check-pin?attempt=2', { Digits: '1234', From: '+15550001002' });
+    assert.ok(conferenceOf(ok));
+  });
+
+  it('five wrong PINs lock the number out: refused without a prompt, logged with the last 4 digits', async () => {
+    const From = '+15550002468';
+    const before = (await scrape(srv)).get('partyline_pin_wrong_total') ?? 0;
+    for (let i = 0; i < 5; i++) await twiml(srv, '/check-pin', { Digits: '0000', From });
+    const lockout = await srv.waitForLog((l) => l.evt === 'pin.lockout', 'pin.lockout');
+    assert.equal(lockout.From, '***2468');
+    assert.ok(!JSON.stringify(srv.logs).includes('55500024'), 'no more than the last 4 digits');
+    const voice = await twiml(srv, '/voice', { From });
+    assert.equal(findAll(voice, 'Gather').length, 0, 'no prompt for a locked-out number');
+    assert.equal(findAll(voice, 'Hangup').length, 1);
+    // even the right PIN is refused now; another number is not
+    assert.equal(conferenceOf(await twiml(srv, '/check-pin', { Digits: '1234', From })), undefined);
+    assert.ok(conferenceOf(await twiml(srv, '/check-pin', { Digits: '1234', From: '+15550003333' })));
+    const m = await scrape(srv);
+    assert.equal(m.get('partyline_pin_wrong_total') - before, 5);
+    assert.equal(m.get('partyline_pin_lockouts_total'), 1);
   });
 });

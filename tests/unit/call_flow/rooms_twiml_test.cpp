@@ -304,7 +304,7 @@ TEST(RoomsTwiml, FullClosedAndLockedOutAnswersHangUp) {
       {answers.refusal(Admission::kFull), "The line is full. Please try again later.", "room.full"},
       {answers.refusal(Admission::kClosed), "The line is closed.", "room.closed"},
       {&answers.locked_out(), "Too many wrong PINs from this number. Please try again later.",
-       "pin.lockout"},
+       "pin.locked_out"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.says);

@@ -185,15 +185,18 @@ void App::voice(const Params& p, http::Respond respond) const {
   const auto answers = answers_.get();
   const call_flow::Answer* answer = &answers->voice(param(p, "To"));
   if (answer->pin_gate && locked_out(from)) answer = &answers->locked_out();
+  answer = &admitted(*answers, *answer);
   if (!answer->evt.empty()) {
     log_.warn(answer->evt, {{"CallSid", call_sid}, {"From", log::redact_phone(from)}});
   }
   const std::string caller = log::redact_phone(from);
   // With the spoken notice, staying on the line is the consent the design asks for.
   const bool notice = answer->consent == "notice";
+  const std::string room = answer->room;
   answer_after_record("voice", Response::xml(answer->twiml), std::move(respond),
                       [&](db::CallStore& calls, db::WriteDone done) {
-                        calls.record_call(call_sid, caller, now_ms(), notice, std::move(done));
+                        calls.record_call(call_sid, caller, now_ms(), notice, std::move(done),
+                                          room);
                       });
 }
 
@@ -210,9 +213,13 @@ void App::consent(const Params& p, http::Respond respond) const {
     answer = &answers->locked_out();
     log_.warn(answer->evt, {{"CallSid", call_sid}, {"From", log::redact_phone(from)}});
   }
-  answer_after_record("consent", Response::xml(answer->twiml), std::move(respond),
+  const call_flow::Answer& admitted_answer = admitted(*answers, *answer);
+  if (&admitted_answer != answer) log_.warn(admitted_answer.evt, {{"CallSid", call_sid}});
+  const std::string room = admitted_answer.room;
+  // The caller pressed 1: that consent is recorded whatever comes next.
+  answer_after_record("consent", Response::xml(admitted_answer.twiml), std::move(respond),
                       [&](db::CallStore& calls, db::WriteDone done) {
-                        calls.record_consent(call_sid, now_ms(), std::move(done));
+                        calls.record_consent(call_sid, now_ms(), std::move(done), room);
                       });
 }
 
@@ -226,8 +233,10 @@ void App::check_pin(const Request& r, const Params& p, http::Respond respond) co
     answer = &answers->locked_out();
   } else {
     answer = &answers->check_pin(http::find_param(p, "Digits"), param(p, "To"), attempt_of(r));
-    if (answer->role.empty() && answer->evt == "pin.invalid")
+    if (answer->role.empty() && answer->evt == "pin.invalid") {
       answer = &wrong_pin(*answers, from, call_sid, *answer);
+    }
+    answer = &admitted(*answers, *answer);
   }
   log_.write(answer->role.empty() ? log::LogLevel::kWarn : log::LogLevel::kInfo, answer->evt,
              {{"CallSid", call_sid},
@@ -235,10 +244,36 @@ void App::check_pin(const Request& r, const Params& p, http::Respond respond) co
               log::Field::unless_empty("room", answer->room)});
   if (answer->role.empty()) return respond(Response::xml(answer->twiml));
   const std::string role = answer->role;
+  const std::string room = answer->room;
   answer_after_record("role", Response::xml(answer->twiml), std::move(respond),
                       [&](db::CallStore& calls, db::WriteDone done) {
-                        calls.record_role(call_sid, role, now_ms(), std::move(done));
+                        calls.record_role(call_sid, role, now_ms(), std::move(done), room);
                       });
+}
+
+const call_flow::Answer& App::admitted(const call_flow::Answers& answers,
+                                       const call_flow::Answer& answer) const {
+  if (answer.room.empty()) return answer;
+  const rooms::Room* room = answers.rooms().find(answer.room);
+  if (room == nullptr) return answer;
+  // A caller without a PIN counts as a speaker.
+  rooms::Role role = rooms::Role::kSpeaker;
+  if (answer.role == rooms::role_name(rooms::Role::kHost)) role = rooms::Role::kHost;
+  if (answer.role == rooms::role_name(rooms::Role::kProducer)) role = rooms::Role::kProducer;
+  call_flow::RoomState state;
+  try {
+    state.locked = services_.locks.locked(room->name);
+    const auto participants = services_.calls.participants_by_room();
+    if (auto it = participants.find(room->name); it != participants.end()) {
+      state.participants = static_cast<unsigned>(std::max(0, it->second));
+    }
+  } catch (const std::exception& e) {
+    // Twilio's maxParticipants still holds: a store that cannot answer keeps nobody out.
+    limited_.error("rooms.state_error", e.what(), {{"room", room->name}});
+    return answer;
+  }
+  const call_flow::Answer* refusal = answers.refusal(call_flow::admit(*room, role, state));
+  return refusal == nullptr ? answer : *refusal;
 }
 
 bool App::locked_out(std::string_view from) const {
@@ -393,6 +428,11 @@ Response App::render_metrics() const {
       g.oldest_pending_age_seconds = static_cast<double>(now_ms() - *oldest) / 1000.0;
     }
     g.participants_now = services_.calls.participants_now();
+    const auto by_room = services_.calls.participants_by_room();
+    for (const auto& room : answers_.get()->rooms().all()) {
+      const auto it = by_room.find(room.name);
+      g.room_participants.emplace_back(room.name, it == by_room.end() ? 0 : it->second);
+    }
   } catch (const std::exception& e) {
     log_.error("metrics.store_error", {{"reason", e.what()}});
   }

@@ -10,6 +10,7 @@
 #include "call_flow/current.hpp"
 #include "config/config.hpp"
 #include "db/calls.hpp"
+#include "db/room_locks.hpp"
 #include "http/form.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
@@ -28,6 +29,7 @@ namespace partyline::app {
 struct Services {
   recordings::Intake& recordings;  // the pipeline
   db::CallStore& calls;
+  db::RoomLocks& locks;
   metrics::Metrics& metrics;
   const http::ServerCounters& server;  // connections refused and evicted, for /metrics
 };
@@ -62,6 +64,9 @@ class App {
   void check_pin(const http::Request& request, const http::Params& params,
                  http::Respond respond) const;
   bool locked_out(std::string_view from) const;
+  // `answer`, or the refusal when the room it joins is full, or locked to this role.
+  const call_flow::Answer& admitted(const call_flow::Answers& answers,
+                                    const call_flow::Answer& answer) const;
   // A wrong PIN counted: `answer` (the re-prompt or the goodbye), or the lockout when this one
   // locks the number out.
   const call_flow::Answer& wrong_pin(const call_flow::Answers& answers, std::string_view from,

@@ -8,6 +8,7 @@
 #include "config/config.hpp"
 #include "db/calls.hpp"
 #include "db/jobs.hpp"
+#include "db/room_locks.hpp"
 #include "log/logger.hpp"
 #include "metrics/metrics.hpp"
 #include "recordings/followups.hpp"
@@ -33,6 +34,7 @@ struct Backend {
   metrics::Metrics metrics;
   std::unique_ptr<db::JobStore> jobs;
   std::unique_ptr<db::CallStore> calls;
+  std::unique_ptr<db::RoomLocks> locks;
   std::unique_ptr<storage::ObjectStore> storage;
   std::unique_ptr<twilio::RestClient> rest;  // absent in local mode
   std::unique_ptr<recordings::Followups> followups;

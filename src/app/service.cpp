@@ -276,9 +276,10 @@ int serve(const config::Config& config) {
   ReconcileLoop reconciler(config, *backend, log);
 
   request_metrics = &backend->metrics;
-  App application(config, runtime, log, util::system_clock(), util::system_random(),
-                  {*backend->pipeline, *backend->calls, backend->metrics, server.counters()},
-                  std::move(*rooms));
+  App application(
+      config, runtime, log, util::system_clock(), util::system_random(),
+      {*backend->pipeline, *backend->calls, *backend->locks, backend->metrics, server.counters()},
+      std::move(*rooms));
   std::optional<RoomsReloader> reloader;
   if (reload_rooms) reloader.emplace(config, application, log);
   std::thread metrics_thread;

@@ -114,6 +114,13 @@ std::string Metrics::render(const Gauges& g) const {
         g.oldest_pending_age_seconds);
   gauge("partyline_conference_participants", "Participants in conferences now.",
         static_cast<double>(g.participants_now));
+  if (!g.room_participants.empty()) {
+    out +=
+        "# HELP partyline_room_participants Participants in each room's conference now.\n"
+        "# TYPE partyline_room_participants gauge\n";
+    for (const auto& [room, n] : g.room_participants)
+      add("partyline_room_participants{room=\"%s\"} %d\n", room.c_str(), n);
+  }
   return out;
 }
 

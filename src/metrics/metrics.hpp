@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace partyline::metrics {
 
@@ -42,6 +44,8 @@ class Metrics {
     std::size_t queue_depth = 0;
     double oldest_pending_age_seconds = 0;
     int participants_now = 0;
+    // Per room of the set in force, in its order (room names are letters, digits, '-', '_').
+    std::vector<std::pair<std::string, int>> room_participants{};
     std::uint64_t connections_refused = 0;  // from the HTTP server's counters
     std::uint64_t connections_evicted = 0;
   };

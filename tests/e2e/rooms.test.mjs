@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, before, after } from 'node:test';
 import { signedPost } from './lib/http.mjs';
-import { voiceParams } from './lib/ids.mjs';
+import { sid, voiceParams } from './lib/ids.mjs';
 import { runCommand, runExpectExit, startServer } from './lib/server.mjs';
 import { findAll, parseTwiml } from './lib/twiml.mjs';
 import { scrape } from './lib/metrics.mjs';
@@ -168,5 +168,102 @@ describe('rooms: the call flow', () => {
     const m = await scrape(srv);
     assert.equal(m.get('partyline_pin_wrong_total') - before, 5);
     assert.equal(m.get('partyline_pin_lockouts_total'), 1);
+  });
+});
+
+// Twilio's participant-join for a call, in a conference of its own sequence numbers.
+async function confEvent(srv, conferenceSid, callSid, seq, event = 'participant-join') {
+  const r = await signedPost(srv, '/conf-status', {
+    AccountSid: srv.accountSid, ConferenceSid: conferenceSid, StatusCallbackEvent: event,
+    CallSid: callSid, SequenceNumber: String(seq), FriendlyName: 'alpha',
+  });
+  assert.equal(r.status, 204, r.body);
+}
+
+// Joins a caller with this PIN: the call record (room, role), then Twilio's join event.
+async function joinWithPin(srv, conferenceSid, pin, seq) {
+  const CallSid = sid('CA');
+  const conf = conferenceOf(await twiml(srv, '/check-pin', { Digits: pin, CallSid, From: `+1555000${4000 + seq}` }));
+  assert.ok(conf, `PIN ${pin} joins`);
+  await confEvent(srv, conferenceSid, CallSid, seq);
+  return CallSid;
+}
+
+const sayOf = (doc) => findAll(doc, 'Say').map((s) => s.children.map((c) => c.text).join('')).join(' ');
+
+describe('rooms: full, locked, who is in', () => {
+  let f;
+  let dataDir;
+  let srv;
+  const env = () => ({ ROOMS_FILE: f.file });
+  before(async () => {
+    f = roomsFile(ROOMS);
+    dataDir = mkdtempSync(join(tmpdir(), 'partyline-e2e-'));
+    srv = await startServer({ env: env(), dataDir });
+  });
+  after(async () => { await srv?.stop(); f?.remove(); rmSync(dataDir, { recursive: true, force: true }); });
+
+  it('a full room refuses the next caller with "The line is full" and a hangup', async () => {
+    const cf = sid('CF');
+    const first = await joinWithPin(srv, cf, '1234', 1);
+    await joinWithPin(srv, cf, '9876', 2);
+    await joinWithPin(srv, cf, '1111', 3);
+    const m = await scrape(srv);
+    assert.equal(m.get('partyline_room_participants', { room: 'alpha' }), 3);
+    assert.equal(m.get('partyline_room_participants', { room: 'beta' }), 0);
+    const full = await twiml(srv, '/check-pin', { Digits: '1234' });
+    assert.equal(conferenceOf(full), undefined);
+    assert.match(sayOf(full), /The line is full\. Please try again later\./);
+    assert.equal(findAll(full, 'Hangup').length, 1);
+    // beta is another room: not full
+    assert.ok(conferenceOf(await twiml(srv, '/check-pin', { Digits: '2345' })));
+    // one leaves: there is room again
+    await confEvent(srv, cf, first, 4, 'participant-leave');
+    assert.ok(conferenceOf(await twiml(srv, '/check-pin', { Digits: '1234' })));
+    await confEvent(srv, cf, '', 5, 'conference-end');
+  });
+
+  it('partyline rooms lists the rooms: numbers, PIN counts, participants, locked', async () => {
+    const cf = sid('CF');
+    await joinWithPin(srv, cf, '2345', 1);
+    const r = await runCommand(['rooms'], srv.env);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/));
+    assert.deepEqual(rows[0], ['NAME', 'NUMBERS', 'HOSTS', 'SPEAKERS', 'PRODUCERS', 'PARTICIPANTS', 'LOCKED']);
+    assert.deepEqual(rows.slice(1), [
+      ['alpha', '-', '1', '1', '1', '0', 'no'],
+      ['beta', '-', '1', '1', '1', '1', 'no'],
+      ['hotline', '+18005550199', '0', '0', '0', '0', 'no'],
+    ]);
+    for (const pin of ['1111', '1234', '9876', '2222', '2345', '8765']) assert.ok(!r.stdout.includes(pin));
+    await confEvent(srv, cf, '', 2, 'conference-end');
+  });
+
+  it('a locked room refuses speakers and producers, takes hosts, and stays locked over a restart', async () => {
+    let r = await runCommand(['rooms', 'lock', 'alpha'], srv.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /alpha locked/);
+    for (const pin of ['1234', '9876']) {
+      const doc = await twiml(srv, '/check-pin', { Digits: pin });
+      assert.equal(conferenceOf(doc), undefined, pin);
+      assert.match(sayOf(doc), /The line is closed\./);
+      assert.equal(findAll(doc, 'Hangup').length, 1);
+    }
+    assert.ok(conferenceOf(await twiml(srv, '/check-pin', { Digits: '1111' })), 'the host gets in');
+    assert.ok(conferenceOf(await twiml(srv, '/check-pin', { Digits: '2345' })), 'beta is open');
+    await srv.waitForLog((l) => l.evt === 'room.closed', 'room.closed');
+
+    await srv.stop();
+    srv = await startServer({ env: env(), dataDir });
+    assert.equal(conferenceOf(await twiml(srv, '/check-pin', { Digits: '1234' })), undefined, 'still locked');
+    r = await runCommand(['rooms'], srv.env);
+    assert.match(r.stdout, /^alpha\s.*\syes$/m);
+
+    r = await runCommand(['rooms', 'unlock', 'alpha'], srv.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(conferenceOf(await twiml(srv, '/check-pin', { Digits: '1234' })), 'unlocked');
+    r = await runCommand(['rooms', 'lock', 'nosuch'], srv.env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no room "nosuch"/);
   });
 });

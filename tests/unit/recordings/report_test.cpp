@@ -19,8 +19,9 @@ TEST(Report, DescribesTheConferenceWithRedactedCallers) {
   c.started_ms = 1761419863000;
   c.ended_ms = 1761419923000;
   c.peak_participants = 2;
-  c.participants = {{"CA1", "***1111", "producer", 1761419863000, 1761419920000, true},
-                    {"CA2", "***2222", "", 1761419864000, 0, false}};
+  c.participants = {{"CA1", "***1111", "producer", 1761419863000, 1761419920000, true, "alpha",
+                     "notice", 1761419862000},
+                    {"CA2", "***2222", "", 1761419864000, 0, false, "alpha", "", 0}};
   const auto o = boost::json::parse(build_report(job, c)).as_object();
   EXPECT_EQ(o.at("recording_sid").as_string(), job.recording_sid);
   EXPECT_EQ(o.at("duration_seconds"), 42);

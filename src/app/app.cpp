@@ -276,6 +276,12 @@ const call_flow::Answer& App::admitted(const call_flow::Answers& answers,
   return refusal == nullptr ? answer : *refusal;
 }
 
+std::string App::room_prefix(const std::string& room) const {
+  const auto answers = answers_.get();
+  const rooms::Room* r = answers->rooms().find(room);
+  return r == nullptr ? std::string() : r->prefix;
+}
+
 bool App::locked_out(std::string_view from) const {
   return !from.empty() && pin_guard_.locked(from);
 }

@@ -42,6 +42,8 @@ class App {
 
   // A new room set for the calls that come next (SIGHUP); calls in progress keep theirs.
   void replace_rooms(rooms::Rooms rooms) { answers_.replace(std::move(rooms)); }
+  // The key prefix of this room of the set in force, "" when there is no such room.
+  std::string room_prefix(const std::string& room) const;
 
   void handle(const http::Request& request, http::Respond respond) const;
   // The metrics listener (METRICS_LISTEN): GET /metrics without a token, nothing else.

@@ -63,6 +63,13 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
       recordings::PipelineOptions{
           .spool_dir = spool,
           .prefix = config.s3_prefix,
+          // The conference's room, told by its participants' call records.
+          .prefix_for =
+              [this](const recordings::RecordingCallback& cb) {
+                if (!room_prefix || cb.conference_sid.empty()) return std::string();
+                const std::string room = calls->room_of_conference(cb.conference_sid);
+                return room.empty() ? std::string() : room_prefix(room);
+              },
           .format = config.recording_format,
           .workers = config.recording_workers,
           .retry_min = config.retry_min,

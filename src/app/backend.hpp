@@ -2,7 +2,9 @@
 // The stores, storage, Twilio client and recording pipeline, built from the configuration: the
 // same wiring for the service and for the commands that act on its state (reconcile, recordings).
 #include <boost/json.hpp>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "app/runtime.hpp"
 #include "config/config.hpp"
@@ -39,6 +41,10 @@ struct Backend {
   std::unique_ptr<twilio::RestClient> rest;  // absent in local mode
   std::unique_ptr<recordings::Followups> followups;
   std::unique_ptr<recordings::Pipeline> pipeline;
+
+  // The key prefix of a room of the set in force ("" for none): recordings go under their
+  // room's prefix. Set it before the pipeline starts; unset, every key takes S3_PREFIX.
+  std::function<std::string(const std::string& room)> room_prefix;
 
   // One reconciler pass over recordings created since `since`.
   recordings::ReconcileReport reconcile(std::chrono::system_clock::time_point since);

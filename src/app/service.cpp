@@ -272,14 +272,16 @@ int serve(const config::Config& config) {
     std::fprintf(stderr, "partyline: DATA_DIR: %s\n", e.what());
     return kExitConfig;
   }
-  backend->pipeline->start();
-  ReconcileLoop reconciler(config, *backend, log);
-
   request_metrics = &backend->metrics;
   App application(
       config, runtime, log, util::system_clock(), util::system_random(),
       {*backend->pipeline, *backend->calls, *backend->locks, backend->metrics, server.counters()},
       std::move(*rooms));
+  backend->room_prefix = [&application](const std::string& room) {
+    return application.room_prefix(room);
+  };
+  backend->pipeline->start();
+  ReconcileLoop reconciler(config, *backend, log);
   std::optional<RoomsReloader> reloader;
   if (reload_rooms) reloader.emplace(config, application, log);
   std::thread metrics_thread;

@@ -466,6 +466,15 @@ std::optional<CallRecord> CallStore::call(const std::string& call_sid) {
   return call_row(s);
 }
 
+std::string CallStore::room_of_conference(const std::string& conference_sid) {
+  std::lock_guard lock(mutex_);
+  Stmt s(db_,
+         "SELECT c.room FROM conference_events e JOIN calls c ON c.call_sid = e.call_sid "
+         "WHERE e.conference_sid = ? AND c.room != '' ORDER BY e.sequence LIMIT 1");
+  s.bind(1, conference_sid);
+  return s.step() ? s.text(0) : std::string();
+}
+
 int CallStore::participants_now() {
   flush();
   int n = 0;

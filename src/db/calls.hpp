@@ -119,6 +119,9 @@ class CallStore {
 
   std::optional<ConferenceSummary> conference(const std::string& conference_sid);
   std::optional<CallRecord> call(const std::string& call_sid);
+  // The room of the conference: that of its first participant whose call record names one
+  // (committed writes only), or "".
+  std::string room_of_conference(const std::string& conference_sid);
   // Participants in conferences that have not ended (for /metrics).
   int participants_now();
   // The same per room (the room of each participant's call record; "" for calls without one).

@@ -1,13 +1,14 @@
 // Rooms (ROOMS_FILE): start-up validation, the call flow per room and role, the lock, the
 // participants, SIGHUP reloads and the recordings' prefixes and reports.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, before, after } from 'node:test';
 import { signedPost } from './lib/http.mjs';
-import { sid, voiceParams } from './lib/ids.mjs';
-import { runCommand, runExpectExit, startServer } from './lib/server.mjs';
+import { account, recordingParams, sid, voiceParams } from './lib/ids.mjs';
+import { expectedKey, startFakeTwilio } from './lib/fake-twilio.mjs';
+import { runCommand, runExpectExit, startServer, waitFor } from './lib/server.mjs';
 import { findAll, parseTwiml } from './lib/twiml.mjs';
 import { scrape } from './lib/metrics.mjs';
 
@@ -265,5 +266,92 @@ describe('rooms: full, locked, who is in', () => {
     r = await runCommand(['rooms', 'lock', 'nosuch'], srv.env);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no room "nosuch"/);
+  });
+});
+
+describe('rooms: recordings', () => {
+  const RECORDED = `pin_length = 4
+
+[[room]]
+name = "alpha"
+pins = { host = ["1111"], speaker = ["1234"] }
+
+[[room]]
+name = "studio"
+numbers = ["+18005550177"]
+prefix = "shows/studio/"
+consent = "press1"
+`;
+  let f;
+  let fake;
+  let srv;
+  let acct;
+  before(async () => {
+    f = roomsFile(RECORDED);
+    acct = account();
+    fake = await startFakeTwilio(acct);
+    srv = await startServer({ env: {
+      ROOMS_FILE: f.file, TWILIO_ACCOUNT_SID: acct.accountSid, TWILIO_AUTH_TOKEN: acct.authToken,
+      TWILIO_API_BASE: fake.origin,
+    } });
+  });
+  after(async () => { await srv?.stop(); await fake?.stop(); f?.remove(); });
+
+  const post = async (path, params) => {
+    const r = await signedPost(srv, path, params);
+    assert.ok(r.status === 200 || r.status === 204, `${path}: ${r.status} ${r.body}`);
+    return r;
+  };
+
+  // One caller through the room's way in, joined to the conference; then its recording.
+  async function recordedCall({ to, pin, consentDigits }) {
+    const CallSid = sid('CA');
+    const CF = sid('CF');
+    const params = (extra) => voiceParams(acct.accountSid, { CallSid, To: to, ...extra });
+    await post('/voice', params({}));
+    if (consentDigits) await post('/consent', params({ Digits: consentDigits }));
+    if (pin) await post('/check-pin', params({ Digits: pin }));
+    await post('/conf-status', { AccountSid: acct.accountSid, ConferenceSid: CF,
+      StatusCallbackEvent: 'participant-join', CallSid, SequenceNumber: '1' });
+    const p = recordingParams(acct.accountSid, { ConferenceSid: CF });
+    p.RecordingUrl = fake.addRecording(p.RecordingSid, Buffer.from(`audio of ${CallSid}`));
+    await post('/recording-callback', p);
+    return { CallSid, CF, sid: p.RecordingSid };
+  }
+
+  const stored = (key) => join(srv.dataDir, 'recordings', key);
+  async function report(key) {
+    const file = stored(key.replace(/\.mp3$/, '.json'));
+    await waitFor(() => existsSync(file), { timeout: 10000, what: `the report ${file}` });
+    return JSON.parse(readFileSync(file, 'utf8'));
+  }
+
+  it("each room's recordings land under its prefix, the report names the room, role and consent", async () => {
+    const before = Date.now() - 1000;
+    const a = await recordedCall({ to: '+18005550100', pin: '1234' });
+    const s = await recordedCall({ to: '+18005550177', consentDigits: '1' });
+    const keyA = expectedKey('alpha/', a.sid);
+    const keyS = expectedKey('shows/studio/', s.sid);
+    await waitFor(() => existsSync(stored(keyA)) && existsSync(stored(keyS)), { timeout: 10000, what: 'both recordings stored' });
+
+    const ra = await report(keyA);
+    assert.equal(ra.room, 'alpha');
+    assert.equal(ra.participants.length, 1);
+    assert.equal(ra.participants[0].role, 'speaker');
+    assert.equal(ra.participants[0].room, 'alpha');
+    assert.equal(ra.participants[0].consent.how, 'notice');
+    const at = Date.parse(ra.participants[0].consent.at);
+    assert.ok(at >= before && at <= Date.now(), ra.participants[0].consent.at);
+
+    const rs = await report(keyS);
+    assert.equal(rs.room, 'studio');
+    assert.equal(rs.participants[0].role, null);
+    assert.equal(rs.participants[0].consent.how, 'press1');
+    assert.ok(Date.parse(rs.participants[0].consent.at) >= before);
+
+    const list = await runCommand(['recordings', 'list'], srv.env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout.split('\n').find((l) => l.startsWith(a.sid)) ?? '', /\salpha\s+alpha\//);
+    assert.match(list.stdout.split('\n').find((l) => l.startsWith(s.sid)) ?? '', /\sstudio\s+shows\/studio\//);
   });
 });

@@ -36,6 +36,11 @@ TEST(Report, DescribesTheConferenceWithRedactedCallers) {
   EXPECT_EQ(people[0].at("left"), "2025-10-25T19:18:40Z");
   EXPECT_TRUE(people[1].at("role").is_null());
   EXPECT_TRUE(people[1].at("left").is_null());
+  EXPECT_EQ(o.at("room"), "alpha");
+  EXPECT_EQ(people[0].at("room"), "alpha");
+  EXPECT_EQ(people[0].at("consent").at("how"), "notice");
+  EXPECT_EQ(people[0].at("consent").at("at"), "2025-10-25T19:17:42Z");
+  EXPECT_TRUE(people[1].at("consent").is_null());
 }
 
 TEST(Report, WithoutConferenceEvents) {

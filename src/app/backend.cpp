@@ -57,7 +57,8 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
           .spool_dir = spool,
           .notify_url = config.recording_notify_url,
           .allow_http_notify = config.recording_notify_url.starts_with("http://"),
-          .delete_after_copy = config.twilio_delete_after_copy},
+          .delete_after_copy = config.twilio_delete_after_copy,
+          .report_rooms = !config.rooms_file.empty()},
       *storage, calls.get(), rest.get(), log);
   pipeline = std::make_unique<recordings::Pipeline>(
       recordings::PipelineOptions{

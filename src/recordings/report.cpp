@@ -23,7 +23,8 @@ std::string report_key(const std::string& recording_key) {
   return recording_key.substr(0, dot) + ".json";
 }
 
-std::string build_report(const db::Job& job, const std::optional<db::ConferenceSummary>& c) {
+std::string build_report(const db::Job& job, const std::optional<db::ConferenceSummary>& c,
+                         bool rooms) {
   boost::json::object out{
       {"recording_sid", job.recording_sid},
       {"key", job.key},
@@ -52,17 +53,20 @@ std::string build_report(const db::Job& job, const std::optional<db::ConferenceS
     if (!p.consent_how.empty()) {
       consent = boost::json::object{{"how", p.consent_how}, {"at", when(p.consent_ms)}};
     }
-    people.push_back(boost::json::object{
+    boost::json::object person{
         {"call_sid", p.call_sid},
         {"caller", p.caller},
         {"role", p.role.empty() ? boost::json::value(nullptr) : boost::json::value(p.role)},
-        {"room", p.room.empty() ? boost::json::value(nullptr) : boost::json::value(p.room)},
-        {"consent", std::move(consent)},
         {"joined", when(p.joined_ms)},
         {"left", when(p.left_ms)},
-        {"muted", p.muted}});
+        {"muted", p.muted}};
+    if (rooms) {
+      person["room"] = p.room.empty() ? boost::json::value(nullptr) : boost::json::value(p.room);
+      person["consent"] = std::move(consent);
+    }
+    people.push_back(std::move(person));
   }
-  out["room"] = std::move(room);
+  if (rooms) out["room"] = std::move(room);
   out["participants"] = std::move(people);
   return boost::json::serialize(out);
 }

@@ -355,3 +355,51 @@ consent = "press1"
     assert.match(list.stdout.split('\n').find((l) => l.startsWith(s.sid)) ?? '', /\sstudio\s+shows\/studio\//);
   });
 });
+
+describe('rooms: SIGHUP', () => {
+  let f;
+  let srv;
+  before(async () => {
+    f = roomsFile(ROOMS);
+    srv = await startServer({ env: { ROOMS_FILE: f.file } });
+  });
+  after(async () => { await srv?.stop(); f?.remove(); });
+
+  const reloads = (evt) => srv.logs.filter((l) => l.evt === evt).length;
+
+  it('a good file replaces the rooms for the next calls', async () => {
+    assert.equal(conferenceOf(await twiml(srv, '/check-pin', { Digits: '4444' })), undefined);
+    f.write(`${ROOMS}
+[[room]]
+name = "gamma"
+pins = { speaker = ["4444"] }
+`);
+    const seen = reloads('rooms.reload');
+    srv.proc.kill('SIGHUP');
+    const line = await waitFor(() => reloads('rooms.reload') > seen && srv.logs.filter((l) => l.evt === 'rooms.reload').at(-1),
+      { what: 'rooms.reload' });
+    assert.equal(line.rooms, 4);
+    const conf = conferenceOf(await twiml(srv, '/check-pin', { Digits: '4444' }));
+    assert.equal(conf.children.find((c) => 'text' in c).text, 'gamma');
+    assert.equal(srv.exit, null, 'the service keeps running');
+  });
+
+  it('a bad file is logged as an error naming the room and field, and the rooms in force stay', async () => {
+    f.write(`${ROOMS}
+[[room]]
+name = "delta"
+pins = { speaker = ["1234"] }
+`);
+    const seen = reloads('rooms.reload_error');
+    srv.proc.kill('SIGHUP');
+    const line = await waitFor(() => reloads('rooms.reload_error') > seen && srv.logs.filter((l) => l.evt === 'rooms.reload_error').at(-1),
+      { what: 'rooms.reload_error' });
+    assert.equal(line.level, 'error');
+    assert.match(line.reason, /room "delta".*pins/);
+    assert.ok(!line.reason.includes('1234'), 'the PIN is not in the log');
+    // gamma (from the last good file) still answers, alpha too
+    assert.equal(conferenceOf(await twiml(srv, '/check-pin', { Digits: '4444' })).children.find((c) => 'text' in c).text, 'gamma');
+    assert.ok(conferenceOf(await twiml(srv, '/check-pin', { Digits: '1234' })));
+    assert.equal(srv.exit, null);
+  });
+});

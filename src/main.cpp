@@ -8,6 +8,7 @@
 #include "config/env_file.hpp"
 #include "tools/check.hpp"
 #include "tools/recordings.hpp"
+#include "tools/rooms.hpp"
 #include "tools/simulate.hpp"
 
 using namespace partyline;
@@ -39,6 +40,16 @@ int main(int argc, char** argv) {
   recordings_cmd->add_subcommand("retry", "Queue a job again now")
       ->add_option("SID", recording_sid)
       ->required();
+  auto* rooms_cmd =
+      cli.add_subcommand("rooms", "The rooms: list them (the default), lock NAME, unlock NAME");
+  rooms_cmd->require_subcommand(0, 1);
+  std::string room_name;
+  rooms_cmd->add_subcommand("lock", "Refuse new speakers and producers (hosts still get in)")
+      ->add_option("NAME", room_name)
+      ->required();
+  rooms_cmd->add_subcommand("unlock", "Let everyone in again")
+      ->add_option("NAME", room_name)
+      ->required();
   CLI11_PARSE(cli, argc, argv);
 
   config::Config config;
@@ -56,6 +67,10 @@ int main(int argc, char** argv) {
   if (recordings_cmd->parsed()) {
     return tools::recordings(config, recordings_cmd->get_subcommands().front()->get_name(),
                              recording_sid);
+  }
+  if (rooms_cmd->parsed()) {
+    const auto sub = rooms_cmd->get_subcommands();
+    return tools::rooms(config, sub.empty() ? "list" : sub.front()->get_name(), room_name);
   }
   return app::serve(config);
 }

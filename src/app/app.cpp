@@ -38,6 +38,17 @@ bool valid_event_name(std::string_view event) {
                      [](char c) { return (c >= 'a' && c <= 'z') || c == '-'; });
 }
 
+// Which PIN entry a /check-pin request answers: the action URL's ?attempt=N, 1 without it.
+unsigned attempt_of(const Request& r) {
+  const auto q = r.target.find('?');
+  if (q == std::string::npos) return 1;
+  auto form = http::parse_form(std::string_view(r.target).substr(q + 1));
+  if (!form.params) return 1;
+  const std::string* v = http::find_param(*form.params, "attempt");
+  if (v == nullptr || v->size() != 1 || (*v)[0] < '1' || (*v)[0] > '9') return 1;
+  return static_cast<unsigned>((*v)[0] - '0');
+}
+
 Response bad_request(std::string reason) {
   return Response::text(400, "Bad Request\n", std::move(reason));
 }
@@ -45,14 +56,14 @@ Response bad_request(std::string reason) {
 }  // namespace
 
 App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::Clock clock,
-         util::RandomBytes random, Services services)
+         util::RandomBytes random, Services services, rooms::Rooms rooms)
     : config_(config),
       runtime_(std::move(runtime)),
       log_(log),
       clock_(std::move(clock)),
       random_(std::move(random)),
       services_(services),
-      answers_(config_, runtime_.public_base_url) {
+      answers_(std::move(rooms), config_.pin_attempts, runtime_.public_base_url) {
   if (!runtime_.twilio.auth_token.empty()) signature_.emplace(runtime_.twilio.auth_token.reveal());
   router_.add("/health", {"GET"}, [](const Request&, const http::Respond& respond) {
     respond(Response::text(200, "OK"));
@@ -66,14 +77,20 @@ App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::
   add_async_webhook("/consent", [this](const Params& p, http::Respond respond) {
     consent(p, std::move(respond));
   });
-  add_async_webhook("/check-pin", [this](const Params& p, http::Respond respond) {
-    check_pin(p, std::move(respond));
+  // The PIN entry's number rides in the action URL (?attempt=N), which the signature covers.
+  router_.add("/check-pin", {"POST"}, [this](const Request& r, const http::Respond& respond) {
+    auto checked = guard(r);
+    if (auto* refused = std::get_if<Response>(&checked)) {
+      return respond(std::move(*refused));
+    }
+    check_pin(r, std::get<Params>(checked), respond);
   });
   add_async_webhook("/conf-status", [this](const Params& p, http::Respond respond) {
     conf_status(p, std::move(respond));
   });
-  add_webhook("/silence",
-              [this](const Request&, const Params&) { return Response::xml(answers_.silence()); });
+  add_webhook("/silence", [this](const Request&, const Params&) {
+    return Response::xml(answers_.get()->silence());
+  });
   add_async_webhook("/recording-callback", [this](const Params& p, http::Respond respond) {
     recording_callback(p, std::move(respond));
   });
@@ -160,44 +177,124 @@ std::variant<Params, Response> App::guard(const Request& request) const {
 void App::voice(const Params& p, http::Respond respond) const {
   const std::string_view call_sid = param(p, "CallSid");
   if (!twilio::is_sid(call_sid, "CA")) return respond(bad_request("CallSid missing or malformed"));
+  const std::string_view from = param(p, "From");
   log_.info("voice.hit", {{"CallSid", call_sid},
-                          {"From", param(p, "From")},
+                          {"From", from},
                           {"To", param(p, "To")},
                           {"CallStatus", param(p, "CallStatus")}});
-  const std::string caller = log::redact_phone(param(p, "From"));
-  answer_after_record("voice", Response::xml(answers_.voice().twiml), std::move(respond),
+  const auto answers = answers_.get();
+  const call_flow::Answer* answer = &answers->voice(param(p, "To"));
+  if (answer->pin_gate && locked_out(from)) answer = &answers->locked_out();
+  answer = &admitted(*answers, *answer);
+  if (!answer->evt.empty()) {
+    log_.warn(answer->evt, {{"CallSid", call_sid}, {"From", log::redact_phone(from)}});
+  }
+  const std::string caller = log::redact_phone(from);
+  // With the spoken notice, staying on the line is the consent the design asks for.
+  const bool notice = answer->consent == "notice";
+  const std::string room = answer->room;
+  answer_after_record("voice", Response::xml(answer->twiml), std::move(respond),
                       [&](db::CallStore& calls, db::WriteDone done) {
-                        // With the spoken notice, staying on the line is the consent the design
-                        // asks for.
-                        calls.record_call(call_sid, caller, now_ms(),
-                                          config_.consent_mode == config::ConsentMode::kNotice,
-                                          std::move(done));
+                        calls.record_call(call_sid, caller, now_ms(), notice, std::move(done),
+                                          room);
                       });
 }
 
 void App::consent(const Params& p, http::Respond respond) const {
   const std::string_view call_sid = param(p, "CallSid");
   if (!twilio::is_sid(call_sid, "CA")) return respond(bad_request("CallSid missing or malformed"));
-  const auto& answer = answers_.consent(http::find_param(p, "Digits"));
-  log_.info(answer.evt, {{"CallSid", call_sid}});
-  if (answer.evt != "consent.given") return respond(Response::xml(answer.twiml));
-  answer_after_record("consent", Response::xml(answer.twiml), std::move(respond),
+  const auto answers = answers_.get();
+  const call_flow::Answer* answer =
+      &answers->consent(http::find_param(p, "Digits"), param(p, "To"));
+  log_.info(answer->evt, {{"CallSid", call_sid}});
+  if (answer->evt != "consent.given") return respond(Response::xml(answer->twiml));
+  const std::string_view from = param(p, "From");
+  if (answer->pin_gate && locked_out(from)) {
+    answer = &answers->locked_out();
+    log_.warn(answer->evt, {{"CallSid", call_sid}, {"From", log::redact_phone(from)}});
+  }
+  const call_flow::Answer& admitted_answer = admitted(*answers, *answer);
+  if (&admitted_answer != answer) log_.warn(admitted_answer.evt, {{"CallSid", call_sid}});
+  const std::string room = admitted_answer.room;
+  // The caller pressed 1: that consent is recorded whatever comes next.
+  answer_after_record("consent", Response::xml(admitted_answer.twiml), std::move(respond),
                       [&](db::CallStore& calls, db::WriteDone done) {
-                        calls.record_consent(call_sid, now_ms(), std::move(done));
+                        calls.record_consent(call_sid, now_ms(), std::move(done), room);
                       });
 }
 
-void App::check_pin(const Params& p, http::Respond respond) const {
+void App::check_pin(const Request& r, const Params& p, http::Respond respond) const {
   const std::string_view call_sid = param(p, "CallSid");
   if (!twilio::is_sid(call_sid, "CA")) return respond(bad_request("CallSid missing or malformed"));
-  const auto& answer = answers_.check_pin(http::find_param(p, "Digits"));
-  log_.write(answer.role.empty() ? log::LogLevel::kWarn : log::LogLevel::kInfo, answer.evt,
-             {{"CallSid", call_sid}, log::Field::unless_empty("role", answer.role)});
-  if (answer.role.empty()) return respond(Response::xml(answer.twiml));
-  answer_after_record("role", Response::xml(answer.twiml), std::move(respond),
+  const std::string_view from = param(p, "From");
+  const auto answers = answers_.get();
+  const call_flow::Answer* answer = nullptr;
+  if (locked_out(from)) {
+    answer = &answers->locked_out();
+  } else {
+    answer = &answers->check_pin(http::find_param(p, "Digits"), param(p, "To"), attempt_of(r));
+    if (answer->role.empty() && answer->evt == "pin.invalid") {
+      answer = &wrong_pin(*answers, from, call_sid, *answer);
+    }
+    answer = &admitted(*answers, *answer);
+  }
+  log_.write(answer->role.empty() ? log::LogLevel::kWarn : log::LogLevel::kInfo, answer->evt,
+             {{"CallSid", call_sid},
+              log::Field::unless_empty("role", answer->role),
+              log::Field::unless_empty("room", answer->room)});
+  if (answer->role.empty()) return respond(Response::xml(answer->twiml));
+  const std::string role = answer->role;
+  const std::string room = answer->room;
+  answer_after_record("role", Response::xml(answer->twiml), std::move(respond),
                       [&](db::CallStore& calls, db::WriteDone done) {
-                        calls.record_role(call_sid, answer.role, now_ms(), std::move(done));
+                        calls.record_role(call_sid, role, now_ms(), std::move(done), room);
                       });
+}
+
+const call_flow::Answer& App::admitted(const call_flow::Answers& answers,
+                                       const call_flow::Answer& answer) const {
+  if (answer.room.empty()) return answer;
+  const rooms::Room* room = answers.rooms().find(answer.room);
+  if (room == nullptr) return answer;
+  // A caller without a PIN counts as a speaker.
+  rooms::Role role = rooms::Role::kSpeaker;
+  if (answer.role == rooms::role_name(rooms::Role::kHost)) role = rooms::Role::kHost;
+  if (answer.role == rooms::role_name(rooms::Role::kProducer)) role = rooms::Role::kProducer;
+  call_flow::RoomState state;
+  try {
+    state.locked = services_.locks.locked(room->name);
+    const auto participants = services_.calls.participants_by_room();
+    if (auto it = participants.find(room->name); it != participants.end()) {
+      state.participants = static_cast<unsigned>(std::max(0, it->second));
+    }
+  } catch (const std::exception& e) {
+    // Twilio's maxParticipants still holds: a store that cannot answer keeps nobody out.
+    limited_.error("rooms.state_error", e.what(), {{"room", room->name}});
+    return answer;
+  }
+  const call_flow::Answer* refusal = answers.refusal(call_flow::admit(*room, role, state));
+  return refusal == nullptr ? answer : *refusal;
+}
+
+std::string App::room_prefix(const std::string& room) const {
+  const auto answers = answers_.get();
+  const rooms::Room* r = answers->rooms().find(room);
+  return r == nullptr ? std::string() : r->prefix;
+}
+
+bool App::locked_out(std::string_view from) const {
+  return !from.empty() && pin_guard_.locked(from);
+}
+
+const call_flow::Answer& App::wrong_pin(const call_flow::Answers& answers, std::string_view from,
+                                        std::string_view call_sid,
+                                        const call_flow::Answer& answer) const {
+  services_.metrics.wrong_pin();
+  if (from.empty() || !pin_guard_.wrong_pin(from)) return answer;
+  services_.metrics.pin_lockout();
+  // The last 4 digits only, like every number in the log.
+  log_.warn("pin.lockout", {{"CallSid", call_sid}, {"From", log::redact_phone(from)}});
+  return answers.locked_out();
 }
 
 void App::conf_status(const Params& p, http::Respond respond) const {
@@ -337,6 +434,11 @@ Response App::render_metrics() const {
       g.oldest_pending_age_seconds = static_cast<double>(now_ms() - *oldest) / 1000.0;
     }
     g.participants_now = services_.calls.participants_now();
+    const auto by_room = services_.calls.participants_by_room();
+    for (const auto& room : answers_.get()->rooms().all()) {
+      const auto it = by_room.find(room.name);
+      g.room_participants.emplace_back(room.name, it == by_room.end() ? 0 : it->second);
+    }
   } catch (const std::exception& e) {
     log_.error("metrics.store_error", {{"reason", e.what()}});
   }

@@ -7,8 +7,10 @@
 
 #include "app/runtime.hpp"
 #include "call_flow/call_flow.hpp"
+#include "call_flow/current.hpp"
 #include "config/config.hpp"
 #include "db/calls.hpp"
+#include "db/room_locks.hpp"
 #include "http/form.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
@@ -17,6 +19,7 @@
 #include "log/rate_limit.hpp"
 #include "metrics/metrics.hpp"
 #include "recordings/intake.hpp"
+#include "rooms/pin_guard.hpp"
 #include "twilio/signature.hpp"
 #include "util/clock.hpp"
 
@@ -26,14 +29,21 @@ namespace partyline::app {
 struct Services {
   recordings::Intake& recordings;  // the pipeline
   db::CallStore& calls;
+  db::RoomLocks& locks;
   metrics::Metrics& metrics;
   const http::ServerCounters& server;  // connections refused and evicted, for /metrics
 };
 
 class App {
  public:
+  // rooms: loaded once before the service listens (rooms::load), so a bad file ends the start.
   App(const config::Config& config, Runtime runtime, log::Logger& log, util::Clock clock,
-      util::RandomBytes random, Services services);
+      util::RandomBytes random, Services services, rooms::Rooms rooms);
+
+  // A new room set for the calls that come next (SIGHUP); calls in progress keep theirs.
+  void replace_rooms(rooms::Rooms rooms) { answers_.replace(std::move(rooms)); }
+  // The key prefix of this room of the set in force, "" when there is no such room.
+  std::string room_prefix(const std::string& room) const;
 
   void handle(const http::Request& request, http::Respond respond) const;
   // The metrics listener (METRICS_LISTEN): GET /metrics without a token, nothing else.
@@ -53,7 +63,17 @@ class App {
   // Answered once what they record is committed (see answer_after_record).
   void voice(const http::Params& params, http::Respond respond) const;
   void consent(const http::Params& params, http::Respond respond) const;
-  void check_pin(const http::Params& params, http::Respond respond) const;
+  void check_pin(const http::Request& request, const http::Params& params,
+                 http::Respond respond) const;
+  bool locked_out(std::string_view from) const;
+  // `answer`, or the refusal when the room it joins is full, or locked to this role.
+  const call_flow::Answer& admitted(const call_flow::Answers& answers,
+                                    const call_flow::Answer& answer) const;
+  // A wrong PIN counted: `answer` (the re-prompt or the goodbye), or the lockout when this one
+  // locks the number out.
+  const call_flow::Answer& wrong_pin(const call_flow::Answers& answers, std::string_view from,
+                                     std::string_view call_sid,
+                                     const call_flow::Answer& answer) const;
   // Answered 204 once the event is committed (503 when it cannot be), from the store's writer.
   void conf_status(const http::Params& params, http::Respond respond) const;
   void recording_callback(const http::Params& params, http::Respond respond) const;
@@ -87,7 +107,8 @@ class App {
   util::Clock clock_;
   util::RandomBytes random_;
   Services services_;
-  call_flow::Answers answers_;                           // TwiML, built once
+  mutable rooms::PinGuard pin_guard_{clock_};            // wrong PINs per caller number
+  call_flow::CurrentAnswers answers_;                    // TwiML, built once per room set
   std::optional<twilio::SignatureValidator> signature_;  // keyed once with the auth token
   http::Router router_;
 };

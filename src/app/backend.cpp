@@ -38,6 +38,7 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
   // wrong, without a row per caller forever.
   calls = std::make_unique<db::CallStore>(
       db, db::CallStoreOptions{.log = &log, .prune_after = std::chrono::hours(24 * 7)});
+  locks = std::make_unique<db::RoomLocks>(db);
   storage = make_object_store(config, log);
   auto* local_store = dynamic_cast<storage::LocalStore*>(storage.get());
 
@@ -56,12 +57,20 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
           .spool_dir = spool,
           .notify_url = config.recording_notify_url,
           .allow_http_notify = config.recording_notify_url.starts_with("http://"),
-          .delete_after_copy = config.twilio_delete_after_copy},
+          .delete_after_copy = config.twilio_delete_after_copy,
+          .report_rooms = !config.rooms_file.empty()},
       *storage, calls.get(), rest.get(), log);
   pipeline = std::make_unique<recordings::Pipeline>(
       recordings::PipelineOptions{
           .spool_dir = spool,
           .prefix = config.s3_prefix,
+          // The conference's room, told by its participants' call records.
+          .prefix_for =
+              [this](const recordings::RecordingCallback& cb) {
+                if (!room_prefix || cb.conference_sid.empty()) return std::string();
+                const std::string room = calls->room_of_conference(cb.conference_sid);
+                return room.empty() ? std::string() : room_prefix(room);
+              },
           .format = config.recording_format,
           .workers = config.recording_workers,
           .retry_min = config.retry_min,

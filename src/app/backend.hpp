@@ -2,12 +2,15 @@
 // The stores, storage, Twilio client and recording pipeline, built from the configuration: the
 // same wiring for the service and for the commands that act on its state (reconcile, recordings).
 #include <boost/json.hpp>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "app/runtime.hpp"
 #include "config/config.hpp"
 #include "db/calls.hpp"
 #include "db/jobs.hpp"
+#include "db/room_locks.hpp"
 #include "log/logger.hpp"
 #include "metrics/metrics.hpp"
 #include "recordings/followups.hpp"
@@ -33,10 +36,15 @@ struct Backend {
   metrics::Metrics metrics;
   std::unique_ptr<db::JobStore> jobs;
   std::unique_ptr<db::CallStore> calls;
+  std::unique_ptr<db::RoomLocks> locks;
   std::unique_ptr<storage::ObjectStore> storage;
   std::unique_ptr<twilio::RestClient> rest;  // absent in local mode
   std::unique_ptr<recordings::Followups> followups;
   std::unique_ptr<recordings::Pipeline> pipeline;
+
+  // The key prefix of a room of the set in force ("" for none): recordings go under their
+  // room's prefix. Set it before the pipeline starts; unset, every key takes S3_PREFIX.
+  std::function<std::string(const std::string& room)> room_prefix;
 
   // One reconciler pass over recordings created since `since`.
   recordings::ReconcileReport reconcile(std::chrono::system_clock::time_point since);

@@ -1,6 +1,10 @@
 #include "app/service.hpp"
 
+#include <pthread.h>
 #include <sys/resource.h>
+
+#include <atomic>
+#include <csignal>
 
 #include <condition_variable>
 #include <cstdio>
@@ -16,6 +20,7 @@
 #include "app/runtime.hpp"
 #include "http/server.hpp"
 #include "log/logger.hpp"
+#include "rooms/rooms.hpp"
 
 namespace partyline::app {
 namespace {
@@ -63,6 +68,54 @@ class ReconcileLoop {
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  std::thread thread_;
+};
+
+// With ROOMS_FILE, SIGHUP reads the file again: a good file replaces the rooms for the calls that
+// come next, a bad one is logged and the rooms in force stay. The signal is blocked in every thread
+// (block_sighup runs before the first one starts) and taken here with sigwait, so the reload runs
+// as ordinary code rather than in a signal handler.
+class RoomsReloader {
+ public:
+  static void block_sighup() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  }
+
+  RoomsReloader(const config::Config& config, App& app, log::Logger& log)
+      : config_(config), app_(app), log_(log), thread_([this] { loop(); }) {}
+  ~RoomsReloader() { stop(); }
+  void stop() {
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+    pthread_kill(thread_.native_handle(), SIGHUP);
+    thread_.join();
+  }
+
+ private:
+  void loop() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    for (int signal = 0; sigwait(&set, &signal) == 0 && !stopping_;) {
+      try {
+        rooms::Rooms next = rooms::load(config_);
+        const std::size_t count = next.all().size();
+        app_.replace_rooms(std::move(next));
+        log_.info("rooms.reload", {{"file", config_.rooms_file.string()}, {"rooms", count}});
+      } catch (const std::exception& e) {
+        log_.error("rooms.reload_error", {{"file", config_.rooms_file.string()},
+                                          {"reason", e.what()},
+                                          {"message", "the rooms in force stay"}});
+      }
+    }
+  }
+  const config::Config& config_;
+  App& app_;
+  log::Logger& log_;
+  std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
 
@@ -141,6 +194,17 @@ void raise_fd_limit(const config::Config& config, log::Logger& log) {
 }  // namespace
 
 int serve(const config::Config& config) {
+  // Before anything listens: a bad rooms file ends the start with the line naming the room and the
+  // field.
+  std::optional<rooms::Rooms> rooms;
+  try {
+    rooms = rooms::load(config);
+  } catch (const config::ConfigError& e) {
+    std::fprintf(stderr, "partyline: configuration error: %s\n", e.what());
+    return kExitConfig;
+  }
+  const bool reload_rooms = !config.rooms_file.empty();
+  if (reload_rooms) RoomsReloader::block_sighup();
   log::Logger log(1, config.log_level, util::system_clock(), log::Logger::Mode::kBuffered);
 
   std::error_code ec;
@@ -208,12 +272,18 @@ int serve(const config::Config& config) {
     std::fprintf(stderr, "partyline: DATA_DIR: %s\n", e.what());
     return kExitConfig;
   }
+  request_metrics = &backend->metrics;
+  App application(
+      config, runtime, log, util::system_clock(), util::system_random(),
+      {*backend->pipeline, *backend->calls, *backend->locks, backend->metrics, server.counters()},
+      std::move(*rooms));
+  backend->room_prefix = [&application](const std::string& room) {
+    return application.room_prefix(room);
+  };
   backend->pipeline->start();
   ReconcileLoop reconciler(config, *backend, log);
-
-  request_metrics = &backend->metrics;
-  const App application(config, runtime, log, util::system_clock(), util::system_random(),
-                        {*backend->pipeline, *backend->calls, backend->metrics, server.counters()});
+  std::optional<RoomsReloader> reloader;
+  if (reload_rooms) reloader.emplace(config, application, log);
   std::thread metrics_thread;
   if (metrics_server) {
     log.info("metrics.listen", {{"host", config.metrics_host}, {"port", metrics_port}});
@@ -231,6 +301,7 @@ int serve(const config::Config& config) {
     metrics_server->stop();
     metrics_thread.join();
   }
+  if (reloader) reloader->stop();
   reconciler.stop();
   backend->pipeline->stop();
   log.info("service.stop");

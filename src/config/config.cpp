@@ -379,6 +379,16 @@ Config load(const Env& env) {
   if (!c.pin_speaker.empty() && c.pin_speaker.reveal() == c.pin_producer.reveal()) {
     throw ConfigError("PIN_PRODUCER", "must differ from PIN_SPEAKER");
   }
+  if (r.has("ROOMS_FILE")) {
+    for (const char* pin : {"PIN_SPEAKER", "PIN_PRODUCER"}) {
+      if (r.has(pin)) {
+        throw ConfigError("ROOMS_FILE", std::string("cannot be set together with ") + pin +
+                                            ": with a rooms file, every PIN is in the file");
+      }
+    }
+    c.rooms_file = r.get("ROOMS_FILE");
+  }
+  c.pin_attempts = static_cast<unsigned>(r.number("PIN_ATTEMPTS", 1, 1, 5));
   const std::string consent = r.get("CONSENT_MODE");
   if (consent.empty() || consent == "notice") {
     c.consent_mode = ConsentMode::kNotice;

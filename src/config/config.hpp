@@ -79,6 +79,10 @@ struct Config {
   Secret pin_speaker;
   Secret pin_producer;
   ConsentMode consent_mode = ConsentMode::kNotice;
+  // Several rooms, their PINs and options (rooms::load reads it); empty: the one room of the
+  // variables above.
+  std::filesystem::path rooms_file;
+  unsigned pin_attempts = 1;  // PIN entries a caller gets before the hangup
 
   // HTTP server
   std::string host = "0.0.0.0";

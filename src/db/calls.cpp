@@ -37,6 +37,28 @@ COMMIT;
 
 using Stmt = sqlite::Statement;
 
+// Columns added since the first schema, added to files made before them.
+constexpr const char* kCallColumns[][2] = {
+    {"room", "ALTER TABLE calls ADD COLUMN room TEXT NOT NULL DEFAULT ''"},
+    {"consent_how", "ALTER TABLE calls ADD COLUMN consent_how TEXT NOT NULL DEFAULT ''"},
+    {"consent_ms", "ALTER TABLE calls ADD COLUMN consent_ms INTEGER NOT NULL DEFAULT 0"},
+};
+
+bool has_call_column(sqlite3* db, const char* name) {
+  Stmt info(db, "SELECT 1 FROM pragma_table_info('calls') WHERE name = ?");
+  info.bind(1, std::string(name));
+  return info.step();
+}
+
+constexpr const char* kCallSelect =
+    "SELECT call_sid, caller, role, consent, first_seen_ms, room, consent_how, consent_ms FROM "
+    "calls WHERE call_sid = ?";
+
+CallRecord call_row(const Stmt& s) {
+  return {s.text(0),    s.text(1), s.text(2), s.integer(3) != 0,
+          s.integer(4), s.text(5), s.text(6), s.integer(7)};
+}
+
 }  // namespace
 
 ConferenceSummary replay(const std::string& conference_sid, std::vector<ConferenceEvent> events,
@@ -65,6 +87,9 @@ ConferenceSummary replay(const std::string& conference_sid, std::vector<Conferen
         if (c.call_sid == e.call_sid) {
           p.caller = c.caller;
           p.role = c.role;
+          p.room = c.room;
+          p.consent_how = c.consent_how;
+          p.consent_ms = c.consent_ms;
         }
       }
       s.participants.push_back(std::move(p));
@@ -100,6 +125,7 @@ CallStore::CallStore(const std::filesystem::path& file, CallStoreOptions options
       backoff_(options_.retry_min, options_.retry_max) {
   try {
     exec(kSchema);
+    migrate();
   } catch (...) {
     sqlite3_close(db_);
     throw;
@@ -285,6 +311,28 @@ std::size_t CallStore::prune(std::int64_t now_ms) {
   }
 }
 
+// Checked again inside a write transaction: another process (a command) may open the file at the
+// same time, and only one of them may add the columns.
+void CallStore::migrate() {
+  const auto missing = [this] {
+    for (const auto& c : kCallColumns) {
+      if (!has_call_column(db_, c[0])) return true;
+    }
+    return false;
+  };
+  if (!missing()) return;
+  exec("BEGIN IMMEDIATE");
+  try {
+    for (const auto& c : kCallColumns) {
+      if (!has_call_column(db_, c[0])) exec(c[1]);
+    }
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
 void CallStore::exec(const char* sql) {
   sqlite::exec(db_, sql);
 }
@@ -299,28 +347,37 @@ sqlite::Statement& CallStore::prepared(const char* sql) {
 void CallStore::apply(const Write& w) {
   switch (w.kind) {
     case Write::Kind::kCall: {
-      auto& s = prepared(w.flag ? "INSERT INTO calls (call_sid, caller, consent, first_seen_ms) "
-                                  "VALUES (?, ?, 1, ?) ON CONFLICT(call_sid) DO UPDATE SET "
-                                  "consent = 1"
-                                : "INSERT INTO calls (call_sid, caller, first_seen_ms) VALUES "
-                                  "(?, ?, ?) ON CONFLICT(call_sid) DO NOTHING");
-      s.bind(1, w.a).bind(2, w.b).bind(3, w.n1);
+      // A room already known (a reload since?) is kept: the call was sent there.
+      auto& s = prepared(
+          w.flag
+              ? "INSERT INTO calls (call_sid, caller, consent, first_seen_ms, room, consent_how, "
+                "consent_ms) VALUES (?, ?, 1, ?, ?, 'notice', ?) ON CONFLICT(call_sid) DO "
+                "UPDATE SET consent = 1, consent_how = 'notice', consent_ms = excluded.consent_ms, "
+                "room = CASE WHEN room = '' THEN excluded.room ELSE room END"
+              : "INSERT INTO calls (call_sid, caller, first_seen_ms, room) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(call_sid) DO UPDATE SET room = CASE WHEN room = '' THEN "
+                "excluded.room ELSE room END");
+      s.bind(1, w.a).bind(2, w.b).bind(3, w.n1).bind(4, w.c);
+      if (w.flag) s.bind(5, w.n1);
       s.step();
       return;
     }
     case Write::Kind::kConsent: {
       auto& s = prepared(
-          "INSERT INTO calls (call_sid, consent, first_seen_ms) VALUES (?, 1, ?) "
-          "ON CONFLICT(call_sid) DO UPDATE SET consent = 1");
-      s.bind(1, w.a).bind(2, w.n1);
+          "INSERT INTO calls (call_sid, consent, first_seen_ms, room, consent_how, consent_ms) "
+          "VALUES (?, 1, ?, ?, 'press1', ?) ON CONFLICT(call_sid) DO UPDATE SET consent = 1, "
+          "consent_how = 'press1', consent_ms = excluded.consent_ms, room = CASE WHEN "
+          "excluded.room = '' THEN room ELSE excluded.room END");
+      s.bind(1, w.a).bind(2, w.n1).bind(3, w.c).bind(4, w.n1);
       s.step();
       return;
     }
     case Write::Kind::kRole: {
       auto& s = prepared(
-          "INSERT INTO calls (call_sid, role, first_seen_ms) VALUES (?, ?, ?) "
-          "ON CONFLICT(call_sid) DO UPDATE SET role = excluded.role");
-      s.bind(1, w.a).bind(2, w.b).bind(3, w.n1);
+          "INSERT INTO calls (call_sid, role, first_seen_ms, room) VALUES (?, ?, ?, ?) "
+          "ON CONFLICT(call_sid) DO UPDATE SET role = excluded.role, room = CASE WHEN "
+          "excluded.room = '' THEN room ELSE excluded.room END");
+      s.bind(1, w.a).bind(2, w.b).bind(3, w.n1).bind(4, w.c);
       s.step();
       return;
     }
@@ -337,32 +394,27 @@ void CallStore::apply(const Write& w) {
 }
 
 void CallStore::record_call(std::string_view call_sid, std::string_view caller, std::int64_t now_ms,
-                            bool consent, WriteDone done) {
-  enqueue({Write::Kind::kCall,
-           std::string(call_sid),
-           std::string(caller),
-           {},
-           now_ms,
-           0,
-           consent,
-           std::move(done)});
+                            bool consent, WriteDone done, std::string_view room) {
+  enqueue({Write::Kind::kCall, std::string(call_sid), std::string(caller), std::string(room),
+           now_ms, 0, consent, std::move(done)});
 }
 
-void CallStore::record_consent(std::string_view call_sid, std::int64_t now_ms, WriteDone done) {
-  enqueue(
-      {Write::Kind::kConsent, std::string(call_sid), {}, {}, now_ms, 0, false, std::move(done)});
-}
-
-void CallStore::record_role(std::string_view call_sid, std::string_view role, std::int64_t now_ms,
-                            WriteDone done) {
-  enqueue({Write::Kind::kRole,
+void CallStore::record_consent(std::string_view call_sid, std::int64_t now_ms, WriteDone done,
+                               std::string_view room) {
+  enqueue({Write::Kind::kConsent,
            std::string(call_sid),
-           std::string(role),
            {},
+           std::string(room),
            now_ms,
            0,
            false,
            std::move(done)});
+}
+
+void CallStore::record_role(std::string_view call_sid, std::string_view role, std::int64_t now_ms,
+                            WriteDone done, std::string_view room) {
+  enqueue({Write::Kind::kRole, std::string(call_sid), std::string(role), std::string(room), now_ms,
+           0, false, std::move(done)});
 }
 
 void CallStore::record_event(const ConferenceEvent& e, WriteDone done) {
@@ -377,16 +429,20 @@ std::vector<CallRecord> CallStore::calls_of(const std::vector<ConferenceEvent>& 
     if (std::any_of(out.begin(), out.end(),
                     [&](const auto& c) { return c.call_sid == e.call_sid; }))
       continue;
-    Stmt s(db_,
-           "SELECT call_sid, caller, role, consent, first_seen_ms FROM calls WHERE call_sid = ?");
+    Stmt s(db_, kCallSelect);
     s.bind(1, e.call_sid);
-    if (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4)});
+    if (s.step()) out.push_back(call_row(s));
   }
   return out;
 }
 
 std::optional<ConferenceSummary> CallStore::conference(const std::string& conference_sid) {
   flush();
+  return committed_conference(conference_sid);
+}
+
+std::optional<ConferenceSummary> CallStore::committed_conference(
+    const std::string& conference_sid) {
   std::lock_guard lock(mutex_);
   Stmt s(db_,
          "SELECT sequence, event, call_sid, at_ms, muted FROM conference_events "
@@ -404,15 +460,30 @@ std::optional<ConferenceSummary> CallStore::conference(const std::string& confer
 std::optional<CallRecord> CallStore::call(const std::string& call_sid) {
   flush();
   std::lock_guard lock(mutex_);
-  Stmt s(db_,
-         "SELECT call_sid, caller, role, consent, first_seen_ms FROM calls WHERE call_sid = ?");
+  Stmt s(db_, kCallSelect);
   s.bind(1, call_sid);
   if (!s.step()) return std::nullopt;
-  return CallRecord{s.text(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4)};
+  return call_row(s);
+}
+
+std::string CallStore::room_of_conference(const std::string& conference_sid) {
+  std::lock_guard lock(mutex_);
+  Stmt s(db_,
+         "SELECT c.room FROM conference_events e JOIN calls c ON c.call_sid = e.call_sid "
+         "WHERE e.conference_sid = ? AND c.room != '' ORDER BY e.sequence LIMIT 1");
+  s.bind(1, conference_sid);
+  return s.step() ? s.text(0) : std::string();
 }
 
 int CallStore::participants_now() {
   flush();
+  int n = 0;
+  for (const auto& [room, count] : participants_by_room())
+    n += count;
+  return n;
+}
+
+std::map<std::string, int> CallStore::participants_by_room() {
   std::vector<std::string> open;
   {
     std::lock_guard lock(mutex_);
@@ -422,11 +493,15 @@ int CallStore::participants_now() {
     while (s.step())
       open.push_back(s.text(0));
   }
-  int n = 0;
+  std::map<std::string, int> out;
   for (const auto& sid : open) {
-    if (auto c = conference(sid)) n += c->participants_now;
+    const auto c = committed_conference(sid);
+    if (!c || c->participants_now == 0) continue;
+    for (const auto& p : c->participants) {
+      if (p.joined_ms != 0 && p.left_ms == 0) ++out[p.room];
+    }
   }
-  return n;
+  return out;
 }
 
 }  // namespace partyline::db

@@ -16,9 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include "db/sqlite.hpp"
 #include "log/logger.hpp"
 #include "log/rate_limit.hpp"
-#include "db/sqlite.hpp"
 #include "util/backoff.hpp"
 #include "util/clock.hpp"
 
@@ -27,9 +27,12 @@ namespace partyline::db {
 struct CallRecord {
   std::string call_sid;
   std::string caller;  // redacted: "***1234"
-  std::string role;    // "producer", "speaker" or "" (no PIN gate)
+  std::string role;    // "host", "producer", "speaker" or "" (no PIN gate)
   bool consent = false;
   std::int64_t first_seen_ms = 0;
+  std::string room;             // the room the call was sent to ("" before rooms)
+  std::string consent_how;      // "notice" (heard it, stayed on) or "press1"; "" when none
+  std::int64_t consent_ms = 0;  // when the service decided so
 };
 
 struct ConferenceEvent {
@@ -45,6 +48,8 @@ struct Participant {
   std::string call_sid, caller, role;
   std::int64_t joined_ms = 0, left_ms = 0;  // 0: not yet
   bool muted = false;
+  std::string room, consent_how;  // from the call record
+  std::int64_t consent_ms = 0;
 };
 
 struct ConferenceSummary {
@@ -97,11 +102,14 @@ class CallStore {
   // consent = true also records consent (the spoken notice: staying on the line is consent).
   // Without `done` best effort: a failed batch is logged and kept for the next try. With it, as
   // record_event.
+  // room: the room the answer sends the call to, when it already knows ("" otherwise).
   void record_call(std::string_view call_sid, std::string_view caller, std::int64_t now_ms,
-                   bool consent = false, WriteDone done = nullptr);
-  void record_consent(std::string_view call_sid, std::int64_t now_ms, WriteDone done = nullptr);
+                   bool consent = false, WriteDone done = nullptr, std::string_view room = {});
+  // The caller pressed 1.
+  void record_consent(std::string_view call_sid, std::int64_t now_ms, WriteDone done = nullptr,
+                      std::string_view room = {});
   void record_role(std::string_view call_sid, std::string_view role, std::int64_t now_ms,
-                   WriteDone done = nullptr);
+                   WriteDone done = nullptr, std::string_view room = {});
   // A duplicate (same conference and sequence) is ignored. `done`, when given, is called once
   // the event is committed or has failed (from the writer thread, or from this one when the
   // store is backing off).
@@ -111,18 +119,30 @@ class CallStore {
 
   std::optional<ConferenceSummary> conference(const std::string& conference_sid);
   std::optional<CallRecord> call(const std::string& call_sid);
+  // The room of the conference: that of its first participant whose call record names one
+  // (committed writes only), or "".
+  std::string room_of_conference(const std::string& conference_sid);
   // Participants in conferences that have not ended (for /metrics).
   int participants_now();
+  // The same per room (the room of each participant's call record; "" for calls without one).
+  // Reads what is committed without waiting for queued writes: a webhook asks this on its way,
+  // and the conference events it counts are committed before Twilio hears they were received.
+  std::map<std::string, int> participants_by_room();
   // Deletes the records of calls first seen before now_ms - prune_after that never appear in a
   // conference event; returns how many. The writer does this on its own schedule too.
   std::size_t prune(std::int64_t now_ms);
 
  private:
   std::vector<CallRecord> calls_of(const std::vector<ConferenceEvent>& events);
+  // conference() without waiting for queued writes.
+  std::optional<ConferenceSummary> committed_conference(const std::string& conference_sid);
   void exec(const char* sql);
+  void migrate();
   struct Write {
     enum class Kind { kCall, kConsent, kRole, kEvent } kind;
-    std::string a, b, c;  // call: sid, caller; role: sid, role; event: conference, event, call
+    // call: sid, caller, room; consent: sid, -, room; role: sid, role, room; event: conference,
+    // event, call
+    std::string a, b, c;
     std::int64_t n1 = 0, n2 = 0;  // at_ms; event: sequence
     bool flag = false;            // call: with consent; event: muted
     WriteDone done = nullptr;

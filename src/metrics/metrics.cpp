@@ -84,6 +84,10 @@ std::string Metrics::render(const Gauges& g) const {
   counter("partyline_signature_rejections_total",
           "Webhooks refused for a missing or wrong X-Twilio-Signature.",
           signature_rejections_.load());
+  counter("partyline_pin_wrong_total", "Wrong PINs entered (each one counts, re-prompted or not).",
+          wrong_pins_.load());
+  counter("partyline_pin_lockouts_total",
+          "Caller numbers locked out for entering too many wrong PINs.", pin_lockouts_.load());
   counter("partyline_http_connections_refused_total",
           "Connections closed at accept: the connection limit (no idle one to close) or the "
           "per-address limit.",
@@ -110,6 +114,13 @@ std::string Metrics::render(const Gauges& g) const {
         g.oldest_pending_age_seconds);
   gauge("partyline_conference_participants", "Participants in conferences now.",
         static_cast<double>(g.participants_now));
+  if (!g.room_participants.empty()) {
+    out +=
+        "# HELP partyline_room_participants Participants in each room's conference now.\n"
+        "# TYPE partyline_room_participants gauge\n";
+    for (const auto& [room, n] : g.room_participants)
+      add("partyline_room_participants{room=\"%s\"} %d\n", room.c_str(), n);
+  }
   return out;
 }
 

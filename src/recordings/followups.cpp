@@ -79,7 +79,7 @@ FollowupResult Followups::store_report(const db::Job& job) {
   } catch (const std::exception& e) {
     return failed(std::string("cannot read the conference: ") + e.what());
   }
-  const std::string text = build_report(job, conference);
+  const std::string text = build_report(job, conference, options_.report_rooms);
   const fs::path file = options_.spool_dir / (job.recording_sid + ".json.part");
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   const bool written =

@@ -20,6 +20,9 @@ struct FollowupOptions {
   std::string notify_url;          // empty: no notices
   bool allow_http_notify = false;  // http:// notify URLs (loopback tests, private networks)
   bool delete_after_copy = false;
+  // With ROOMS_FILE the report names the room and each participant's room and consent; without,
+  // it keeps the shape it has always had.
+  bool report_rooms = false;
 };
 
 // One step's outcome: done (including "nothing left to do"), or why not (to be tried again).

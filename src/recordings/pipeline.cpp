@@ -97,7 +97,9 @@ std::size_t Pipeline::remove_spool_leftovers() {
 std::string Pipeline::key_for(const RecordingCallback& cb,
                               util::Clock::result_type first_seen) const {
   const auto start = parse_twilio_time(cb.start_time).value_or(first_seen);
-  return recording_key(options_.prefix, start, cb.recording_sid, options_.format);
+  std::string prefix = options_.prefix_for ? options_.prefix_for(cb) : std::string();
+  if (prefix.empty()) prefix = options_.prefix;
+  return recording_key(prefix, start, cb.recording_sid, options_.format);
 }
 
 void Pipeline::start() {

@@ -38,6 +38,8 @@ namespace partyline::recordings {
 struct PipelineOptions {
   std::filesystem::path spool_dir;
   std::string prefix = "partyline/";
+  // The key prefix of the callback's room (rooms have their own); empty or unset: `prefix`.
+  std::function<std::string(const RecordingCallback&)> prefix_for;
   std::string format = "mp3";  // of the key, the spool file and the Content-Type
   unsigned workers = 2;
   std::chrono::milliseconds retry_min{1000};

@@ -23,7 +23,8 @@ std::string report_key(const std::string& recording_key) {
   return recording_key.substr(0, dot) + ".json";
 }
 
-std::string build_report(const db::Job& job, const std::optional<db::ConferenceSummary>& c) {
+std::string build_report(const db::Job& job, const std::optional<db::ConferenceSummary>& c,
+                         bool rooms) {
   boost::json::object out{
       {"recording_sid", job.recording_sid},
       {"key", job.key},
@@ -42,16 +43,30 @@ std::string build_report(const db::Job& job, const std::optional<db::ConferenceS
                                   ? boost::json::value((c->ended_ms - c->started_ms) / 1000)
                                   : boost::json::value(nullptr);
   out["peak_participants"] = c->peak_participants;
+  boost::json::value room = nullptr;
   boost::json::array people;
   for (const auto& p : c->participants) {
-    people.push_back(boost::json::object{
+    if (room.is_null() && !p.room.empty()) room = boost::json::value(p.room);
+    // How the caller consented to the recording ("notice": heard it and stayed on; "press1")
+    // and when the service decided so; null when no consent is on record.
+    boost::json::value consent = nullptr;
+    if (!p.consent_how.empty()) {
+      consent = boost::json::object{{"how", p.consent_how}, {"at", when(p.consent_ms)}};
+    }
+    boost::json::object person{
         {"call_sid", p.call_sid},
         {"caller", p.caller},
         {"role", p.role.empty() ? boost::json::value(nullptr) : boost::json::value(p.role)},
         {"joined", when(p.joined_ms)},
         {"left", when(p.left_ms)},
-        {"muted", p.muted}});
+        {"muted", p.muted}};
+    if (rooms) {
+      person["room"] = p.room.empty() ? boost::json::value(nullptr) : boost::json::value(p.room);
+      person["consent"] = std::move(consent);
+    }
+    people.push_back(std::move(person));
   }
+  if (rooms) out["room"] = std::move(room);
   out["participants"] = std::move(people);
   return boost::json::serialize(out);
 }

@@ -9,8 +9,9 @@
 
 namespace partyline::recordings {
 
-std::string build_report(const db::Job& job,
-                         const std::optional<db::ConferenceSummary>& conference);
+// rooms: also the room, and each participant's room and consent ({how, at} or null).
+std::string build_report(const db::Job& job, const std::optional<db::ConferenceSummary>& conference,
+                         bool rooms = false);
 
 // "partyline/…-RE….mp3" -> "partyline/…-RE….json"
 std::string report_key(const std::string& recording_key);

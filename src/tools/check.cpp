@@ -12,6 +12,7 @@
 #include "app/backend.hpp"
 #include "app/runtime.hpp"
 #include "log/logger.hpp"
+#include "rooms/rooms.hpp"
 #include "storage/object_store.hpp"
 #include "twilio/rest.hpp"
 #include "util/crypto.hpp"
@@ -147,11 +148,27 @@ Row check_storage(const config::Config& config) {
   return {name, true, "wrote, read back and deleted " + where};
 }
 
+// Only with ROOMS_FILE: without it the one room comes from variables already checked.
+Row check_rooms(const config::Config& config) {
+  try {
+    const rooms::Rooms rooms = rooms::load(config);
+    std::string names;
+    for (const auto& r : rooms.all())
+      names += (names.empty() ? "" : ", ") + r.name;
+    return {
+        "Rooms", true,
+        std::to_string(rooms.all().size()) + " in " + config.rooms_file.string() + ": " + names};
+  } catch (const config::ConfigError& e) {
+    return {"Rooms", false, e.what()};
+  }
+}
+
 }  // namespace
 
 int check(const config::Config& config) {
   std::vector<Row> rows;
   rows.push_back({"Configuration", true, config.local_mode ? "loaded (local mode)" : "loaded"});
+  if (!config.rooms_file.empty()) rows.push_back(check_rooms(config));
   rows.push_back(check_data_dir(config));
   rows.push_back(check_public_url(config));
   rows.push_back(check_twilio(config));

@@ -5,9 +5,11 @@
 
 #include "app/backend.hpp"
 #include "app/runtime.hpp"
+#include "db/calls.hpp"
 #include "db/jobs.hpp"
 #include "log/logger.hpp"
 #include "recordings/naming.hpp"
+#include "rooms/rooms.hpp"
 
 namespace partyline::tools {
 namespace {
@@ -30,6 +32,11 @@ int reconcile(const config::Config& config, const std::string& since_text) {
   try {
     app::Backend backend(config, app::load_runtime(config, app::LocalCredentialsUse::kReadOnly),
                          log);
+    // Recordings found here go under their room's prefix, as the service would put them.
+    backend.room_prefix = [rooms = rooms::load(config)](const std::string& room) {
+      const rooms::Room* r = rooms.find(room);
+      return r == nullptr ? std::string() : r->prefix;
+    };
     const auto report = backend.reconcile(std::chrono::system_clock::now() - *since);
     log.write(report.ok ? log::LogLevel::kInfo : log::LogLevel::kError, "reconcile.done",
               app::reconcile_fields(report));
@@ -44,11 +51,15 @@ int recordings(const config::Config& config, const std::string& action, const st
   try {
     db::JobStore jobs(config.data_dir / "partyline.db");
     if (action == "list") {
-      std::printf("%-34s  %-7s  %8s  %-20s  %s\n", "RECORDING", "STATE", "ATTEMPTS", "FIRST SEEN",
-                  "KEY / LAST ERROR");
+      db::CallStore calls(config.data_dir / "partyline.db");
+      std::printf("%-34s  %-7s  %8s  %-20s  %-16s  %s\n", "RECORDING", "STATE", "ATTEMPTS",
+                  "FIRST SEEN", "ROOM", "KEY / LAST ERROR");
       for (const auto& j : jobs.list(1000)) {
-        std::printf("%-34s  %-7s  %8d  %-20s  %s\n", j.recording_sid.c_str(),
+        const std::string room =
+            j.conference_sid.empty() ? std::string() : calls.room_of_conference(j.conference_sid);
+        std::printf("%-34s  %-7s  %8d  %-20s  %-16s  %s\n", j.recording_sid.c_str(),
                     db::state_name(j.state), j.attempts, when(j.first_seen_ms).c_str(),
+                    room.empty() ? "-" : room.c_str(),
                     (j.state == db::JobState::kStored
                          ? j.key
                          : j.key + (j.last_error.empty() ? "" : "  (" + j.last_error + ")"))

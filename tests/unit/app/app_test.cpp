@@ -71,7 +71,7 @@ class AppTest : public ::testing::Test {
         config_, Runtime{kBase, {kAc, config::Secret(kToken)}}, log_,
         [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1795501781)); },
         [](std::size_t n) { return std::string(n, '\x11'); },
-        {intake_, calls_, metrics_, counters_});
+        {intake_, calls_, locks_, metrics_, counters_}, rooms::load(config_));
   }
 
   // Webhooks that write a call record answer from the store's writer thread once it commits.
@@ -94,6 +94,7 @@ class AppTest : public ::testing::Test {
   config::Config config_;
   db::testing::TestDir dir_;
   db::CallStore calls_{dir_.path() / "partyline.db"};
+  db::RoomLocks locks_{dir_.path() / "partyline.db"};
   metrics::Metrics metrics_;
   http::ServerCounters counters_;
   testing::FakeIntake intake_;

@@ -35,7 +35,8 @@ class ConfStatus : public ::testing::Test {
 
   App make(db::CallStore& calls) {
     return App(config_, Runtime{kBase, {kAc, config::Secret(kToken)}}, log_, util::system_clock(),
-               util::system_random(), {intake_, calls, metrics_, counters_});
+               util::system_random(), {intake_, calls, locks_, metrics_, counters_},
+               rooms::default_rooms(config_));
   }
 
   static http::Request event(int sequence) {
@@ -67,6 +68,7 @@ class ConfStatus : public ::testing::Test {
   http::ServerCounters counters_;
   db::testing::TestDir dir_;
   std::filesystem::path file_ = dir_.path() / "db";
+  db::RoomLocks locks_{dir_.path() / "locks.db"};
   int devnull_ = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   log::Logger log_;
   config::Config config_;

@@ -219,3 +219,36 @@ TEST(Config, ParsesDurationsAndSizes) {
 
 }  // namespace
 }  // namespace partyline::config
+
+namespace partyline::config {
+namespace {
+
+TEST(Config, RoomsFileAndPinAttempts) {
+  const Config plain = load({});
+  EXPECT_TRUE(plain.rooms_file.empty());
+  EXPECT_EQ(plain.pin_attempts, 1u);
+  const Config c = load({{"ROOMS_FILE", "/etc/partyline/rooms.toml"}, {"PIN_ATTEMPTS", "3"}});
+  EXPECT_EQ(c.rooms_file, "/etc/partyline/rooms.toml");
+  EXPECT_EQ(c.pin_attempts, 3u);
+  EXPECT_EQ(load({{"PIN_ATTEMPTS", "5"}}).pin_attempts, 5u);
+  for (const char* bad : {"0", "6", "two", "-1"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(error_variable({{"PIN_ATTEMPTS", bad}}), "PIN_ATTEMPTS");
+  }
+}
+
+TEST(Config, RoomsFileWithEnvironmentPinsNamesBoth) {
+  for (const char* pin : {"PIN_SPEAKER", "PIN_PRODUCER"}) {
+    SCOPED_TRACE(pin);
+    try {
+      load({{"ROOMS_FILE", "rooms.toml"}, {pin, "1234"}});
+      ADD_FAILURE() << "accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.variable, "ROOMS_FILE");
+      EXPECT_NE(std::string(e.what()).find(pin), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace partyline::config

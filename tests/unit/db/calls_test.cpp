@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "db/calls.hpp"
+#include "db/sqlite.hpp"
+#include "test_dir.hpp"
 
 namespace partyline::db {
 namespace {
@@ -23,8 +25,9 @@ std::vector<ConferenceEvent> story() {
 }
 
 TEST(CallsReplay, TellsTheConference) {
-  const std::vector<CallRecord> calls{{kA, "***1111", "producer", true, 900},
-                                      {kB, "***2222", "speaker", true, 1900}};
+  const std::vector<CallRecord> calls{
+      {kA, "***1111", "producer", true, 900, "alpha", "notice", 900},
+      {kB, "***2222", "speaker", true, 1900, "alpha", "press1", 1950}};
   const auto s = replay(kCf, story(), calls);
   EXPECT_EQ(s.started_ms, 1500);
   EXPECT_EQ(s.ended_ms, 9600);
@@ -129,6 +132,74 @@ TEST(CallStore, EveryQueuedWriteIsCommittedBeforeTheStoreCloses) {
   EXPECT_EQ(s->participants.size(), static_cast<std::size_t>(n / 2));
   EXPECT_EQ(s->peak_participants, 1);
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace partyline::db
+
+namespace partyline::db {
+namespace {
+
+TEST(CallStore, KeepsEachCallsRoomAndConsentAndCountsParticipantsPerRoom) {
+  testing::TestDir dir;
+  const std::string kC = "CA" + std::string(32, 'c');
+  const std::string kOther = "CF" + std::string(32, '2');
+  CallStore store(dir.path() / "db");
+  store.record_call(kA, "***1111", 900, true, nullptr, "alpha");  // the notice, straight in
+  store.record_call(kB, "***2222", 910);
+  store.record_consent(kB, 930);  // pressed 1, then a PIN
+  store.record_role(kB, "host", 950, nullptr, "alpha");
+  store.record_call(kC, "***3333", 960);
+  store.record_role(kC, "speaker", 970, nullptr, "beta");
+  store.record_event({kCf, 1, "participant-join", kA, 1000, false});
+  store.record_event({kCf, 2, "participant-join", kB, 1100, false});
+  store.record_event({kOther, 1, "participant-join", kC, 1200, false});
+  store.record_event({kOther, 2, "participant-leave", kC, 1300, false});
+  store.flush();
+
+  const auto a = store.call(kA);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->room, "alpha");
+  EXPECT_EQ(a->consent_how, "notice");
+  EXPECT_EQ(a->consent_ms, 900);
+  const auto b = store.call(kB);
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->room, "alpha");
+  EXPECT_EQ(b->role, "host");
+  EXPECT_EQ(b->consent_how, "press1");
+  EXPECT_EQ(b->consent_ms, 930);
+  EXPECT_EQ(store.call(kC)->consent_how, "");
+
+  const auto by_room = store.participants_by_room();
+  EXPECT_EQ(by_room.size(), 1u);  // beta's only caller has left
+  EXPECT_EQ(by_room.at("alpha"), 2);
+  EXPECT_EQ(store.participants_now(), 2);
+  const auto s = store.conference(kCf);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->participants[1].consent_how, "press1");
+  EXPECT_EQ(s->participants[1].room, "alpha");
+}
+
+TEST(CallStore, AddsTheRoomAndConsentColumnsToAnOlderFile) {
+  testing::TestDir dir;
+  const auto file = dir.path() / "db";
+  {
+    sqlite3* db = sqlite::open(file, "NORMAL");
+    const std::string sql =
+        "CREATE TABLE calls (call_sid TEXT PRIMARY KEY, caller TEXT NOT NULL DEFAULT '', role "
+        "TEXT NOT NULL DEFAULT '', consent INTEGER NOT NULL DEFAULT 0, first_seen_ms INTEGER NOT "
+        "NULL) WITHOUT ROWID; INSERT INTO calls VALUES ('" +
+        kA + "', '***1111', 'speaker', 1, 5)";
+    sqlite::exec(db, sql.c_str());
+    sqlite3_close(db);
+  }
+  CallStore store(file);
+  const auto a = store.call(kA);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->role, "speaker");
+  EXPECT_EQ(a->room, "");
+  store.record_role(kA, "host", 10, nullptr, "alpha");
+  EXPECT_EQ(store.call(kA)->room, "alpha");
 }
 
 }  // namespace

@@ -405,3 +405,26 @@ TEST_F(PipelineTest, TheStoredLineAndCountersComeBeforeTheStoredRow) {
 
 }  // namespace
 }  // namespace partyline::recordings
+
+namespace partyline::recordings {
+namespace {
+
+TEST_F(PipelineTest, TheKeyTakesThePrefixOfTheConferencesRoom) {
+  PipelineOptions o = options();
+  o.prefix = "partyline/";
+  std::string asked;
+  o.prefix_for = [&asked](const RecordingCallback& cb) {
+    asked = cb.conference_sid;
+    return cb.conference_sid.empty() ? std::string() : std::string("studio/");
+  };
+  auto p = pipeline(std::make_unique<FakeMedia>(), std::move(o));
+  RecordingCallback cb = callback();
+  const auto now = clock_.clock()();
+  EXPECT_TRUE(p->key_for(cb, now).starts_with("studio/")) << p->key_for(cb, now);
+  EXPECT_EQ(asked, cb.conference_sid);
+  cb.conference_sid.clear();  // no room known: the service's prefix
+  EXPECT_TRUE(p->key_for(cb, now).starts_with("partyline/")) << p->key_for(cb, now);
+}
+
+}  // namespace
+}  // namespace partyline::recordings

@@ -19,9 +19,13 @@ TEST(Report, DescribesTheConferenceWithRedactedCallers) {
   c.started_ms = 1761419863000;
   c.ended_ms = 1761419923000;
   c.peak_participants = 2;
-  c.participants = {{"CA1", "***1111", "producer", 1761419863000, 1761419920000, true},
-                    {"CA2", "***2222", "", 1761419864000, 0, false}};
-  const auto o = boost::json::parse(build_report(job, c)).as_object();
+  c.participants = {{"CA1", "***1111", "producer", 1761419863000, 1761419920000, true, "alpha",
+                     "notice", 1761419862000},
+                    {"CA2", "***2222", "", 1761419864000, 0, false, "alpha", "", 0}};
+  const auto plain = boost::json::parse(build_report(job, c)).as_object();
+  EXPECT_FALSE(plain.contains("room"));  // without rooms the report keeps its shape
+  EXPECT_FALSE(plain.at("participants").as_array()[0].as_object().contains("consent"));
+  const auto o = boost::json::parse(build_report(job, c, true)).as_object();
   EXPECT_EQ(o.at("recording_sid").as_string(), job.recording_sid);
   EXPECT_EQ(o.at("duration_seconds"), 42);
   EXPECT_EQ(o.at("start"), "2025-10-25T19:17:43Z");
@@ -35,6 +39,11 @@ TEST(Report, DescribesTheConferenceWithRedactedCallers) {
   EXPECT_EQ(people[0].at("left"), "2025-10-25T19:18:40Z");
   EXPECT_TRUE(people[1].at("role").is_null());
   EXPECT_TRUE(people[1].at("left").is_null());
+  EXPECT_EQ(o.at("room"), "alpha");
+  EXPECT_EQ(people[0].at("room"), "alpha");
+  EXPECT_EQ(people[0].at("consent").at("how"), "notice");
+  EXPECT_EQ(people[0].at("consent").at("at"), "2025-10-25T19:17:42Z");
+  EXPECT_TRUE(people[1].at("consent").is_null());
 }
 
 TEST(Report, WithoutConferenceEvents) {

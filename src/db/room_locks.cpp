@@ -1,0 +1,58 @@
+#include "db/room_locks.hpp"
+
+namespace partyline::db {
+namespace {
+using Stmt = sqlite::Statement;
+constexpr const char* kSchema =
+    "CREATE TABLE IF NOT EXISTS room_locks (room TEXT PRIMARY KEY, locked_ms INTEGER NOT NULL) "
+    "WITHOUT ROWID";
+}  // namespace
+
+// A lock is set by hand and read once per caller: every write is synced (FULL).
+RoomLocks::RoomLocks(const std::filesystem::path& file) : db_(sqlite::open(file, "FULL")) {
+  try {
+    sqlite::exec(db_, kSchema);
+  } catch (...) {
+    sqlite3_close(db_);
+    throw;
+  }
+}
+
+RoomLocks::~RoomLocks() {
+  sqlite3_close(db_);
+}
+
+bool RoomLocks::lock(const std::string& room, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  Stmt s(db_,
+         "INSERT INTO room_locks (room, locked_ms) VALUES (?, ?) ON CONFLICT(room) DO NOTHING");
+  s.bind(1, room).bind(2, now_ms);
+  s.step();
+  return sqlite3_changes(db_) > 0;
+}
+
+bool RoomLocks::unlock(const std::string& room) {
+  std::lock_guard lock(mutex_);
+  Stmt s(db_, "DELETE FROM room_locks WHERE room = ?");
+  s.bind(1, room);
+  s.step();
+  return sqlite3_changes(db_) > 0;
+}
+
+bool RoomLocks::locked(const std::string& room) {
+  std::lock_guard lock(mutex_);
+  Stmt s(db_, "SELECT 1 FROM room_locks WHERE room = ?");
+  s.bind(1, room);
+  return s.step();
+}
+
+std::map<std::string, std::int64_t> RoomLocks::all() {
+  std::lock_guard lock(mutex_);
+  Stmt s(db_, "SELECT room, locked_ms FROM room_locks");
+  std::map<std::string, std::int64_t> out;
+  while (s.step())
+    out.emplace(s.text(0), s.integer(1));
+  return out;
+}
+
+}  // namespace partyline::db

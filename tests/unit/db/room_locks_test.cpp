@@ -1,0 +1,30 @@
+#include "db/room_locks.hpp"
+
+#include <gtest/gtest.h>
+
+#include "test_dir.hpp"
+
+namespace partyline::db {
+namespace {
+
+TEST(RoomLocks, ALockIsKeptInTheFileAndSettingItTwiceChangesNothing) {
+  testing::TestDir dir;
+  const auto file = dir.path() / "partyline.db";
+  {
+    RoomLocks locks(file);
+    EXPECT_FALSE(locks.locked("alpha"));
+    EXPECT_TRUE(locks.lock("alpha", 100));
+    EXPECT_FALSE(locks.lock("alpha", 200));
+    EXPECT_TRUE(locks.locked("alpha"));
+    EXPECT_FALSE(locks.locked("beta"));
+  }
+  RoomLocks reopened(file);
+  EXPECT_TRUE(reopened.locked("alpha"));
+  EXPECT_EQ(reopened.all().at("alpha"), 100);
+  EXPECT_TRUE(reopened.unlock("alpha"));
+  EXPECT_FALSE(reopened.unlock("alpha"));
+  EXPECT_TRUE(reopened.all().empty());
+}
+
+}  // namespace
+}  // namespace partyline::db

@@ -40,7 +40,6 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
       db, db::CallStoreOptions{.log = &log, .prune_after = std::chrono::hours(24 * 7)});
   locks = std::make_unique<db::RoomLocks>(db);
   storage = make_object_store(config, log);
-  auto* local_store = dynamic_cast<storage::LocalStore*>(storage.get());
 
   const bool http_api = config.twilio_api_base.starts_with("http://");
   if (!config.local_mode) {
@@ -48,10 +47,6 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
         .api_base = config.twilio_api_base, .credentials = runtime.twilio, .allow_http = http_api});
   }
   const auto spool = config.data_dir / "spool";
-  std::function<std::size_t()> remove_storage_leftovers;
-  if (local_store) {
-    remove_storage_leftovers = [local_store] { return local_store->remove_temp_files(); };
-  }
   followups = std::make_unique<recordings::Followups>(
       recordings::FollowupOptions{
           .spool_dir = spool,
@@ -81,7 +76,7 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
           .followups_dead = followups->steps_when_dead(),
           .run_followup = [f = followups.get()](unsigned step,
                                                 const db::Job& job) { return f->run(step, job); },
-          .remove_storage_leftovers = remove_storage_leftovers},
+      },
       *jobs,
       std::make_unique<recordings::TwilioMediaSource>(runtime.twilio, config.recording_format,
                                                       config.media_from_loopback || http_api),

@@ -107,8 +107,7 @@ void Pipeline::start() {
   fs::create_directories(options_.spool_dir, ec);
   const std::size_t removed = remove_spool_leftovers();
   // A temp file in storage is a write that a crash cut short: its job is still pending.
-  const std::size_t storage_removed =
-      options_.remove_storage_leftovers ? options_.remove_storage_leftovers() : 0;
+  const std::size_t storage_removed = storage_.remove_leftovers();
   const std::size_t pending = jobs_.count_pending();
   log_.info("recordings.start", {{"workers", options_.workers},
                                  {"pending", pending},

@@ -53,8 +53,6 @@ struct PipelineOptions {
   unsigned followups_stored = 0;
   unsigned followups_dead = 0;
   std::function<FollowupResult(unsigned step, const db::Job&)> run_followup;
-  // Removes what a crashed write left in storage (LocalStore's temp files); run by start().
-  std::function<std::size_t()> remove_storage_leftovers;
   // After an error of the database or the disk (a full DATA_DIR), workers pause this long,
   // doubling up to store_retry_max, instead of trying again at once.
   std::chrono::milliseconds store_retry_min{100};

@@ -22,6 +22,7 @@ class LocalStore : public ObjectStore {
   // Deletes the temp files that writes cut short by a crash left under root (".<name>.tmp-<hex>");
   // returns how many. For start-up only: a write in progress would lose its temp file.
   std::size_t remove_temp_files();
+  std::size_t remove_leftovers() override { return remove_temp_files(); }
   // Only the SHA-256 that the job records: a local copy has no Content-MD5 to send.
   util::DigestPlan digest_plan(std::optional<std::uint64_t>) const override {
     return {.whole_md5 = false, .part_size = 0};

@@ -2,6 +2,7 @@
 // Where finished recordings go: a create-only object store (S3 or a local directory). A recording
 // is written once under a key derived from its RecordingSid, so a retry after a crash or a
 // duplicate callback must find the earlier copy instead of overwriting it.
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -72,6 +73,9 @@ class ObjectStore {
   virtual std::string location(const std::string& key) const = 0;  // "s3://bucket/key" or a path
   // "s3" or "local": names this store in log events (s3.put.ok, local.put.ok).
   virtual std::string_view name() const = 0;
+  // At start, before any write: removes what writes cut short by a crash left behind (a local
+  // directory's temp files); returns how many. S3 keeps nothing visible before a write completes.
+  virtual std::size_t remove_leftovers() { return 0; }
   // What to hash while the file is written, for an object of `size` bytes (unknown: nullopt), so
   // that put_if_absent finds every digest it sends in the Object and never hashes the file again.
   virtual util::DigestPlan digest_plan(std::optional<std::uint64_t> size) const {

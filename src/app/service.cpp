@@ -142,11 +142,13 @@ std::string url_of_listener(const config::Config& config, std::uint16_t port) {
   return "http://" + host + ":" + std::to_string(port);
 }
 
-void log_start(const config::Config& config, const Runtime& runtime, log::Logger& log) {
+void log_start(const config::Config& config, const Runtime& runtime, const rooms::Rooms& rooms,
+               log::Logger& log) {
   log.info("service.start", {{"version", PARTYLINE_VERSION},
                              {"local_mode", config.local_mode},
                              {"public_base_url", runtime.public_base_url},
-                             {"pin_gate", config.pin_gate()},
+                             {"rooms", rooms.all().size()},
+                             {"pin_gate", rooms.pin_gate()},
                              {"consent_mode", consent_name(config.consent_mode)},
                              {"token_endpoint", config.token_enabled()},
                              {"storage", config.s3_bucket.empty() ? "local" : "s3"},
@@ -262,7 +264,7 @@ int serve(const config::Config& config) {
     std::fprintf(stderr, "partyline: DATA_DIR: %s\n", e.what());
     return kExitConfig;
   }
-  log_start(config, runtime, log);
+  log_start(config, runtime, *rooms, log);
   raise_fd_limit(config, log);
 
   std::unique_ptr<Backend> backend;

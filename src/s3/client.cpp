@@ -203,7 +203,7 @@ util::Result<HttpResponse> Client::send(const HttpRequest& request) const {
   for (unsigned attempt = 1;; ++attempt) {
     util::Result<HttpResponse> result = send_once(request);
     if (result) return result;
-    util::Failure failure = std::move(result.error());
+    util::Failure failure = result.error();
     if (!failure.transient() || attempt >= attempts) {
       // "PUT part 2 500 InternalError", "HEAD: curl: Timeout was reached"
       failure.reason = std::string(op) + (failure.http_status != 0 ? " " : ": ") + failure.reason;

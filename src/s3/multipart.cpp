@@ -182,7 +182,7 @@ void MultipartUpload::run() {
     }
     if (stopped()) return;  // the fetch failed already: nothing to create
     auto created = create_multipart_upload(client_, options_.key, options_.headers);
-    if (!created) return fail(std::move(created.error()));
+    if (!created) return fail(created.error());
     upload_id_ = std::move(*created);
     std::vector<std::jthread> helpers;
     const std::uint64_t lanes =
@@ -213,7 +213,7 @@ void MultipartUpload::lane() {
     }
     try {
       auto etag = upload_part(client_, options_.key, upload_id_, i + 1, fd_, part);
-      if (!etag) return fail(std::move(etag.error()));
+      if (!etag) return fail(etag.error());
       etags_[i] = std::move(*etag);
     } catch (const std::exception& e) {
       return fail(util::Failure::later("PUT part " + std::to_string(i + 1) + ": " + e.what()));

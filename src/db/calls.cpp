@@ -238,6 +238,10 @@ void CallStore::writer_loop() {
     if (error.empty()) {
       backoff_.succeeded();
       unavailable_until_ = {};
+      if (std::any_of(batch.begin(), batch.end(),
+                      [](const Write& w) { return w.kind == Write::Kind::kEvent; })) {
+        events_committed_.fetch_add(1, std::memory_order_release);
+      }
     } else {
       // Best-effort writes queued meanwhile wait for the next try; writes that someone waits
       // for hear now, rather than after the backoff, that they were not kept.
@@ -484,6 +488,20 @@ int CallStore::participants_now() {
 }
 
 std::map<std::string, int> CallStore::participants_by_room() {
+  const std::uint64_t at = events_committed_.load(std::memory_order_acquire);
+  {
+    std::lock_guard lock(participants_mutex_);
+    if (participants_at_ == at) return participants_;
+  }
+  // An event committed meanwhile bumps the counter again: the next caller counts afresh.
+  auto counted = count_participants();
+  std::lock_guard lock(participants_mutex_);
+  participants_ = counted;
+  participants_at_ = at;
+  return counted;
+}
+
+std::map<std::string, int> CallStore::count_participants() {
   std::vector<std::string> open;
   {
     std::lock_guard lock(mutex_);

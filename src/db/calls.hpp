@@ -3,6 +3,7 @@
 // Conference events are kept as Twilio sends them, keyed by (ConferenceSid, SequenceNumber), so a
 // duplicate is ignored and an out-of-order one lands in its place; the conference's story
 // (start, end, participants, peak) is replayed from them in sequence order.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -127,6 +128,8 @@ class CallStore {
   // The same per room (the room of each participant's call record; "" for calls without one).
   // Reads what is committed without waiting for queued writes: a webhook asks this on its way,
   // and the conference events it counts are committed before Twilio hears they were received.
+  // Counted again only after a batch with a conference event commits (a call's room is written
+  // before Twilio hears the answer that joins it): webhooks in between read the last count.
   std::map<std::string, int> participants_by_room();
   // Deletes the records of calls first seen before now_ms - prune_after that never appear in a
   // conference event; returns how many. The writer does this on its own schedule too.
@@ -160,6 +163,13 @@ class CallStore {
   std::optional<log::RateLimitedLog> errors_;
   sqlite3* db_ = nullptr;
   std::mutex mutex_;  // the connection
+  std::map<std::string, int> count_participants();
+  // Bumped after each committed batch that holds a conference event; the count kept with the
+  // value it was made at.
+  std::atomic<std::uint64_t> events_committed_{1};
+  std::mutex participants_mutex_;
+  std::uint64_t participants_at_ = 0;
+  std::map<std::string, int> participants_;
 
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_, drained_cv_;

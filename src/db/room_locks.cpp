@@ -22,8 +22,21 @@ RoomLocks::~RoomLocks() {
   sqlite3_close(db_);
 }
 
+void RoomLocks::refresh() {
+  Stmt version(db_, "PRAGMA data_version");
+  const std::int64_t now = version.step() ? version.integer(0) : -1;
+  if (now == data_version_ && now != -1) return;
+  std::map<std::string, std::int64_t> locked;
+  Stmt s(db_, "SELECT room, locked_ms FROM room_locks");
+  while (s.step())
+    locked.emplace(s.text(0), s.integer(1));
+  locked_ = std::move(locked);
+  data_version_ = now;
+}
+
 bool RoomLocks::lock(const std::string& room, std::int64_t now_ms) {
   std::lock_guard lock(mutex_);
+  data_version_ = -1;  // read the table again at the next look (this connection's writes too)
   Stmt s(db_,
          "INSERT INTO room_locks (room, locked_ms) VALUES (?, ?) ON CONFLICT(room) DO NOTHING");
   s.bind(1, room).bind(2, now_ms);
@@ -33,6 +46,7 @@ bool RoomLocks::lock(const std::string& room, std::int64_t now_ms) {
 
 bool RoomLocks::unlock(const std::string& room) {
   std::lock_guard lock(mutex_);
+  data_version_ = -1;
   Stmt s(db_, "DELETE FROM room_locks WHERE room = ?");
   s.bind(1, room);
   s.step();
@@ -41,18 +55,14 @@ bool RoomLocks::unlock(const std::string& room) {
 
 bool RoomLocks::locked(const std::string& room) {
   std::lock_guard lock(mutex_);
-  Stmt s(db_, "SELECT 1 FROM room_locks WHERE room = ?");
-  s.bind(1, room);
-  return s.step();
+  refresh();
+  return locked_.count(room) != 0;
 }
 
 std::map<std::string, std::int64_t> RoomLocks::all() {
   std::lock_guard lock(mutex_);
-  Stmt s(db_, "SELECT room, locked_ms FROM room_locks");
-  std::map<std::string, std::int64_t> out;
-  while (s.step())
-    out.emplace(s.text(0), s.integer(1));
-  return out;
+  refresh();
+  return locked_;
 }
 
 }  // namespace partyline::db

@@ -1,6 +1,8 @@
 #pragma once
 // Which rooms are locked: a table in the service's database, so a lock survives a restart and a
-// command (`partyline rooms lock`) sets it for the running service, which reads it for each caller.
+// command (`partyline rooms lock`) sets it for the running service. Each caller is checked against
+// a copy in memory, read again only when another connection has committed since (SQLite's
+// data_version): a webhook does not query the table.
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -27,8 +29,12 @@ class RoomLocks {
   std::map<std::string, std::int64_t> all();
 
  private:
+  // Under mutex_: reads the table again when another connection wrote to the database.
+  void refresh();
   std::mutex mutex_;
   sqlite3* db_ = nullptr;
+  std::int64_t data_version_ = -1;
+  std::map<std::string, std::int64_t> locked_;
 };
 
 }  // namespace partyline::db

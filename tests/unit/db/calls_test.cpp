@@ -174,6 +174,13 @@ TEST(CallStore, KeepsEachCallsRoomAndConsentAndCountsParticipantsPerRoom) {
   EXPECT_EQ(by_room.size(), 1u);  // beta's only caller has left
   EXPECT_EQ(by_room.at("alpha"), 2);
   EXPECT_EQ(store.participants_now(), 2);
+  // The count is kept until the next conference event commits; then it is counted again.
+  store.record_event({kCf, 3, "participant-leave", kA, 1400, false});
+  store.flush();
+  EXPECT_EQ(store.participants_by_room().at("alpha"), 1);
+  store.record_event({kOther, 3, "participant-join", kC, 1500, false});
+  store.flush();
+  EXPECT_EQ(store.participants_by_room().at("beta"), 1);
   const auto s = store.conference(kCf);
   ASSERT_TRUE(s.has_value());
   EXPECT_EQ(s->participants[1].consent_how, "press1");

@@ -26,5 +26,28 @@ TEST(RoomLocks, ALockIsKeptInTheFileAndSettingItTwiceChangesNothing) {
   EXPECT_TRUE(reopened.all().empty());
 }
 
+// The service keeps the locks in memory; a command is another connection (another process):
+// the service must see its lock at the next caller, and its unlock too.
+TEST(RoomLocks, TheServiceSeesWhatAnotherConnectionLocksAndUnlocks) {
+  testing::TestDir dir;
+  const auto file = dir.path() / "partyline.db";
+  RoomLocks service(file);
+  EXPECT_FALSE(service.locked("alpha"));
+  {
+    RoomLocks command(file);
+    EXPECT_TRUE(command.lock("alpha", 100));
+  }
+  EXPECT_TRUE(service.locked("alpha"));
+  {
+    RoomLocks command(file);
+    EXPECT_TRUE(command.unlock("alpha"));
+  }
+  EXPECT_FALSE(service.locked("alpha"));
+  EXPECT_TRUE(service.lock("beta", 5));
+  EXPECT_TRUE(service.locked("beta"));
+  EXPECT_TRUE(service.unlock("beta"));
+  EXPECT_FALSE(service.locked("beta"));
+}
+
 }  // namespace
 }  // namespace partyline::db

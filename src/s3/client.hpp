@@ -80,7 +80,8 @@ struct ClientOptions {
 
 // A pause between half of `pause` and `pause`, placed by two bytes of `random`: clients that
 // failed together do not come back together.
-std::chrono::milliseconds jittered(std::chrono::milliseconds pause, const util::RandomBytes& random);
+std::chrono::milliseconds jittered(std::chrono::milliseconds pause,
+                                   const util::RandomBytes& random);
 
 // Thread-safe: a request takes a libcurl handle from a small pool and gives it back after, so
 // requests on any threads run concurrently while consecutive ones (the parts of an upload) reuse

@@ -159,6 +159,11 @@ describe('rooms: the call flow', () => {
     for (let i = 0; i < 5; i++) await twiml(srv, '/check-pin', { Digits: '0000', From });
     const lockout = await srv.waitForLog((l) => l.evt === 'pin.lockout', 'pin.lockout');
     assert.equal(lockout.From, '***2468');
+    // A later request's line proves every line of the five is out before they are searched.
+    const health = () => srv.logs.filter((l) => l.evt === 'http.request' && l.path === '/health').length;
+    const seen = health();
+    assert.equal((await fetch(`http://127.0.0.1:${srv.port}/health`)).status, 200);
+    await srv.waitForLog(() => health() > seen, 'the later /health line');
     assert.ok(!JSON.stringify(srv.logs).includes('55500024'), 'no more than the last 4 digits');
     const voice = await twiml(srv, '/voice', { From });
     assert.equal(findAll(voice, 'Gather').length, 0, 'no prompt for a locked-out number');

@@ -350,17 +350,21 @@ sqlite::Statement& CallStore::prepared(const char* sql) {
 
 void CallStore::apply(const Write& w) {
   switch (w.kind) {
+    // A webhook Twilio sends again finds its call already written: each upsert changes the row
+    // only when it adds something (the first consent and its time stay), so a repeat commits no
+    // page. A room already known (a reload since?) is kept: the call was sent there.
     case Write::Kind::kCall: {
-      // A room already known (a reload since?) is kept: the call was sent there.
       auto& s = prepared(
-          w.flag
-              ? "INSERT INTO calls (call_sid, caller, consent, first_seen_ms, room, consent_how, "
-                "consent_ms) VALUES (?, ?, 1, ?, ?, 'notice', ?) ON CONFLICT(call_sid) DO "
-                "UPDATE SET consent = 1, consent_how = 'notice', consent_ms = excluded.consent_ms, "
-                "room = CASE WHEN room = '' THEN excluded.room ELSE room END"
-              : "INSERT INTO calls (call_sid, caller, first_seen_ms, room) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(call_sid) DO UPDATE SET room = CASE WHEN room = '' THEN "
-                "excluded.room ELSE room END");
+          w.flag ? "INSERT INTO calls (call_sid, caller, consent, first_seen_ms, room, "
+                   "consent_how, consent_ms) VALUES (?, ?, 1, ?, ?, 'notice', ?) "
+                   "ON CONFLICT(call_sid) DO UPDATE SET consent = 1, "
+                   "consent_how = CASE WHEN consent = 0 THEN 'notice' ELSE consent_how END, "
+                   "consent_ms = CASE WHEN consent = 0 THEN excluded.consent_ms ELSE consent_ms "
+                   "END, room = CASE WHEN room = '' THEN excluded.room ELSE room END "
+                   "WHERE consent = 0 OR (room = '' AND excluded.room != '')"
+                 : "INSERT INTO calls (call_sid, caller, first_seen_ms, room) VALUES (?, ?, ?, ?) "
+                   "ON CONFLICT(call_sid) DO UPDATE SET room = excluded.room "
+                   "WHERE room = '' AND excluded.room != ''");
       s.bind(1, w.a).bind(2, w.b).bind(3, w.n1).bind(4, w.c);
       if (w.flag) s.bind(5, w.n1);
       s.step();
@@ -370,8 +374,10 @@ void CallStore::apply(const Write& w) {
       auto& s = prepared(
           "INSERT INTO calls (call_sid, consent, first_seen_ms, room, consent_how, consent_ms) "
           "VALUES (?, 1, ?, ?, 'press1', ?) ON CONFLICT(call_sid) DO UPDATE SET consent = 1, "
-          "consent_how = 'press1', consent_ms = excluded.consent_ms, room = CASE WHEN "
-          "excluded.room = '' THEN room ELSE excluded.room END");
+          "consent_ms = CASE WHEN consent_how = 'press1' THEN consent_ms ELSE "
+          "excluded.consent_ms END, consent_how = 'press1', room = CASE WHEN excluded.room = '' "
+          "THEN room ELSE excluded.room END "
+          "WHERE consent_how != 'press1' OR (excluded.room != '' AND room != excluded.room)");
       s.bind(1, w.a).bind(2, w.n1).bind(3, w.c).bind(4, w.n1);
       s.step();
       return;
@@ -380,7 +386,8 @@ void CallStore::apply(const Write& w) {
       auto& s = prepared(
           "INSERT INTO calls (call_sid, role, first_seen_ms, room) VALUES (?, ?, ?, ?) "
           "ON CONFLICT(call_sid) DO UPDATE SET role = excluded.role, room = CASE WHEN "
-          "excluded.room = '' THEN room ELSE excluded.room END");
+          "excluded.room = '' THEN room ELSE excluded.room END "
+          "WHERE role != excluded.role OR (excluded.room != '' AND room != excluded.room)");
       s.bind(1, w.a).bind(2, w.b).bind(3, w.n1).bind(4, w.c);
       s.step();
       return;
@@ -487,18 +494,30 @@ int CallStore::participants_now() {
   return n;
 }
 
-std::map<std::string, int> CallStore::participants_by_room() {
+template <class Read>
+auto CallStore::with_participants(Read read) {
   const std::uint64_t at = events_committed_.load(std::memory_order_acquire);
   {
     std::lock_guard lock(participants_mutex_);
-    if (participants_at_ == at) return participants_;
+    if (participants_at_ == at) return read(participants_);
   }
   // An event committed meanwhile bumps the counter again: the next caller counts afresh.
   auto counted = count_participants();
   std::lock_guard lock(participants_mutex_);
-  participants_ = counted;
+  participants_ = std::move(counted);
   participants_at_ = at;
-  return counted;
+  return read(participants_);
+}
+
+std::map<std::string, int> CallStore::participants_by_room() {
+  return with_participants([](const std::map<std::string, int>& m) { return m; });
+}
+
+int CallStore::participants_in(const std::string& room) {
+  return with_participants([&room](const std::map<std::string, int>& m) {
+    const auto it = m.find(room);
+    return it == m.end() ? 0 : it->second;
+  });
 }
 
 std::map<std::string, int> CallStore::count_participants() {

@@ -173,6 +173,8 @@ TEST(CallStore, KeepsEachCallsRoomAndConsentAndCountsParticipantsPerRoom) {
   const auto by_room = store.participants_by_room();
   EXPECT_EQ(by_room.size(), 1u);  // beta's only caller has left
   EXPECT_EQ(by_room.at("alpha"), 2);
+  EXPECT_EQ(store.participants_in("alpha"), 2);
+  EXPECT_EQ(store.participants_in("beta"), 0);
   EXPECT_EQ(store.participants_now(), 2);
   // The count is kept until the next conference event commits; then it is counted again.
   store.record_event({kCf, 3, "participant-leave", kA, 1400, false});
@@ -185,6 +187,52 @@ TEST(CallStore, KeepsEachCallsRoomAndConsentAndCountsParticipantsPerRoom) {
   ASSERT_TRUE(s.has_value());
   EXPECT_EQ(s->participants[1].consent_how, "press1");
   EXPECT_EQ(s->participants[1].room, "alpha");
+}
+
+// Twilio sends a webhook again when our answer was late: the repeat keeps the first consent and its
+// time, and commits nothing another connection would see.
+TEST(CallStore, ARepeatedWebhookKeepsTheFirstConsentAndWritesNothing) {
+  const std::string kC = "CA" + std::string(32, 'c');
+  testing::TestDir dir;
+  const auto file = dir.path() / "db";
+  CallStore store(file);
+  store.record_call(kA, "***1111", 900, true, nullptr, "alpha");
+  store.record_call(kB, "***2222", 910, false, nullptr, "alpha");
+  store.record_consent(kB, 930, nullptr, "alpha");
+  store.record_role(kB, "speaker", 950, nullptr, "alpha");
+  store.flush();
+
+  sqlite3* other = sqlite::open(file, "NORMAL");
+  const auto version = [other] {
+    sqlite::Statement s(other, "PRAGMA data_version");
+    return s.step() ? s.integer(0) : -1;
+  };
+  const auto before = version();
+  store.record_call(kA, "***1111", 990, true, nullptr, "alpha");
+  store.record_call(kB, "***2222", 991, false, nullptr, "alpha");
+  store.record_consent(kB, 995, nullptr, "alpha");
+  store.record_role(kB, "speaker", 999, nullptr, "alpha");
+  store.flush();
+  EXPECT_EQ(version(), before);
+
+  const auto a = store.call(kA);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->consent_how, "notice");
+  EXPECT_EQ(a->consent_ms, 900);
+  auto b = store.call(kB);
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->consent_how, "press1");
+  EXPECT_EQ(b->consent_ms, 930);
+
+  // What adds something is still written: a new role, a room where there was none.
+  store.record_role(kB, "host", 1000, nullptr, "alpha");
+  store.record_call(kC, "***3333", 1001);
+  store.record_call(kC, "***3333", 1002, false, nullptr, "beta");
+  store.flush();
+  EXPECT_NE(version(), before);
+  EXPECT_EQ(store.call(kB)->role, "host");
+  EXPECT_EQ(store.call(kC)->room, "beta");
+  sqlite3_close(other);
 }
 
 TEST(CallStore, AddsTheRoomAndConsentColumnsToAnOlderFile) {

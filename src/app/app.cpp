@@ -263,10 +263,8 @@ const call_flow::Answer& App::admitted(const call_flow::Answers& answers,
   call_flow::RoomState state;
   try {
     state.locked = services_.locks.locked(room->name);
-    const auto participants = services_.calls.participants_by_room();
-    if (auto it = participants.find(room->name); it != participants.end()) {
-      state.participants = static_cast<unsigned>(std::max(0, it->second));
-    }
+    state.participants =
+        static_cast<unsigned>(std::max(0, services_.calls.participants_in(room->name)));
   } catch (const std::exception& e) {
     // Twilio's maxParticipants still holds: a store that cannot answer keeps nobody out.
     limited_.error("rooms.state_error", e.what(), {{"room", room->name}});

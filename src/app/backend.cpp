@@ -38,7 +38,7 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
   // wrong, without a row per caller forever.
   calls = std::make_unique<db::CallStore>(
       db, db::CallStoreOptions{.log = &log, .prune_after = std::chrono::hours(24 * 7)});
-  locks = std::make_unique<db::RoomLocks>(db);
+  locks = std::make_unique<db::RoomLocks>(config.data_dir / "rooms.db");
   storage = make_object_store(config, log);
 
   const bool http_api = config.twilio_api_base.starts_with("http://");

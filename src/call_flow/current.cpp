@@ -3,19 +3,16 @@
 namespace partyline::call_flow {
 
 CurrentAnswers::CurrentAnswers(rooms::Rooms rooms, unsigned pin_attempts, std::string base)
-    : pin_attempts_(pin_attempts),
-      base_(std::move(base)),
-      answers_(std::make_shared<const Answers>(std::move(rooms), pin_attempts_, base_)) {}
-
-std::shared_ptr<const Answers> CurrentAnswers::get() const {
-  std::lock_guard lock(mutex_);
-  return answers_;
+    : pin_attempts_(pin_attempts), base_(std::move(base)) {
+  sets_.push_back(std::make_unique<const Answers>(std::move(rooms), pin_attempts_, base_));
+  current_.store(sets_.back().get(), std::memory_order_release);
 }
 
 void CurrentAnswers::replace(rooms::Rooms rooms) {
-  auto next = std::make_shared<const Answers>(std::move(rooms), pin_attempts_, base_);
-  std::lock_guard lock(mutex_);
-  answers_.swap(next);
+  auto next = std::make_unique<const Answers>(std::move(rooms), pin_attempts_, base_);
+  std::lock_guard lock(replace_mutex_);
+  sets_.push_back(std::move(next));
+  current_.store(sets_.back().get(), std::memory_order_release);
 }
 
 }  // namespace partyline::call_flow

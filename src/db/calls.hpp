@@ -131,6 +131,8 @@ class CallStore {
   // Counted again only after a batch with a conference event commits (a call's room is written
   // before Twilio hears the answer that joins it): webhooks in between read the last count.
   std::map<std::string, int> participants_by_room();
+  // One room's entry of the above, without copying the map (each caller's admission asks it).
+  int participants_in(const std::string& room);
   // Deletes the records of calls first seen before now_ms - prune_after that never appear in a
   // conference event; returns how many. The writer does this on its own schedule too.
   std::size_t prune(std::int64_t now_ms);
@@ -164,6 +166,9 @@ class CallStore {
   sqlite3* db_ = nullptr;
   std::mutex mutex_;  // the connection
   std::map<std::string, int> count_participants();
+  // Calls read(the counts per room), counting afresh first when an event has committed since.
+  template <class Read>
+  auto with_participants(Read read);
   // Bumped after each committed batch that holds a conference event; the count kept with the
   // value it was made at.
   std::atomic<std::uint64_t> events_committed_{1};

@@ -9,9 +9,12 @@ constexpr const char* kSchema =
 }  // namespace
 
 // A lock is set by hand and read once per caller: every write is synced (FULL).
-RoomLocks::RoomLocks(const std::filesystem::path& file) : db_(sqlite::open(file, "FULL")) {
+RoomLocks::RoomLocks(const std::filesystem::path& file, util::Clock clock,
+                     std::chrono::milliseconds recheck)
+    : db_(sqlite::open(file, "FULL")), clock_(std::move(clock)), recheck_(recheck) {
   try {
     sqlite::exec(db_, kSchema);
+    version_ = std::make_unique<Stmt>(db_, "PRAGMA data_version");
   } catch (...) {
     sqlite3_close(db_);
     throw;
@@ -19,12 +22,14 @@ RoomLocks::RoomLocks(const std::filesystem::path& file) : db_(sqlite::open(file,
 }
 
 RoomLocks::~RoomLocks() {
+  version_.reset();
   sqlite3_close(db_);
 }
 
 void RoomLocks::refresh() {
-  Stmt version(db_, "PRAGMA data_version");
-  const std::int64_t now = version.step() ? version.integer(0) : -1;
+  // Kept prepared, and reset at once: a stepped statement would hold a read transaction open.
+  const std::int64_t now = version_->step() ? version_->integer(0) : -1;
+  version_->reset();
   if (now == data_version_ && now != -1) return;
   std::map<std::string, std::int64_t> locked;
   Stmt s(db_, "SELECT room, locked_ms FROM room_locks");
@@ -55,7 +60,12 @@ bool RoomLocks::unlock(const std::string& room) {
 
 bool RoomLocks::locked(const std::string& room) {
   std::lock_guard lock(mutex_);
-  refresh();
+  const auto now = clock_();
+  // A clock set back counts as due: the copy is never kept longer than recheck_.
+  if (data_version_ == -1 || now >= checked_at_ + recheck_ || now < checked_at_) {
+    refresh();
+    checked_at_ = now;
+  }
   return locked_.count(room) != 0;
 }
 

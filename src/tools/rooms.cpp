@@ -52,7 +52,7 @@ int rooms(const config::Config& config, const std::string& action, const std::st
   try {
     std::filesystem::create_directories(config.data_dir);
     const auto file = config.data_dir / "partyline.db";
-    db::RoomLocks locks(file);
+    db::RoomLocks locks(config.data_dir / "rooms.db");
     if (action == "list") {
       db::CallStore calls(file);
       print_list(rooms::status(*set, calls, locks));

@@ -249,6 +249,10 @@ describe('rooms: full, locked, who is in', () => {
     let r = await runCommand(['rooms', 'lock', 'alpha'], srv.env);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /alpha locked/);
+    // The command is another process: the running service notices its lock at the first caller
+    // after its recheck interval (250 ms).
+    const speakerAdmitted = async () => conferenceOf(await twiml(srv, '/check-pin', { Digits: '1234' })) !== undefined;
+    await waitFor(async () => !(await speakerAdmitted()), { timeout: 3000, interval: 50, what: 'the lock in force' });
     for (const pin of ['1234', '9876']) {
       const doc = await twiml(srv, '/check-pin', { Digits: pin });
       assert.equal(conferenceOf(doc), undefined, pin);
@@ -267,7 +271,7 @@ describe('rooms: full, locked, who is in', () => {
 
     r = await runCommand(['rooms', 'unlock', 'alpha'], srv.env);
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(conferenceOf(await twiml(srv, '/check-pin', { Digits: '1234' })), 'unlocked');
+    await waitFor(speakerAdmitted, { timeout: 3000, interval: 50, what: 'the unlock in force' });
     r = await runCommand(['rooms', 'lock', 'nosuch'], srv.env);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no room "nosuch"/);

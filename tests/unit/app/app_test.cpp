@@ -94,7 +94,7 @@ class AppTest : public ::testing::Test {
   config::Config config_;
   db::testing::TestDir dir_;
   db::CallStore calls_{dir_.path() / "partyline.db"};
-  db::RoomLocks locks_{dir_.path() / "partyline.db"};
+  db::RoomLocks locks_{dir_.path() / "rooms.db"};
   metrics::Metrics metrics_;
   http::ServerCounters counters_;
   testing::FakeIntake intake_;

@@ -29,11 +29,15 @@ constexpr const char* kBadAccountSid = "the account SID is not 'AC' followed by 
 // One request on its own transfer, so a RestClient is safe to share between threads. Any answer
 // is a response here; the callers say which statuses they accept.
 util::Result<net::HttpResponse> send(const RestOptions& options, std::string method,
-                                     std::string url) {
+                                     std::string url, std::string form_body = {}) {
   net::HttpRequest request;
   request.method = std::move(method);
   request.url = std::move(url);
   request.headers = {"Accept: application/json"};
+  if (!form_body.empty()) {
+    request.headers.push_back("Content-Type: application/x-www-form-urlencoded");
+    request.body = std::move(form_body);
+  }
   request.username = options.credentials.account_sid;
   request.password = options.credentials.auth_token.reveal();
   request.allow_http = options.allow_http;
@@ -196,6 +200,15 @@ util::Result<AccountInfo> RestClient::fetch_account() const {
   }
   return AccountInfo{.friendly_name = text_field(body.get_object(), "friendly_name"),
                      .status = text_field(body.get_object(), "status")};
+}
+
+util::Result<net::HttpResponse> RestClient::request(std::string method, const std::string& path,
+                                                    std::string form_body) const {
+  return send(options_, std::move(method), options_.api_base + path, std::move(form_body));
+}
+
+util::Failure RestClient::failure(const net::HttpResponse& response) const {
+  return http_error(response, password());
 }
 
 const std::string& RestClient::password() const {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "net/http_client.hpp"
 #include "twilio/credentials.hpp"
 #include "util/result.hpp"
 
@@ -58,6 +59,16 @@ class RestClient {
   util::Result<AccountInfo> fetch_account() const;
 
   const RestOptions& options() const { return options_; }
+
+  // For this folder's other clients of the same API (twilio/conference.hpp): one `method` request
+  // to `path` (under api_base, starting "/2010-04-01/") with these credentials, timeout and form
+  // body (sent as application/x-www-form-urlencoded when not empty). Every HTTP status is a
+  // response; a Failure is a transfer that did not complete (http_status 0 unless one arrived).
+  util::Result<net::HttpResponse> request(std::string method, const std::string& path,
+                                          std::string form_body = {}) const;
+  // The Failure for a response the caller does not accept: "HTTP 404: <Twilio's message> (Twilio
+  // error 20404)", http_status = the response's, transient for a 5xx or a 429; never the token.
+  util::Failure failure(const net::HttpResponse& response) const;
 
  private:
   const std::string& password() const;

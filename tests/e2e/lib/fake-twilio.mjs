@@ -8,31 +8,63 @@
 //   GET    /2010-04-01/Accounts/<AC>.json               the account
 // Only recordings added with { listed: true } (or through listRecording) appear in the list, so the
 // media-only tests see exactly what they saw before.
+//
+// And the conference control resources the live console uses (reference live-and-library.md §1.1):
+//   POST   …/Conferences/<CF>/Participants/<CA>.json   Muted=true|false, Hold=true|false: 200
+//   DELETE …/Conferences/<CF>/Participants/<CA>.json   204; the participant is gone afterwards
+//   POST   …/Conferences/<CF>.json                     Status=completed: 200; the conference ends
+//   POST   …/Conferences/<CF>/Recordings/Twilio.CURRENT.json   Status=paused|in-progress|stopped
+// A conference or participant the test did not declare (addConference, addParticipant) answers 404
+// in Twilio's error JSON, unless the fake was started with { conferences: 'any' } (then every
+// well-formed SID is live until it is removed or ended). Every request records its parsed form
+// fields (`form`) and whether its Basic auth matched (`authOk`); failRest / hangRest script
+// failures.
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 
 export async function startFakeTwilio({ accountSid, authToken, requireAuth = true, pageSize = 50,
-  friendlyName = 'Partyline fake account', accountStatus = 'active' } = {}) {
-  const expected = requireAuth ? 'Basic ' + Buffer.from(`${accountSid}:${authToken}`).toString('base64') : null;
+  friendlyName = 'Partyline fake account', accountStatus = 'active', conferences: liveMode = 'declared' } = {}) {
+  const basic = 'Basic ' + Buffer.from(`${accountSid}:${authToken}`).toString('base64');
+  const expected = requireAuth ? basic : null;
   const routes = new Map(); // path -> { body, contentType, notReady, redirect, cutShort }
-  const requests = [];      // { method, path, headers, status }
+  const requests = [];      // { method, path, headers, status, form, authOk }
   const listed = [];        // Twilio recording resources, in the order added
   const deletions = [];     // recording SIDs, in the order the DELETEs succeeded
-  const failures = [];      // { method, includes, status, times } scripted REST failures
+  const failures = [];      // { method, includes, status, times, message, code, hang } scripted REST failures
+  const conferences = new Map(); // CF -> { sid, friendlyName, status, participants: Map(CA -> participant), recording }
+  const gone = new Set();   // CF and CF/CA ended or removed, so { conferences: 'any' } does not revive them
+  const hung = new Set();   // responses held open by hangRest, ended by stop()
 
   const server = http.createServer((req, res) => {
-    const entry = { method: req.method, path: req.url, headers: { ...req.headers }, status: 0 };
+    const entry = { method: req.method, path: req.url, headers: { ...req.headers }, status: 0, form: {},
+      authOk: req.headers.authorization === basic };
     requests.push(entry);
     const answer = (status, headers = {}, body) => {
       entry.status = status;
       res.writeHead(status, headers);
       res.end(body);
     };
+    if (isConferencePath(req.url)) {
+      // The only resources whose form body matters: read it before answering.
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const form = new URLSearchParams(Buffer.concat(chunks).toString());
+        entry.form = Object.fromEntries(form);
+        if (expected && !entry.authOk) {
+          return answer(401, { 'Content-Type': 'application/json', 'WWW-Authenticate': 'Basic realm="Twilio API"' },
+            '{"code":20003,"message":"Authenticate","status":401}');
+        }
+        handleConference(req, res, answer, form);
+      });
+      return;
+    }
     req.resume();
     if (expected && req.headers.authorization !== expected) {
       return answer(401, { 'Content-Type': 'application/json', 'WWW-Authenticate': 'Basic realm="Twilio API"' },
         '{"code":20003,"message":"Authenticate","status":401}');
     }
-    if (handleRest(req, answer)) return;
+    if (handleRest(req, res, answer)) return;
     const r = routes.get(req.url.split('?')[0]);
     if (!r || (req.method !== 'GET' && req.method !== 'HEAD')) {
       return answer(404, { 'Content-Type': 'application/json' }, '{"code":20404,"status":404}');
@@ -60,7 +92,7 @@ export async function startFakeTwilio({ accountSid, authToken, requireAuth = tru
     { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
 
   // Answers the REST routes; false for anything else (media and files).
-  function handleRest(req, answer) {
+  function handleRest(req, res, answer) {
     const url = new URL(req.url, 'http://fake');
     const account = `/2010-04-01/Accounts/${accountSid}`;
     const isList = url.pathname === `${account}/Recordings.json`;
@@ -69,12 +101,7 @@ export async function startFakeTwilio({ accountSid, authToken, requireAuth = tru
     if (!((req.method === 'GET' && (isList || isAccount)) || (req.method === 'DELETE' && one))) {
       return false;
     }
-    const failure = failures.find((f) => f.times > 0 && f.method === req.method && req.url.includes(f.includes));
-    if (failure) {
-      failure.times--;
-      twilioError(answer, failure.status, 20500, failure.message);
-      return true;
-    }
+    if (scriptedFailure(req, res, answer)) return true;
     if (isAccount) {
       json(answer, 200, { sid: accountSid, friendly_name: friendlyName, status: accountStatus, type: 'Full',
         uri: `${account}.json` });
@@ -99,6 +126,170 @@ export async function startFakeTwilio({ accountSid, authToken, requireAuth = tru
     for (const ext of ['mp3', 'wav']) routes.delete(`/2010-04-01/Accounts/${acct}/Recordings/${sid}.${ext}`);
     answer(204, {});
     return true;
+  }
+
+  function isConferencePath(url) {
+    return url.split('?')[0].startsWith(`/2010-04-01/Accounts/${accountSid}/Conferences/`);
+  }
+
+  const notFound = (answer, path) =>
+    twilioError(answer, 404, 20404, `The requested resource ${path} was not found`);
+  const isSid = (value, prefix) => new RegExp(`^${prefix}[0-9a-fA-F]{32}$`).test(value);
+
+  // The live conference `cf`, or undefined; with { conferences: 'any' } every well-formed SID that
+  // was not ended is one.
+  function liveConference(cf) {
+    let c = conferences.get(cf);
+    if (!c && liveMode === 'any' && isSid(cf, 'CF') && !gone.has(cf)) c = declareConference(cf);
+    return c && c.status !== 'completed' ? c : undefined;
+  }
+  function liveParticipant(c, ca) {
+    let p = c.participants.get(ca);
+    if (!p && liveMode === 'any' && isSid(ca, 'CA') && !gone.has(`${c.sid}/${ca}`)) {
+      p = declareParticipant(c, ca);
+    }
+    return p;
+  }
+
+  // A scripted failure for this request, answered (or held open); false when none applies.
+  function scriptedFailure(req, res, answer) {
+    const failure = failures.find((f) => f.times > 0 && f.method === req.method && req.url.includes(f.includes));
+    if (!failure) return false;
+    failure.times--;
+    if (failure.hang) {
+      hung.add(res);
+      res.on('close', () => hung.delete(res));
+    } else {
+      twilioError(answer, failure.status, failure.code, failure.message);
+    }
+    return true;
+  }
+
+  function handleConference(req, res, answer, form) {
+    const path = req.url.split('?')[0];
+    if (scriptedFailure(req, res, answer)) return;
+    const rest = path.slice(`/2010-04-01/Accounts/${accountSid}/Conferences/`.length);
+    let m;
+    if ((m = rest.match(/^([^/]+)\.json$/)) && req.method === 'POST') {
+      const c = liveConference(m[1]);
+      if (!c) {
+        // An ended conference is still a resource: ending it again changes nothing.
+        const ended = conferences.get(m[1]);
+        if (ended && form.get('Status') === 'completed') return json(answer, 200, conferenceResource(ended));
+        return notFound(answer, path);
+      }
+      const status = form.get('Status');
+      if (status !== null && status !== 'completed') {
+        return twilioError(answer, 400, 20001, `Invalid value for Status: ${status}`);
+      }
+      if (status === 'completed') {
+        c.status = 'completed';
+        c.reasonConferenceEnded = 'conference-ended-via-api';
+        c.participants.clear();
+        if (c.recording) c.recording.status = 'stopped';
+        gone.add(c.sid);
+      }
+      return json(answer, 200, conferenceResource(c));
+    }
+    if ((m = rest.match(/^([^/]+)\/Participants\/([^/]+)\.json$/)) && (req.method === 'POST' || req.method === 'DELETE')) {
+      const c = liveConference(m[1]);
+      const p = c && liveParticipant(c, m[2]);
+      if (!p) return notFound(answer, path);
+      if (req.method === 'DELETE') {
+        c.participants.delete(p.call_sid);
+        gone.add(`${c.sid}/${p.call_sid}`);
+        return answer(204, {});
+      }
+      // Twilio: "anything other than true or false is interpreted as false".
+      if (form.has('Muted')) p.muted = form.get('Muted') === 'true';
+      if (form.has('Hold')) p.hold = form.get('Hold') === 'true';
+      p.date_updated = rfc2822(Date.now());
+      return json(answer, 200, { ...p });
+    }
+    if ((m = rest.match(/^([^/]+)\/Recordings\/([^/]+)\.json$/)) && req.method === 'POST') {
+      const c = liveConference(m[1]);
+      const r = c?.recording;
+      if (!r || r.status === 'stopped' || (m[2] !== 'Twilio.CURRENT' && m[2] !== r.sid)) return notFound(answer, path);
+      const status = form.get('Status');
+      if (status === null) return twilioError(answer, 400, 20001, 'Missing required parameter Status in the post body');
+      if (!['paused', 'in-progress', 'stopped'].includes(status)) {
+        return twilioError(answer, 400, 20001, `Invalid value for Status: ${status}`);
+      }
+      r.status = status;
+      r.date_updated = rfc2822(Date.now());
+      return json(answer, 200, { ...r });
+    }
+    return notFound(answer, path);
+  }
+
+  function declareConference(conferenceSid, { recording = true, friendlyName = 'room' } = {}) {
+    const now = rfc2822(Date.now());
+    const c = { sid: conferenceSid, friendlyName, status: 'in-progress', dateCreated: now,
+      participants: new Map(), recording: null };
+    if (recording) {
+      const sid = typeof recording === 'string' ? recording : `RE${randomBytes(16).toString('hex')}`;
+      c.recording = {
+        sid,
+        account_sid: accountSid,
+        call_sid: null,
+        conference_sid: conferenceSid,
+        status: 'in-progress',
+        source: 'Conference',
+        channels: 1,
+        start_time: now,
+        date_created: now,
+        date_updated: now,
+        duration: null,
+        price: null,
+        error_code: null,
+        uri: `/2010-04-01/Accounts/${accountSid}/Conferences/${conferenceSid}/Recordings/${sid}.json`,
+      };
+    }
+    conferences.set(conferenceSid, c);
+    gone.delete(conferenceSid);
+    return c;
+  }
+
+  function declareParticipant(c, callSid, { muted = false, hold = false, label = null } = {}) {
+    const now = rfc2822(Date.now());
+    const p = {
+      account_sid: accountSid,
+      call_sid: callSid,
+      conference_sid: c.sid,
+      label,
+      muted,
+      hold,
+      coaching: false,
+      call_sid_to_coach: null,
+      end_conference_on_exit: false,
+      start_conference_on_enter: true,
+      status: 'connected',
+      queue_time: null,
+      date_created: now,
+      date_updated: now,
+      uri: `/2010-04-01/Accounts/${accountSid}/Conferences/${c.sid}/Participants/${callSid}.json`,
+    };
+    c.participants.set(callSid, p);
+    gone.delete(`${c.sid}/${callSid}`);
+    return p;
+  }
+
+  function conferenceResource(c) {
+    const uri = `/2010-04-01/Accounts/${accountSid}/Conferences/${c.sid}`;
+    return {
+      sid: c.sid,
+      account_sid: accountSid,
+      friendly_name: c.friendlyName,
+      status: c.status,
+      region: 'us1',
+      api_version: '2010-04-01',
+      date_created: c.dateCreated,
+      date_updated: rfc2822(Date.now()),
+      reason_conference_ended: c.reasonConferenceEnded ?? null,
+      call_sid_ending_conference: null,
+      uri: `${uri}.json`,
+      subresource_uris: { participants: `${uri}/Participants.json`, recordings: `${uri}/Recordings.json` },
+    };
   }
 
   // Twilio's DateCreated> / DateCreated< take a GMT day (or date-time) and include it.
@@ -213,15 +404,61 @@ export async function startFakeTwilio({ accountSid, authToken, requireAuth = tru
     deletions,
     /**
      * Answer the next `times` REST requests of `method` whose URL includes `includes` with
-     * `status` and a Twilio error body (e.g. failRest('DELETE', sid, 500)).
+     * `status` and a Twilio error body (e.g. failRest('DELETE', sid, 500); for one request only:
+     * failRest('POST', callSid, 404, { times: 1, message: '…', code: 20404 })).
      */
-    failRest(method, includes, status = 500, { times = Infinity, message = 'Internal Server Error' } = {}) {
-      failures.push({ method, includes, status, times, message });
+    failRest(method, includes, status = 500, { times = Infinity, message = 'Internal Server Error', code = 20500 } = {}) {
+      failures.push({ method, includes, status, times, message, code });
+    },
+    /**
+     * Hold the next `times` REST requests of `method` whose URL includes `includes` open without
+     * ever answering (until stop()): a Twilio that does not answer in time.
+     */
+    hangRest(method, includes, { times = 1 } = {}) {
+      failures.push({ method, includes, status: 0, times, hang: true });
     },
     /** REST requests (Recordings.json lists, recording DELETEs, account fetches). */
     restRequests() {
-      return requests.filter((r) => /\/Recordings\.json(\?|$)|\/Recordings\/[^/]+\.json$|^\/2010-04-01\/Accounts\/[^/]+\.json$/
-        .test(r.path));
+      return requests.filter((r) => !r.path.includes('/Conferences/') &&
+        /\/Recordings\.json(\?|$)|\/Recordings\/[^/]+\.json$|^\/2010-04-01\/Accounts\/[^/]+\.json$/.test(r.path));
+    },
+    /** Requests to the conference resources (Participants, Conferences, conference Recordings). */
+    conferenceRequests() {
+      return requests.filter((r) => isConferencePath(r.path));
+    },
+    /**
+     * Declare a live conference. opts: participants (CallSids, or { callSid, muted, hold, label }),
+     * recording (true: a recording in progress, as record-from-start gives; false: none; or the
+     * RE… SID to use), friendlyName. Returns conference(sid).
+     */
+    addConference(conferenceSid, { participants = [], ...opts } = {}) {
+      const c = declareConference(conferenceSid, opts);
+      for (const p of participants) {
+        if (typeof p === 'string') declareParticipant(c, p);
+        else declareParticipant(c, p.callSid, p);
+      }
+      return fake.conference(conferenceSid);
+    },
+    /** Declare a participant of a declared conference (opts: muted, hold, label). */
+    addParticipant(conferenceSid, callSid, opts = {}) {
+      const c = conferences.get(conferenceSid);
+      if (!c) throw new Error(`addParticipant: conference ${conferenceSid} was not added`);
+      declareParticipant(c, callSid, opts);
+    },
+    /**
+     * A conference's state as the fake sees it, or undefined: { sid, status ('in-progress' or
+     * 'completed'), participants: { CA: { muted, hold } }, recording: status or null }.
+     */
+    conference(conferenceSid) {
+      const c = conferences.get(conferenceSid);
+      if (!c) return undefined;
+      return {
+        sid: c.sid,
+        status: c.status,
+        participants: Object.fromEntries([...c.participants.values()]
+          .map((p) => [p.call_sid, { muted: p.muted, hold: p.hold }])),
+        recording: c.recording?.status ?? null,
+      };
     },
     /** Requests whose path starts with `prefix` (all with no argument). */
     requestsFor(prefix = '') {
@@ -232,6 +469,7 @@ export async function startFakeTwilio({ accountSid, authToken, requireAuth = tru
       return requests.filter((r) => r.method === 'GET' && r.path.includes(`/Recordings/${recordingSid}`));
     },
     stop() {
+      for (const res of hung) res.destroy();
       return new Promise((res) => { server.close(() => res()); server.closeAllConnections?.(); });
     },
   };

@@ -88,6 +88,7 @@ ConferenceSummary replay(const std::string& conference_sid, std::vector<Conferen
           p.caller = c.caller;
           p.role = c.role;
           p.room = c.room;
+          if (s.room.empty()) s.room = c.room;
           p.consent_how = c.consent_how;
           p.consent_ms = c.consent_ms;
         }
@@ -102,6 +103,7 @@ ConferenceSummary replay(const std::string& conference_sid, std::vector<Conferen
         ++present;
       }
       p.muted = e.muted;
+      p.hold = false;
     } else if (e.event == "participant-leave") {
       if (p.joined_ms != 0 && p.left_ms == 0) --present;
       p.left_ms = e.at_ms;
@@ -109,6 +111,10 @@ ConferenceSummary replay(const std::string& conference_sid, std::vector<Conferen
       p.muted = true;
     } else if (e.event == "participant-unmute") {
       p.muted = false;
+    } else if (e.event == "participant-hold") {
+      p.hold = true;
+    } else if (e.event == "participant-unhold") {
+      p.hold = false;
     }
     s.peak_participants = std::max(s.peak_participants, present);
   }
@@ -520,21 +526,30 @@ int CallStore::participants_in(const std::string& room) {
   });
 }
 
-std::map<std::string, int> CallStore::count_participants() {
+std::vector<std::string> CallStore::open_conference_sids() {
   std::vector<std::string> open;
-  {
-    std::lock_guard lock(mutex_);
-    Stmt s(db_,
-           "SELECT DISTINCT conference_sid FROM conference_events WHERE conference_sid NOT IN "
-           "(SELECT conference_sid FROM conference_events WHERE event = 'conference-end')");
-    while (s.step())
-      open.push_back(s.text(0));
+  std::lock_guard lock(mutex_);
+  Stmt s(db_,
+         "SELECT DISTINCT conference_sid FROM conference_events WHERE conference_sid NOT IN "
+         "(SELECT conference_sid FROM conference_events WHERE event = 'conference-end')");
+  while (s.step())
+    open.push_back(s.text(0));
+  return open;
+}
+
+std::vector<ConferenceSummary> CallStore::open_conferences() {
+  std::vector<ConferenceSummary> out;
+  for (const auto& sid : open_conference_sids()) {
+    if (auto c = committed_conference(sid)) out.push_back(std::move(*c));
   }
+  return out;
+}
+
+std::map<std::string, int> CallStore::count_participants() {
   std::map<std::string, int> out;
-  for (const auto& sid : open) {
-    const auto c = committed_conference(sid);
-    if (!c || c->participants_now == 0) continue;
-    for (const auto& p : c->participants) {
+  for (const auto& c : open_conferences()) {
+    if (c.participants_now == 0) continue;
+    for (const auto& p : c.participants) {
       if (p.joined_ms != 0 && p.left_ms == 0) ++out[p.room];
     }
   }

@@ -51,10 +51,12 @@ struct Participant {
   bool muted = false;
   std::string room, consent_how;  // from the call record
   std::int64_t consent_ms = 0;
+  bool hold = false;
 };
 
 struct ConferenceSummary {
   std::string conference_sid;
+  std::string room;  // the first participant's room with one ("" without rooms)
   std::int64_t started_ms = 0, ended_ms = 0;
   int peak_participants = 0;
   int participants_now = 0;
@@ -133,6 +135,8 @@ class CallStore {
   std::map<std::string, int> participants_by_room();
   // One room's entry of the above, without copying the map (each caller's admission asks it).
   int participants_in(const std::string& room);
+  // The conferences that have started and not ended, as committed (for the live console).
+  std::vector<ConferenceSummary> open_conferences();
   // Deletes the records of calls first seen before now_ms - prune_after that never appear in a
   // conference event; returns how many. The writer does this on its own schedule too.
   std::size_t prune(std::int64_t now_ms);
@@ -166,6 +170,7 @@ class CallStore {
   sqlite3* db_ = nullptr;
   std::mutex mutex_;  // the connection
   std::map<std::string, int> count_participants();
+  std::vector<std::string> open_conference_sids();
   // Calls read(the counts per room), counting afresh first when an event has committed since.
   template <class Read>
   auto with_participants(Read read);

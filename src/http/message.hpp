@@ -2,6 +2,7 @@
 // The request and response as the application sees them: plain data, no Beast types, so that
 // routing and every handler are pure functions testable without sockets.
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,10 +17,23 @@ struct Request {
   std::string target;  // raw request target as received: path plus "?query"
   Headers headers;
   std::string body;
+  std::string remote{};  // the peer's address, as text (set by the server)
 
   std::string_view path() const;
   // First header with this name (case-insensitive), or empty.
   std::string_view header(std::string_view name) const;
+};
+
+// The open end of a streamed answer (Server-Sent Events). Safe to use from any thread, and after
+// the connection is gone (sends then fail).
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  // Queues bytes for the client. False when the connection is gone, or when too much is still
+  // unsent: a client that does not read is closed rather than buffered for.
+  virtual bool send(std::string bytes) = 0;
+  virtual bool open() const = 0;
+  virtual void close() = 0;
 };
 
 struct Response {
@@ -28,6 +42,9 @@ struct Response {
   std::string body;
   Headers headers;
   std::string reason;  // why a 4xx/5xx happened: for the log line only, never sent
+  // Set: the head goes out without a length, then the connection carries what the sink given to
+  // this callback sends, until either side closes it (`body` is not sent).
+  std::function<void(std::shared_ptr<StreamSink>)> stream;
 
   static Response text(int status, std::string body, std::string reason = {});
   static Response xml(std::string body);

@@ -9,6 +9,10 @@ void Router::add(std::string path, std::vector<std::string> methods, Handler han
   routes_.push_back({std::move(path), std::move(methods), std::move(handler)});
 }
 
+void Router::add_prefix(std::string prefix, Handler handler) {
+  prefixes_.emplace_back(std::move(prefix), std::move(handler));
+}
+
 void Router::dispatch(const Request& request, const Respond& respond) const {
   const std::string_view path = request.path();
   for (const auto& route : routes_) {
@@ -26,6 +30,9 @@ void Router::dispatch(const Request& request, const Respond& respond) const {
     }
     route.handler(request, respond);
     return;
+  }
+  for (const auto& [prefix, handler] : prefixes_) {
+    if (path.starts_with(prefix)) return handler(request, respond);
   }
   respond(Response::text(404, "Not Found\n", "no route for this path"));
 }

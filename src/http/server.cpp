@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -65,6 +66,7 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)),
         deadline_(stream_.get_executor()),
         peer_(std::move(peer)),
+        peer_text_(peer_.to_string()),
         shared_(std::move(shared)),
         reader_({shared_->options.header_limit, shared_->options.body_limit}) {}
 
@@ -90,8 +92,32 @@ class Session : public std::enable_shared_from_this<Session> {
   // request in flight closes after answering it.
   void shutdown() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->waiting_ && !self->reader_.got_some()) self->close();
+      if (self->streaming_ || (self->waiting_ && !self->reader_.got_some())) self->close();
     });
+  }
+
+  // The sink's side (any thread): queued on the session's strand.
+  bool stream_send(std::string bytes) {
+    if (stream_closed_.load()) return false;
+    const std::size_t pending = stream_pending_.fetch_add(bytes.size()) + bytes.size();
+    if (pending > kStreamPendingLimit) {
+      shared_->limited.warn("http.stream_slow", "a stream's client does not read: closed",
+                            {{"pending_bytes", pending}});
+      stream_close();
+      return false;
+    }
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), bytes = std::move(bytes)]() mutable {
+                if (self->stream_closed_.load()) return;
+                self->stream_queue_.push_back(std::move(bytes));
+                if (self->stream_queue_.size() == 1) self->stream_write();
+              });
+    return true;
+  }
+  bool stream_open() const { return !stream_closed_.load(); }
+  void stream_close() {
+    stream_closed_.store(true);
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
   }
 
   // For the listener at the connection limit: whether this connection may be closed to make room
@@ -127,6 +153,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const net::ip::address& peer() const { return peer_; }
 
   static constexpr auto kHeaderGrace = std::chrono::seconds(1);
+  static constexpr std::size_t kStreamPendingLimit = 256 * 1024;
 
  private:
   // Waits for the next request on this connection (bytes of it may already be buffered).
@@ -257,6 +284,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     request.headers.resize(n);
     request.body = std::move(req.body());
+    request.remote.assign(peer_text_);
 
     // Answered at once (the usual case), the write starts right here on the session's strand;
     // an answer from another thread (a recording callback) is posted to it.
@@ -340,6 +368,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!response.content_type.empty()) append_field(head, "Content-Type", response.content_type);
     for (const auto& [name, value] : response.headers)
       append_field(head, name, value);
+    if (response.stream && !head_ && response.status == 200) {
+      return write_stream_head(std::move(response.stream));
+    }
     if (close_now) head += "Connection: close\r\n";
     head += "Content-Length: ";
     append_number(head, response.body.size());
@@ -355,6 +386,66 @@ class Session : public std::enable_shared_from_this<Session> {
           if (close_now) return self->close();
           self->read();
         });
+  }
+
+  // A streamed answer: no length (the body ends when the connection closes), not kept alive.
+  // Once the head is out the sink is handed over; a read of the socket notices the client
+  // leaving (it sends nothing more on this connection).
+  void write_stream_head(std::function<void(std::shared_ptr<StreamSink>)> start) {
+    head_buffer_ += "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
+    streaming_ = true;
+    stream_.expires_after(shared_->options.request_timeout);
+    net::async_write(
+        stream_, net::buffer(head_buffer_),
+        [self = shared_from_this(), start = std::move(start)](error_code ec, std::size_t) {
+          if (ec) return self->close();
+          self->stream_.expires_never();
+          self->watch_peer();
+          start(std::make_shared<Sink>(self));
+        });
+  }
+
+  struct Sink : StreamSink {
+    explicit Sink(const std::shared_ptr<Session>& s) : session(s) {}
+    bool send(std::string bytes) override {
+      auto s = session.lock();
+      return s && s->stream_send(std::move(bytes));
+    }
+    bool open() const override {
+      auto s = session.lock();
+      return s && s->stream_open();
+    }
+    void close() override {
+      if (auto s = session.lock()) s->stream_close();
+    }
+    std::weak_ptr<Session> session;
+  };
+
+  void watch_peer() {
+    if (!drain_buffer_) drain_buffer_ = std::make_shared<std::vector<char>>(1024);
+    stream_.socket().async_read_some(net::buffer(*drain_buffer_),
+                                     [self = shared_from_this()](error_code, std::size_t) {
+                                       // Data or EOF alike: a stream's client has nothing more
+                                       // to say on this connection.
+                                       self->close();
+                                     });
+  }
+
+  // On the strand: sends the queue's front, then the next, each within the request timeout.
+  void stream_write() {
+    if (stream_queue_.empty() || stream_closed_.load()) return;
+    stream_.expires_after(shared_->options.request_timeout);
+    net::async_write(stream_, net::buffer(stream_queue_.front()),
+                     [self = shared_from_this()](error_code ec, std::size_t n) {
+                       if (ec) return self->close();
+                       self->stream_pending_.fetch_sub(n);
+                       self->stream_queue_.pop_front();
+                       if (self->stream_queue_.empty()) {
+                         self->stream_.expires_never();
+                         return;
+                       }
+                       self->stream_write();
+                     });
   }
 
   static void append_number(std::string& out, std::uint64_t value) {
@@ -392,6 +483,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void close() {
+    stream_closed_.store(true);
     waiting_ = false;
     waiting_since_ns_.store(0, std::memory_order_relaxed);
     deadline_.cancel();
@@ -403,6 +495,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   net::steady_timer deadline_;  // to receive one whole request (or sit idle)
   net::ip::address peer_;
+  std::string peer_text_;
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
   RequestReader reader_;
@@ -415,7 +508,11 @@ class Session : public std::enable_shared_from_this<Session> {
   bool timed_out_ = false;  // the request deadline cancelled the read
   bool keep_alive_ = false;
   bool head_ = false;
-  bool writing_ = false;          // the answer to the current request is being written
+  bool writing_ = false;    // the answer to the current request is being written
+  bool streaming_ = false;  // the answer is a stream (see write_stream_head)
+  std::deque<std::string> stream_queue_;
+  std::atomic<std::size_t> stream_pending_{0};
+  std::atomic<bool> stream_closed_{false};
   std::uint64_t request_id_ = 0;  // which request a Respond belongs to (see on_request)
   std::atomic<std::int64_t> waiting_since_ns_{0};  // 0: not evictable (see evictable())
   std::atomic<bool> has_bytes_{false};

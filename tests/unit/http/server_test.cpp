@@ -6,12 +6,15 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -141,7 +144,50 @@ class Client {
     return extra;
   }
 
+  // Sends a GET and returns; the answer is read with read_until.
+  bool send_get(const std::string& target) {
+    if (ec_) return false;
+    bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    beast::error_code ec;
+    stream_.expires_after(kDeadline);
+    bhttp::async_write(stream_, req, [&](beast::error_code e, std::size_t) { ec = e; });
+    run();
+    return !ec;
+  }
+
+  // Reads until `needle` has arrived (everything read so far is returned, and kept out of later
+  // reads), or the connection ends or the deadline passes (then what arrived, without it).
+  std::string read_until(const std::string& needle) {
+    std::string got = std::move(pending_);
+    pending_.clear();
+    stream_.expires_after(kDeadline);
+    bool done = got.find(needle) != std::string::npos;
+    std::function<void()> more = [&] {
+      stream_.async_read_some(buffer_.prepare(4096), [&](beast::error_code e, std::size_t n) {
+        buffer_.commit(n);
+        got += beast::buffers_to_string(buffer_.data());
+        buffer_.consume(buffer_.size());
+        if (e || got.find(needle) != std::string::npos) return;
+        more();
+      });
+    };
+    if (!done) more();
+    run();
+    const auto at = got.find(needle);
+    if (at == std::string::npos) return got;
+    pending_ = got.substr(at + needle.size());
+    return got.substr(0, at + needle.size());
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
  private:
+  std::string pending_;
   void read_rest(std::string& extra, beast::error_code& ec) {
     stream_.async_read_some(buffer_.prepare(4096),
                             [this, &extra, &ec](beast::error_code e, std::size_t n) {
@@ -304,6 +350,90 @@ TEST_F(HttpServerTest, SecondAnswerToOneRequestIsDropped) {
   EXPECT_EQ(reply.body, "ok\n");
   expect_nothing_more(client);
   expect_still_serving();
+}
+
+}  // namespace
+}  // namespace partyline::http
+
+namespace partyline::http {
+namespace {
+
+// Waits (with a deadline) until `ready` holds.
+template <class F>
+bool eventually(F ready) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!ready()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// A streamed answer (Server-Sent Events): the head without a length, then what the sink sends,
+// in order, from another thread; the sink reports the client gone once it closes the connection.
+TEST_F(HttpServerTest, AStreamCarriesWhatItsSinkSendsUntilTheClientLeaves) {
+  std::mutex mutex;
+  std::shared_ptr<StreamSink> sink;
+  start([&](const Request& request, const Respond& respond) {
+    if (request.path() != "/events") return respond(Response::text(200, "ok\n"));
+    Response r;
+    r.content_type = "text/event-stream";
+    r.stream = [&](std::shared_ptr<StreamSink> s) {
+      std::lock_guard lock(mutex);
+      sink = std::move(s);
+    };
+    respond(std::move(r));
+  });
+  Client client(port_);
+  ASSERT_TRUE(client.send_get("/events"));
+  const std::string head = client.read_until("\r\n\r\n");
+  EXPECT_NE(head.find("HTTP/1.1 200"), std::string::npos) << head;
+  EXPECT_NE(head.find("Content-Type: text/event-stream"), std::string::npos) << head;
+  EXPECT_EQ(head.find("Content-Length"), std::string::npos) << head;
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mutex);
+    return sink != nullptr;
+  }));
+  std::shared_ptr<StreamSink> s;
+  {
+    std::lock_guard lock(mutex);
+    s = sink;
+  }
+  std::thread([s] {
+    EXPECT_TRUE(s->send("event: room\ndata: 1\n\n"));
+    EXPECT_TRUE(s->send("event: room\ndata: 2\n\n"));
+  }).join();
+  EXPECT_EQ(client.read_until("data: 2\n\n"), "event: room\ndata: 1\n\nevent: room\ndata: 2\n\n");
+  EXPECT_TRUE(s->open());
+  client.close();
+  EXPECT_TRUE(eventually([&] { return !s->open(); }));
+  EXPECT_FALSE(s->send("too late"));
+  expect_still_serving();
+}
+
+// A stream holds its connection open: the server's shutdown closes it rather than waiting out the
+// grace period, and the client sees the end.
+TEST_F(HttpServerTest, ShutdownClosesAnOpenStream) {
+  std::atomic<bool> streaming{false};
+  start([&](const Request&, const Respond& respond) {
+    Response r;
+    r.content_type = "text/event-stream";
+    r.stream = [&](std::shared_ptr<StreamSink> s) {
+      s->send(": hello\n\n");
+      streaming = true;
+    };
+    respond(std::move(r));
+  });
+  Client client(port_);
+  ASSERT_TRUE(client.send_get("/events"));
+  EXPECT_NE(client.read_until(": hello\n\n").find(": hello"), std::string::npos);
+  const auto started = std::chrono::steady_clock::now();
+  server_->stop();
+  thread_.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
+  beast::error_code ec;
+  client.rest(ec);
+  EXPECT_TRUE(ec) << "the connection ended";
 }
 
 }  // namespace

@@ -15,6 +15,8 @@ PKGS=(
   clang libclang-rt-14-dev
   # black-box tests: Node's test runner and the official twilio npm package
   nodejs npm
+  # the console's browser tests (playwright-core drives Debian's chromium)
+  chromium
   # the Debian package (CPack's DEB generator runs file and dpkg-shlibdeps)
   file dpkg-dev
   # the loopback S3 server of the tests (OpenStack Swift, unpacked by scripts/swift-s3.sh) runs on

@@ -9,6 +9,7 @@ PKGS=(
   # libraries (see README "Dependencies" for why each)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libcurl4-openssl-dev libsqlite3-dev libpugixml-dev libcli11-dev libtomlplusplus-dev
+  libsodium-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (scripts/fuzz.sh): clang 14 with libFuzzer and the sanitizer runtimes
   # (libclang-rt-14-dev holds them; clang only recommends it)

@@ -10,6 +10,7 @@
 #include "tools/recordings.hpp"
 #include "tools/rooms.hpp"
 #include "tools/simulate.hpp"
+#include "tools/users.hpp"
 
 using namespace partyline;
 
@@ -50,6 +51,20 @@ int main(int argc, char** argv) {
   rooms_cmd->add_subcommand("unlock", "Let everyone in again")
       ->add_option("NAME", room_name)
       ->required();
+  auto* users_cmd = cli.add_subcommand(
+      "users", "Console users: list them (the default), add NAME, passwd NAME, remove NAME");
+  users_cmd->require_subcommand(0, 1);
+  std::string user_name, user_role = "producer";
+  auto* users_add = users_cmd->add_subcommand("add", "Add a user; the password is read from stdin");
+  users_add->add_option("NAME", user_name)->required();
+  users_add->add_option("--role", user_role, "admin or producer (the default)");
+  users_cmd->add_subcommand("list", "Every user: name, role, when added");
+  users_cmd->add_subcommand("passwd", "Set a new password (from stdin); ends the user's sessions")
+      ->add_option("NAME", user_name)
+      ->required();
+  users_cmd->add_subcommand("remove", "Remove a user and end their sessions")
+      ->add_option("NAME", user_name)
+      ->required();
   CLI11_PARSE(cli, argc, argv);
 
   config::Config config;
@@ -71,6 +86,11 @@ int main(int argc, char** argv) {
   if (rooms_cmd->parsed()) {
     const auto sub = rooms_cmd->get_subcommands();
     return tools::rooms(config, sub.empty() ? "list" : sub.front()->get_name(), room_name);
+  }
+  if (users_cmd->parsed()) {
+    const auto sub = users_cmd->get_subcommands();
+    return tools::users(config, sub.empty() ? "list" : sub.front()->get_name(), user_name,
+                        user_role);
   }
   return app::serve(config);
 }

@@ -164,12 +164,17 @@ export async function runExpectExit(opts = {}, timeout = 10000) {
 }
 
 /**
- * Run the binary with other arguments (e.g. `simulate`) and an explicit environment.
+ * Run the binary with other arguments (e.g. `simulate`) and an explicit environment; `stdin`, when
+ * given, is written to its standard input (otherwise that is /dev/null).
  * Resolves { code, signal, stdout, stderr, timedOut } once it exits (SIGKILL after `timeout`).
  */
-export async function runCommand(args, env, { timeout = 30000, cwd } = {}) {
+export async function runCommand(args, env, { timeout = 30000, cwd, stdin } = {}) {
   assertBinary();
-  const proc = spawn(BIN, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(BIN, args, { env, cwd, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (stdin !== undefined) {
+    proc.stdin.on('error', () => {}); // a command that exits before reading it (EPIPE)
+    proc.stdin.end(stdin);
+  }
   let stdout = '';
   let stderr = '';
   let timedOut = false;

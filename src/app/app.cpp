@@ -94,6 +94,17 @@ App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::
   add_async_webhook("/recording-callback", [this](const Params& p, http::Respond respond) {
     recording_callback(p, std::move(respond));
   });
+  if (services_.console != nullptr) {
+    console_ = std::make_unique<Console>(
+        runtime_.public_base_url, log_, clock_, *services_.console, services_.calls,
+        services_.locks, [this]() -> const rooms::Rooms& { return answers_.get()->rooms(); });
+    const http::Handler console = [this](const Request& r, const http::Respond& respond) {
+      console_->handle(r, respond);
+    };
+    router_.add("/console", {"GET"}, console);
+    router_.add_prefix("/console/", console);
+    router_.add_prefix("/api/", console);
+  }
 }
 
 void App::add_webhook(const std::string& path, WebhookHandler handler) {
@@ -326,6 +337,7 @@ void App::conf_status(const Params& p, http::Respond respond) const {
   // The answer waits for the commit of the batch that holds the event (never blocking this
   // thread): a 204 means the event is kept, and a 503 makes Twilio send it again.
   auto answer = [this, name = conference_event_name(event), fields = std::move(fields),
+                 room = std::string(param(p, "FriendlyName")),
                  respond](const db::WriteResult& result) mutable {
     if (!result.committed) {
       return respond(Response::text(503, "Service Unavailable\n",
@@ -333,6 +345,8 @@ void App::conf_status(const Params& p, http::Respond respond) const {
     }
     log_.info(name, std::move(fields));
     respond(Response::empty(204));
+    // The conference's name is its room's: the consoles watching it hear of the change.
+    if (console_) console_->conference_changed(room);
   };
   try {
     services_.calls.record_event(e, answer);

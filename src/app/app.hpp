@@ -5,6 +5,7 @@
 #include <string>
 #include <variant>
 
+#include "app/console.hpp"
 #include "app/runtime.hpp"
 #include "call_flow/call_flow.hpp"
 #include "call_flow/current.hpp"
@@ -32,6 +33,7 @@ struct Services {
   db::RoomLocks& locks;
   metrics::Metrics& metrics;
   const http::ServerCounters& server;  // connections refused and evicted, for /metrics
+  ConsoleDeps* console = nullptr;      // null: no console (its routes answer 404)
 };
 
 class App {
@@ -110,6 +112,7 @@ class App {
   mutable rooms::PinGuard pin_guard_{clock_};            // wrong PINs per caller number
   call_flow::CurrentAnswers answers_;                    // TwiML, built once per room set
   std::optional<twilio::SignatureValidator> signature_;  // keyed once with the auth token
+  std::unique_ptr<Console> console_;                     // the pages and /api/ (with a ConsoleDeps)
   http::Router router_;
 };
 

@@ -43,9 +43,12 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
 
   const bool http_api = config.twilio_api_base.starts_with("http://");
   if (!config.local_mode) {
-    rest = std::make_unique<twilio::RestClient>(twilio::RestOptions{
-        .api_base = config.twilio_api_base, .credentials = runtime.twilio, .allow_http = http_api});
+    const twilio::RestOptions options{
+        .api_base = config.twilio_api_base, .credentials = runtime.twilio, .allow_http = http_api};
+    rest = std::make_unique<twilio::RestClient>(options);
+    control = std::make_unique<twilio::RestConferenceControl>(options);
   }
+  auth = std::make_unique<auth::Authenticator>(config.data_dir / auth::kConsoleDatabaseFile);
   const auto spool = config.data_dir / "spool";
   followups = std::make_unique<recordings::Followups>(
       recordings::FollowupOptions{

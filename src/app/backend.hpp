@@ -7,6 +7,7 @@
 #include <string>
 
 #include "app/runtime.hpp"
+#include "auth/authenticator.hpp"
 #include "config/config.hpp"
 #include "db/calls.hpp"
 #include "db/jobs.hpp"
@@ -17,6 +18,7 @@
 #include "recordings/pipeline.hpp"
 #include "recordings/reconciler.hpp"
 #include "storage/object_store.hpp"
+#include "twilio/conference.hpp"
 #include "twilio/rest.hpp"
 
 namespace partyline::app {
@@ -39,6 +41,10 @@ struct Backend {
   std::unique_ptr<db::RoomLocks> locks;
   std::unique_ptr<storage::ObjectStore> storage;
   std::unique_ptr<twilio::RestClient> rest;  // absent in local mode
+  // The console's users and sessions (DATA_DIR/console.db), and its hands on a live conference
+  // (absent in local mode).
+  std::unique_ptr<auth::Authenticator> auth;
+  std::unique_ptr<twilio::ConferenceControl> control;
   std::unique_ptr<recordings::Followups> followups;
   std::unique_ptr<recordings::Pipeline> pipeline;
 

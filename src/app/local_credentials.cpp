@@ -29,7 +29,8 @@ LocalCredentials read_local_credentials(const fs::path& data_dir) {
     auto it = o.find(key);
     return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : "";
   };
-  LocalCredentials c{str("account_sid"), str("auth_token"), str("public_base_url")};
+  LocalCredentials c{str("account_sid"), str("auth_token"), str("public_base_url"),
+                     str("console_password")};
   if (!twilio::is_sid(c.account_sid, "AC") || c.auth_token.size() < 16) {
     throw std::runtime_error(file.string() + " lacks a valid account_sid or auth_token");
   }
@@ -39,11 +40,14 @@ LocalCredentials read_local_credentials(const fs::path& data_dir) {
 void save_local_credentials(const fs::path& data_dir, const LocalCredentials& c) {
   const fs::path file = data_dir / kLocalCredentialsFile;
   const fs::path tmp = data_dir / (std::string(kLocalCredentialsFile) + ".tmp");
-  const std::string text =
-      boost::json::serialize(boost::json::object{{"account_sid", c.account_sid},
-                                                 {"auth_token", c.auth_token},
-                                                 {"public_base_url", c.public_base_url}}) +
-      "\n";
+  boost::json::object o{{"account_sid", c.account_sid},
+                        {"auth_token", c.auth_token},
+                        {"public_base_url", c.public_base_url}};
+  if (!c.console_password.empty()) {
+    o["console_user"] = "admin";
+    o["console_password"] = c.console_password;
+  }
+  const std::string text = boost::json::serialize(o) + "\n";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw std::runtime_error("cannot write " + tmp.string());
   ::fchmod(fd, 0600);

@@ -11,6 +11,9 @@ struct LocalCredentials {
   std::string account_sid;
   std::string auth_token;
   std::string public_base_url;
+  // The first console user's ("admin") password, made at the first start with a console; kept
+  // here, readable by the owner only, so that the person who started the service can sign in.
+  std::string console_password{};
 };
 
 inline constexpr const char* kLocalCredentialsFile = "local-credentials.json";

@@ -20,9 +20,11 @@ Runtime load_runtime(const config::Config& config, LocalCredentialsUse use) {
 
 void publish_local_runtime(const config::Config& config, const Runtime& runtime) {
   if (!config.local_mode) return;
-  save_local_credentials(
-      config.data_dir,
-      {runtime.twilio.account_sid, runtime.twilio.auth_token.reveal(), runtime.public_base_url});
+  // The console's password, when there is one already, stays.
+  LocalCredentials kept = read_local_credentials(config.data_dir);
+  save_local_credentials(config.data_dir,
+                         {runtime.twilio.account_sid, runtime.twilio.auth_token.reveal(),
+                          runtime.public_base_url, kept.console_password});
 }
 
 }  // namespace partyline::app

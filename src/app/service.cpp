@@ -18,9 +18,11 @@
 #include "app/backend.hpp"
 #include "app/local_credentials.hpp"
 #include "app/runtime.hpp"
+#include "auth/password.hpp"
 #include "http/server.hpp"
 #include "log/logger.hpp"
 #include "rooms/rooms.hpp"
+#include "util/crypto.hpp"
 
 namespace partyline::app {
 namespace {
@@ -193,6 +195,32 @@ void raise_fd_limit(const config::Config& config, log::Logger& log) {
   }
 }
 
+// Local mode's first start makes the console user "admin" with a random password kept in the
+// local credentials file; in production the console stays shut (404) until someone adds a user.
+// Either way the log says how to get in, never a password.
+void prepare_console(const config::Config& config, const Runtime& runtime,
+                     auth::Authenticator& auth, log::Logger& log) {
+  const std::string url = runtime.public_base_url + "/console";
+  const auto file = (config.data_dir / kLocalCredentialsFile).string();
+  if (auth.users().count() == 0) {
+    if (!config.local_mode) {
+      log.warn("console.no_user",
+               {{"message",
+                 "the console is off until a user exists: partyline users add NAME "
+                 "--role admin (the password is read from standard input)"}});
+      return;
+    }
+    LocalCredentials creds = read_local_credentials(config.data_dir);
+    creds.console_password = util::hex_lower(util::random_bytes(12));
+    auth.users().add("admin", auth::hash_password(creds.console_password), db::Role::kAdmin);
+    save_local_credentials(config.data_dir, creds);
+    log.info("console.user_created", {{"user", "admin"}, {"password_in", file}});
+  }
+  log.info("console.ready",
+           {{"url", url},
+            log::Field::unless_empty("password_in", config.local_mode ? file : std::string())});
+}
+
 }  // namespace
 
 int serve(const config::Config& config) {
@@ -275,10 +303,17 @@ int serve(const config::Config& config) {
     return kExitConfig;
   }
   request_metrics = &backend->metrics;
-  App application(
-      config, runtime, log, util::system_clock(), util::system_random(),
-      {*backend->pipeline, *backend->calls, *backend->locks, backend->metrics, server.counters()},
-      std::move(*rooms));
+  try {
+    prepare_console(config, runtime, *backend->auth, log);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "partyline: DATA_DIR: %s\n", e.what());
+    return kExitConfig;
+  }
+  ConsoleDeps console{*backend->auth, backend->control.get()};
+  App application(config, runtime, log, util::system_clock(), util::system_random(),
+                  {*backend->pipeline, *backend->calls, *backend->locks, backend->metrics,
+                   server.counters(), &console},
+                  std::move(*rooms));
   backend->room_prefix = [&application](const std::string& room) {
     return application.room_prefix(room);
   };

@@ -3,14 +3,14 @@ import http from 'node:http';
 import net from 'node:net';
 import twilio from 'twilio';
 
-export function request(port, { method = 'GET', path = '/', headers = {}, body, agent } = {}) {
+export function request(port, { method = 'GET', path = '/', headers = {}, body, agent, localAddress } = {}) {
   return new Promise((resolve, reject) => {
     const buf = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body);
     const h = { ...headers };
     if (buf && !Object.keys(h).some((k) => k.toLowerCase() === 'content-length')) h['Content-Length'] = buf.length;
     let answered = false;
     const req = http.request(
-      { host: '127.0.0.1', port, method, path, headers: h, agent: agent ?? false },
+      { host: '127.0.0.1', port, method, path, headers: h, agent: agent ?? false, ...(localAddress ? { localAddress } : {}) },
       (res) => {
         answered = true;
         const chunks = [];

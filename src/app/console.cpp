@@ -117,6 +117,10 @@ void Console::conference_changed(const std::string& room) {
   hub_.changed(room);
 }
 
+std::int64_t Console::now_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_().time_since_epoch()).count();
+}
+
 std::optional<Console::Caller> Console::session_of(const Request& request) {
   const std::string_view cookies = request.header("Cookie");
   std::string_view token;
@@ -376,14 +380,16 @@ void Console::action(const Caller& caller, const rooms::Room& room, const std::s
   if (what == "lock") {
     const auto locked = flag(*body, "locked");
     if (!locked) return respond(error(400, "expected {\"locked\": true|false}"));
-    const auto now =
-        std::chrono::duration_cast<std::chrono::milliseconds>(clock_().time_since_epoch()).count();
-    auto changed = rooms::set_locked(rooms_(), locks_, room.name, *locked, now);
+    auto changed = rooms::set_locked(rooms_(), locks_, room.name, *locked, now_ms());
     if (!changed) return respond(error(500, changed.error().reason));
     log_.info("console.action", {{"user", user},
                                  {"room", room.name},
                                  {"action", *locked ? "lock" : "unlock"},
                                  {"result", "ok"}});
+    if (const auto c = conference_of(room)) {
+      calls_.record_action(
+          {c->conference_sid, now_ms(), user, *locked ? "lock" : "unlock", "", "ok"});
+    }
     hub_.changed(room.name);
     return respond(json_response(202, json::object{{"locked", *locked}}));
   }
@@ -458,7 +464,7 @@ void Console::action(const Caller& caller, const rooms::Room& room, const std::s
   }
 
   const std::string caller_digits = target ? target->caller : std::string();
-  on_worker(respond, [this, ask, name, user, room_name = room.name, caller_digits, cf] {
+  on_worker(respond, [this, ask, name, user, room_name = room.name, caller_digits, cf, call_sid] {
     util::Result<void> r =
         deps_.control ? ask(*deps_.control)
                       : util::Result<void>(util::Failure::later(
@@ -470,6 +476,8 @@ void Console::action(const Caller& caller, const rooms::Room& room, const std::s
                 log::Field::unless_empty("caller", caller_digits),
                 {"ConferenceSid", cf},
                 {"result", r ? std::string("ok") : r.error().reason}});
+    // Kept with the conference: its report says who did what, and when.
+    calls_.record_action({cf, now_ms(), user, name, call_sid, r ? "ok" : r.error().reason});
     if (!r) return error(502, r.error().reason);
     if (name.ends_with("recording")) hub_.changed(room_name);
     return json_response(202, json::object{{"accepted", true}});

@@ -73,6 +73,7 @@ class Console {
   boost::json::object room_object(const rooms::Room& room, bool detail);
   std::optional<db::ConferenceSummary> conference_of(const rooms::Room& room);
   std::string cookie(const std::string& token, bool clear) const;
+  std::int64_t now_ms() const;
 
   std::string public_base_url_;
   std::string origin_;  // scheme://host[:port] of PUBLIC_BASE_URL

@@ -32,6 +32,15 @@ CREATE TABLE IF NOT EXISTS conference_events (
   muted          INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (conference_sid, sequence)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS console_actions (
+  conference_sid TEXT NOT NULL,
+  at_ms          INTEGER NOT NULL,
+  user           TEXT NOT NULL,
+  action         TEXT NOT NULL,
+  call_sid       TEXT NOT NULL DEFAULT '',
+  result         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS console_actions_by_conference ON console_actions (conference_sid);
 COMMIT;
 )sql";
 
@@ -398,6 +407,14 @@ void CallStore::apply(const Write& w) {
       s.step();
       return;
     }
+    case Write::Kind::kAction: {
+      auto& s = prepared(
+          "INSERT INTO console_actions (conference_sid, at_ms, user, action, call_sid, result) "
+          "VALUES (?, ?, ?, ?, ?, ?)");
+      s.bind(1, w.a).bind(2, w.n1).bind(3, w.b).bind(4, w.c).bind(5, w.d).bind(6, w.e);
+      s.step();
+      return;
+    }
     case Write::Kind::kEvent: {
       auto& s = prepared(
           "INSERT INTO conference_events (conference_sid, sequence, event, call_sid, at_ms, "
@@ -432,6 +449,14 @@ void CallStore::record_role(std::string_view call_sid, std::string_view role, st
                             WriteDone done, std::string_view room) {
   enqueue({Write::Kind::kRole, std::string(call_sid), std::string(role), std::string(room), now_ms,
            0, false, std::move(done)});
+}
+
+void CallStore::record_action(const ConsoleAction& a, WriteDone done) {
+  Write w{Write::Kind::kAction, a.conference_sid, a.user, a.action, a.at_ms, 0, false,
+          std::move(done)};
+  w.d = a.call_sid;
+  w.e = a.result;
+  enqueue(std::move(w));
 }
 
 void CallStore::record_event(const ConferenceEvent& e, WriteDone done) {
@@ -471,7 +496,16 @@ std::optional<ConferenceSummary> CallStore::committed_conference(
         {conference_sid, s.integer(0), s.text(1), s.text(2), s.integer(3), s.integer(4) != 0});
   }
   if (events.empty()) return std::nullopt;
-  return replay(conference_sid, events, calls_of(events));
+  auto summary = replay(conference_sid, events, calls_of(events));
+  Stmt a(db_,
+         "SELECT at_ms, user, action, call_sid, result FROM console_actions "
+         "WHERE conference_sid = ? ORDER BY at_ms, rowid");
+  a.bind(1, conference_sid);
+  while (a.step()) {
+    summary.actions.push_back(
+        {conference_sid, a.integer(0), a.text(1), a.text(2), a.text(3), a.text(4)});
+  }
+  return summary;
 }
 
 std::optional<CallRecord> CallStore::call(const std::string& call_sid) {

@@ -54,6 +54,15 @@ struct Participant {
   bool hold = false;
 };
 
+// What a console user did to a running conference (the report's "muted by alice at …").
+struct ConsoleAction {
+  std::string conference_sid;
+  std::int64_t at_ms = 0;
+  std::string user, action;  // action: mute, unmute, hold, unhold, remove, end, ...
+  std::string call_sid;      // the participant acted on, or ""
+  std::string result;        // "ok", or Twilio's refusal
+};
+
 struct ConferenceSummary {
   std::string conference_sid;
   std::string room;  // the first participant's room with one ("" without rooms)
@@ -61,6 +70,7 @@ struct ConferenceSummary {
   int peak_participants = 0;
   int participants_now = 0;
   std::vector<Participant> participants;  // in order of first join
+  std::vector<ConsoleAction> actions;     // in order of time
 };
 
 // Pure: the conference as its events tell it, whatever order they arrived in.
@@ -117,6 +127,8 @@ class CallStore {
   // the event is committed or has failed (from the writer thread, or from this one when the
   // store is backing off).
   void record_event(const ConferenceEvent& event, WriteDone done = nullptr);
+  // Best effort without `done`, like record_call.
+  void record_action(const ConsoleAction& action, WriteDone done = nullptr);
   // Waits until every write queued so far is committed or has failed.
   void flush();
 
@@ -148,13 +160,14 @@ class CallStore {
   void exec(const char* sql);
   void migrate();
   struct Write {
-    enum class Kind { kCall, kConsent, kRole, kEvent } kind;
+    enum class Kind { kCall, kConsent, kRole, kEvent, kAction } kind;
     // call: sid, caller, room; consent: sid, -, room; role: sid, role, room; event: conference,
     // event, call
     std::string a, b, c;
     std::int64_t n1 = 0, n2 = 0;  // at_ms; event: sequence
     bool flag = false;            // call: with consent; event: muted
     WriteDone done = nullptr;
+    std::string d{}, e{};  // action: call, result
   };
   void enqueue(Write write);
   void apply(const Write& write);

@@ -54,12 +54,15 @@ void create_users_table(sqlite3* db) {
 
 sqlite3* open_console_database(const std::filesystem::path& file, const char* synchronous) {
   // Created here first: SQLite would make it (and its -wal and -shm, which copy its mode)
-  // readable by everyone under the usual umask.
-  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  // readable by everyone under the usual umask. Only when it is not there yet: closing a
+  // descriptor of a file drops every POSIX lock this process holds on it, SQLite's included, and
+  // another process would then take itself for the last user of the WAL and delete it.
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+  } else if (errno != EEXIST) {
     throw std::runtime_error("cannot open " + file.string() + ": " + std::strerror(errno));
   }
-  ::close(fd);
   return sqlite::open(file, synchronous);
 }
 

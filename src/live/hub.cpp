@@ -93,6 +93,14 @@ void Hub::loop() {
     lock.unlock();
 
     std::set<const http::StreamSink*> gone;
+    // A session that ended (signed out, expired, its user removed) gets nothing more: asked
+    // before each send, once per session and pass.
+    std::map<std::string, bool> valid;
+    const auto still_valid = [&](const std::string& token) {
+      auto [it, added] = valid.emplace(token, false);
+      if (added) it->second = valid_(token);
+      return it->second;
+    };
     for (const auto& room : rooms) {
       // Rooms nobody watches cost nothing.
       if (std::none_of(watchers.begin(), watchers.end(),
@@ -101,12 +109,16 @@ void Hub::loop() {
       const auto json = state_(room);
       for (const auto& w : watchers) {
         if (w.room != room) continue;
-        if (!json || !w.sink->send(event(*json))) gone.insert(w.sink.get());
+        if (!json || !still_valid(w.token) || !w.sink->send(event(*json))) {
+          gone.insert(w.sink.get());
+        }
       }
     }
     if (beat) {
       for (const auto& w : watchers) {
-        if (!valid_(w.token) || !w.sink->send(": keep-alive\n\n")) gone.insert(w.sink.get());
+        if (!still_valid(w.token) || !w.sink->send(": keep-alive\n\n")) {
+          gone.insert(w.sink.get());
+        }
       }
     }
     for (const auto& w : watchers) {

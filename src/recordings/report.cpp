@@ -68,6 +68,19 @@ std::string build_report(const db::Job& job, const std::optional<db::ConferenceS
   }
   if (rooms) out["room"] = std::move(room);
   out["participants"] = std::move(people);
+  // What the console's users did, when they did anything: "muted by alice at …".
+  if (!c->actions.empty()) {
+    boost::json::array actions;
+    for (const auto& a : c->actions) {
+      boost::json::object o{{"at", when(a.at_ms)}, {"by", a.user}, {"action", a.action}};
+      for (const auto& p : c->participants) {
+        if (!a.call_sid.empty() && p.call_sid == a.call_sid) o["participant"] = p.caller;
+      }
+      o["result"] = a.result;
+      actions.push_back(std::move(o));
+    }
+    out["actions"] = std::move(actions);
+  }
   return boost::json::serialize(out);
 }
 

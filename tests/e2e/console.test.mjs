@@ -3,6 +3,9 @@
 // actions on a conference, asked of the fake Twilio (each request checked).
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request, signedPost } from './lib/http.mjs';
 import { account, sid, voiceParams } from './lib/ids.mjs';
@@ -321,5 +324,81 @@ describe('console: the live room and its actions', () => {
     await stream.next();
     assert.equal((await api(srv, 'DELETE', '/api/session', { cookie: other })).status, 204);
     await waitFor(() => stream.ended, { timeout: 3000, what: 'the stream to end' });
+  });
+});
+
+describe('console: rooms, sessions that end, local mode', () => {
+  it('a participant of another room is not found there', async () => {
+    const acct = account();
+    const fake = await startFakeTwilio({ ...acct, conferences: 'any' });
+    const dir = mkdtempSync(join(tmpdir(), 'partyline-console-'));
+    const file = join(dir, 'rooms.toml');
+    writeFileSync(file, 'pin_length = 4\n\n[[room]]\nname = "alpha"\npins = { speaker = ["1234"] }\n\n[[room]]\nname = "beta"\npins = { speaker = ["2345"] }\n');
+    const srv = await startServer({ env: { ROOMS_FILE: file, TWILIO_ACCOUNT_SID: acct.accountSid, TWILIO_AUTH_TOKEN: acct.authToken, TWILIO_API_BASE: fake.origin } });
+    try {
+      assert.equal((await runCommand(['users', 'add', 'alice'], srv.env, { stdin: `${PASSWORD}\n` })).code, 0);
+      const cookie = cookieOf(await signIn(srv)).split(';')[0];
+      const join = async (room, pin, cf, seq) => {
+        const CallSid = sid('CA');
+        const r = await signedPost(srv, '/check-pin', voiceParams(srv.accountSid, { CallSid, Digits: pin }));
+        assert.match(r.body, new RegExp(`>${room}</Conference>`));
+        const e = await signedPost(srv, '/conf-status', { AccountSid: srv.accountSid, ConferenceSid: cf, StatusCallbackEvent: 'participant-join', FriendlyName: room, CallSid, SequenceNumber: String(seq) });
+        assert.equal(e.status, 204);
+        return CallSid;
+      };
+      const inAlpha = await join('alpha', '1234', sid('CF'), 1);
+      await join('beta', '2345', sid('CF'), 1);
+      const wrongRoom = await api(srv, 'POST', `/api/rooms/beta/participants/${inAlpha}`, { cookie, body: { muted: true } });
+      assert.equal(wrongRoom.status, 404, wrongRoom.body);
+      assert.equal(fake.conferenceRequests().length, 0, 'Twilio was not asked');
+      const right = await api(srv, 'POST', `/api/rooms/alpha/participants/${inAlpha}`, { cookie, body: { muted: true } });
+      assert.equal(right.status, 202, right.body);
+      const rooms = await api(srv, 'GET', '/api/rooms', { cookie });
+      assert.deepEqual(rooms.json.map((r) => [r.name, r.participants]), [['alpha', 1], ['beta', 1]]);
+    } finally { await srv.stop(); await fake.stop(); rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  it('a stream ends once its user\'s password is changed (the sessions end)', async () => {
+    const srv = await startServer();
+    try {
+      assert.equal((await runCommand(['users', 'add', 'alice'], srv.env, { stdin: `${PASSWORD}\n` })).code, 0);
+      const cookie = cookieOf(await signIn(srv)).split(';')[0];
+      const stream = openEvents(srv, '/api/rooms/partyline/events', cookie);
+      await stream.next();
+      assert.equal((await runCommand(['users', 'passwd', 'alice'], srv.env, { stdin: 'a new password here\n' })).code, 0);
+      assert.equal((await api(srv, 'GET', '/api/rooms', { cookie })).status, 401);
+      // The next change of the room finds the session gone: the stream ends instead.
+      const e = await signedPost(srv, '/conf-status', { AccountSid: srv.accountSid, ConferenceSid: sid('CF'), StatusCallbackEvent: 'conference-start', FriendlyName: 'partyline', SequenceNumber: '1' });
+      assert.equal(e.status, 204);
+      await waitFor(() => stream.ended, { timeout: 3000, what: 'the stream to end' });
+      assert.equal(stream.events.length, 1, 'no state after the session ended');
+    } finally { await srv.stop(); }
+  });
+
+  it('local mode: the first start makes user admin, its password kept in the local credentials file only', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'partyline-console-local-'));
+    try {
+      let srv = await startServer({ local: true, dataDir });
+      const made = await srv.waitForLog((l) => l.evt === 'console.user_created');
+      assert.equal(made.user, 'admin');
+      assert.match(made.password_in, /local-credentials\.json$/);
+      const creds = JSON.parse(readFileSync(join(dataDir, 'local-credentials.json'), 'utf8'));
+      assert.equal(creds.console_user, 'admin');
+      assert.ok(creds.console_password.length >= 16);
+      assert.equal((statSync(join(dataDir, 'local-credentials.json')).mode & 0o777), 0o600);
+      assert.equal(srv.rawLines.some((l) => l.includes(creds.console_password)), false, 'never in the log');
+      const ready = srv.logs.find((l) => l.evt === 'console.ready');
+      assert.match(ready.url, /^http:\/\/127\.0\.0\.1:\d+\/console$/);
+      const ok = await signIn(srv, 'admin', creds.console_password, { Origin: new URL(ready.url).origin });
+      assert.equal(ok.status, 204, ok.body);
+      await srv.stop();
+      // A second start keeps the user and the password.
+      srv = await startServer({ local: true, dataDir });
+      await srv.waitForLog((l) => l.evt === 'console.ready');
+      assert.equal(srv.logs.some((l) => l.evt === 'console.user_created'), false);
+      assert.equal(JSON.parse(readFileSync(join(dataDir, 'local-credentials.json'), 'utf8')).console_password, creds.console_password);
+      assert.equal((await signIn(srv, 'admin', creds.console_password)).status, 204);
+      await srv.stop();
+    } finally { rmSync(dataDir, { recursive: true, force: true }); }
   });
 });

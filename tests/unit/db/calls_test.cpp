@@ -259,3 +259,26 @@ TEST(CallStore, AddsTheRoomAndConsentColumnsToAnOlderFile) {
 
 }  // namespace
 }  // namespace partyline::db
+
+namespace partyline::db {
+namespace {
+
+TEST(CallStore, KeepsTheConsoleActionsOfAConferenceInOrder) {
+  testing::TestDir dir;
+  CallStore store(dir.path() / "db");
+  store.record_call(kA, "***1111", 900);
+  store.record_event({kCf, 1, "participant-join", kA, 1000, false});
+  store.record_action({kCf, 1200, "alice", "mute", kA, "ok"});
+  store.record_action({kCf, 1100, "bob", "lock", "", "ok"});
+  store.record_action({"CF" + std::string(32, '9'), 1300, "carol", "end", "", "ok"});
+  const auto c = store.conference(kCf);
+  ASSERT_TRUE(c.has_value());
+  ASSERT_EQ(c->actions.size(), 2u);
+  EXPECT_EQ(c->actions[0].user, "bob");
+  EXPECT_EQ(c->actions[1].action, "mute");
+  EXPECT_EQ(c->actions[1].call_sid, kA);
+  EXPECT_EQ(c->actions[1].at_ms, 1200);
+}
+
+}  // namespace
+}  // namespace partyline::db

@@ -46,6 +46,29 @@ TEST(Report, DescribesTheConferenceWithRedactedCallers) {
   EXPECT_TRUE(people[1].at("consent").is_null());
 }
 
+// "Muted by alice at …": what the console's users did, with the participant's last 4 digits.
+TEST(Report, SaysWhatTheConsoleDidAndWho) {
+  db::Job job;
+  job.recording_sid = "RE1";
+  db::ConferenceSummary c;
+  c.conference_sid = "CF1";
+  c.participants = {{"CA1", "***1111", "speaker", 1761419863000, 0, true, "", "", 0}};
+  const auto none = boost::json::parse(build_report(job, c)).as_object();
+  EXPECT_FALSE(none.contains("actions"));
+  c.actions = {{"CF1", 1761419870000, "alice", "mute", "CA1", "ok"},
+               {"CF1", 1761419880000, "bob", "end", "", "HTTP 400: nope"}};
+  const auto o = boost::json::parse(build_report(job, c)).as_object();
+  const auto& actions = o.at("actions").as_array();
+  ASSERT_EQ(actions.size(), 2u);
+  EXPECT_EQ(actions[0].at("by"), "alice");
+  EXPECT_EQ(actions[0].at("action"), "mute");
+  EXPECT_EQ(actions[0].at("participant"), "***1111");
+  EXPECT_EQ(actions[0].at("at"), "2025-10-25T19:17:50Z");
+  EXPECT_EQ(actions[0].at("result"), "ok");
+  EXPECT_FALSE(actions[1].as_object().contains("participant"));
+  EXPECT_EQ(actions[1].at("result"), "HTTP 400: nope");
+}
+
 TEST(Report, WithoutConferenceEvents) {
   db::Job job;
   job.recording_sid = "RE1";

@@ -110,6 +110,11 @@ describe('console: sign-in and sessions', () => {
     assert.equal(page.headers['content-security-policy'].split(';')[0], "default-src 'self'");
     assert.equal(page.headers['x-frame-options'], 'DENY');
     assert.equal(page.headers['referrer-policy'], 'same-origin');
+    // What the sign-in page loads loads without a session too (its script imports api.js).
+    for (const m of page.body.matchAll(/(?:src|href)="(\/console\/assets\/[^"]+)"/g)) {
+      assert.equal((await request(srv.port, { path: m[1] })).status, 200, m[1]);
+    }
+    assert.equal((await request(srv.port, { path: '/console/assets/api.js' })).status, 200);
     const live = await request(srv.port, { path: '/console' });
     assert.equal(live.status, 302);
     assert.match(live.headers.location, /^\/console\/sign-in\?next=/);

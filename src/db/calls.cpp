@@ -77,6 +77,9 @@ ConferenceSummary replay(const std::string& conference_sid, std::vector<Conferen
   ConferenceSummary s;
   s.conference_sid = conference_sid;
   std::map<std::string, std::size_t> index;  // call_sid -> participants[i]
+  std::map<std::string_view, const CallRecord*> by_sid;
+  for (const auto& c : calls)
+    by_sid.emplace(c.call_sid, &c);
   int present = 0;
   for (const auto& e : events) {
     if (e.event == "conference-start") {
@@ -92,15 +95,14 @@ ConferenceSummary replay(const std::string& conference_sid, std::vector<Conferen
     if (added) {
       Participant p;
       p.call_sid = e.call_sid;
-      for (const auto& c : calls) {
-        if (c.call_sid == e.call_sid) {
-          p.caller = c.caller;
-          p.role = c.role;
-          p.room = c.room;
-          if (s.room.empty()) s.room = c.room;
-          p.consent_how = c.consent_how;
-          p.consent_ms = c.consent_ms;
-        }
+      if (const auto found = by_sid.find(e.call_sid); found != by_sid.end()) {
+        const CallRecord& c = *found->second;
+        p.caller = c.caller;
+        p.role = c.role;
+        p.room = c.room;
+        if (s.room.empty()) s.room = c.room;
+        p.consent_how = c.consent_how;
+        p.consent_ms = c.consent_ms;
       }
       s.participants.push_back(std::move(p));
     }
@@ -157,6 +159,7 @@ CallStore::~CallStore() {
   queue_cv_.notify_all();
   writer_.join();
   prepared_.clear();
+  calls_of_.reset();
   sqlite3_close(db_);
 }
 
@@ -464,17 +467,23 @@ void CallStore::record_event(const ConferenceEvent& e, WriteDone done) {
            std::move(done)});
 }
 
+// One statement for the conference's calls, kept prepared: a room of 250 is read on every change
+// the console shows.
 std::vector<CallRecord> CallStore::calls_of(const std::vector<ConferenceEvent>& events) {
   std::vector<CallRecord> out;
-  for (const auto& e : events) {
-    if (e.call_sid.empty()) continue;
-    if (std::any_of(out.begin(), out.end(),
-                    [&](const auto& c) { return c.call_sid == e.call_sid; }))
-      continue;
-    Stmt s(db_, kCallSelect);
-    s.bind(1, e.call_sid);
-    if (s.step()) out.push_back(call_row(s));
+  if (events.empty()) return out;
+  if (!calls_of_) {
+    calls_of_ = std::make_unique<Stmt>(
+        db_,
+        "SELECT call_sid, caller, role, consent, first_seen_ms, room, consent_how, consent_ms "
+        "FROM calls WHERE call_sid IN (SELECT call_sid FROM conference_events WHERE "
+        "conference_sid = ? AND call_sid != '')");
   }
+  calls_of_->reset();
+  calls_of_->bind(1, events.front().conference_sid);
+  while (calls_of_->step())
+    out.push_back(call_row(*calls_of_));
+  calls_of_->reset();
   return out;
 }
 

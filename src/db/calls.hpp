@@ -155,6 +155,7 @@ class CallStore {
 
  private:
   std::vector<CallRecord> calls_of(const std::vector<ConferenceEvent>& events);
+  std::unique_ptr<sqlite::Statement> calls_of_;  // under mutex_
   // conference() without waiting for queued writes.
   std::optional<ConferenceSummary> committed_conference(const std::string& conference_sid);
   void exec(const char* sql);

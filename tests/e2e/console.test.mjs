@@ -396,12 +396,14 @@ describe('console: rooms, sessions that end, local mode', () => {
       assert.match(ready.url, /^http:\/\/127\.0\.0\.1:\d+\/console$/);
       const ok = await signIn(srv, 'admin', creds.console_password, { Origin: new URL(ready.url).origin });
       assert.equal(ok.status, 204, ok.body);
+      const session = cookieOf(ok).split(';')[0];
       await srv.stop();
       // A second start keeps the user and the password.
       srv = await startServer({ local: true, dataDir });
       await srv.waitForLog((l) => l.evt === 'console.ready');
       assert.equal(srv.logs.some((l) => l.evt === 'console.user_created'), false);
       assert.equal(JSON.parse(readFileSync(join(dataDir, 'local-credentials.json'), 'utf8')).console_password, creds.console_password);
+      assert.equal((await api(srv, 'GET', '/api/rooms', { cookie: session })).status, 200, 'the session survives a restart');
       assert.equal((await signIn(srv, 'admin', creds.console_password)).status, 204);
       await srv.stop();
     } finally { rmSync(dataDir, { recursive: true, force: true }); }

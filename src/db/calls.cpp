@@ -143,6 +143,9 @@ CallStore::CallStore(const std::filesystem::path& file, CallStoreOptions options
   try {
     exec(kSchema);
     migrate();
+    // Reads of what is committed (the console's rooms, reports, admissions) on a connection of
+    // their own: WAL lets them run while the writer commits, instead of queueing behind it.
+    rdb_ = sqlite::open(file, "NORMAL");
   } catch (...) {
     sqlite3_close(db_);
     throw;
@@ -160,6 +163,7 @@ CallStore::~CallStore() {
   writer_.join();
   prepared_.clear();
   calls_of_.reset();
+  sqlite3_close(rdb_);
   sqlite3_close(db_);
 }
 
@@ -474,7 +478,7 @@ std::vector<CallRecord> CallStore::calls_of(const std::vector<ConferenceEvent>& 
   if (events.empty()) return out;
   if (!calls_of_) {
     calls_of_ = std::make_unique<Stmt>(
-        db_,
+        rdb_,
         "SELECT call_sid, caller, role, consent, first_seen_ms, room, consent_how, consent_ms "
         "FROM calls WHERE call_sid IN (SELECT call_sid FROM conference_events WHERE "
         "conference_sid = ? AND call_sid != '')");
@@ -494,8 +498,8 @@ std::optional<ConferenceSummary> CallStore::conference(const std::string& confer
 
 std::optional<ConferenceSummary> CallStore::committed_conference(
     const std::string& conference_sid) {
-  std::lock_guard lock(mutex_);
-  Stmt s(db_,
+  std::lock_guard lock(read_mutex_);
+  Stmt s(rdb_,
          "SELECT sequence, event, call_sid, at_ms, muted FROM conference_events "
          "WHERE conference_sid = ? ORDER BY sequence");
   s.bind(1, conference_sid);
@@ -506,7 +510,7 @@ std::optional<ConferenceSummary> CallStore::committed_conference(
   }
   if (events.empty()) return std::nullopt;
   auto summary = replay(conference_sid, events, calls_of(events));
-  Stmt a(db_,
+  Stmt a(rdb_,
          "SELECT at_ms, user, action, call_sid, result FROM console_actions "
          "WHERE conference_sid = ? ORDER BY at_ms, rowid");
   a.bind(1, conference_sid);
@@ -519,16 +523,16 @@ std::optional<ConferenceSummary> CallStore::committed_conference(
 
 std::optional<CallRecord> CallStore::call(const std::string& call_sid) {
   flush();
-  std::lock_guard lock(mutex_);
-  Stmt s(db_, kCallSelect);
+  std::lock_guard lock(read_mutex_);
+  Stmt s(rdb_, kCallSelect);
   s.bind(1, call_sid);
   if (!s.step()) return std::nullopt;
   return call_row(s);
 }
 
 std::string CallStore::room_of_conference(const std::string& conference_sid) {
-  std::lock_guard lock(mutex_);
-  Stmt s(db_,
+  std::lock_guard lock(read_mutex_);
+  Stmt s(rdb_,
          "SELECT c.room FROM conference_events e JOIN calls c ON c.call_sid = e.call_sid "
          "WHERE e.conference_sid = ? AND c.room != '' ORDER BY e.sequence LIMIT 1");
   s.bind(1, conference_sid);
@@ -571,8 +575,8 @@ int CallStore::participants_in(const std::string& room) {
 
 std::vector<std::string> CallStore::open_conference_sids() {
   std::vector<std::string> open;
-  std::lock_guard lock(mutex_);
-  Stmt s(db_,
+  std::lock_guard lock(read_mutex_);
+  Stmt s(rdb_,
          "SELECT DISTINCT conference_sid FROM conference_events WHERE conference_sid NOT IN "
          "(SELECT conference_sid FROM conference_events WHERE event = 'conference-end')");
   while (s.step())

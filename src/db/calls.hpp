@@ -155,7 +155,7 @@ class CallStore {
 
  private:
   std::vector<CallRecord> calls_of(const std::vector<ConferenceEvent>& events);
-  std::unique_ptr<sqlite::Statement> calls_of_;  // under mutex_
+  std::unique_ptr<sqlite::Statement> calls_of_;  // under read_mutex_
   // conference() without waiting for queued writes.
   std::optional<ConferenceSummary> committed_conference(const std::string& conference_sid);
   void exec(const char* sql);
@@ -182,7 +182,9 @@ class CallStore {
   CallStoreOptions options_;
   std::optional<log::RateLimitedLog> errors_;
   sqlite3* db_ = nullptr;
-  std::mutex mutex_;  // the connection
+  std::mutex mutex_;        // the connection
+  sqlite3* rdb_ = nullptr;  // committed reads
+  std::mutex read_mutex_;   // rdb_
   std::map<std::string, int> count_participants();
   std::vector<std::string> open_conference_sids();
   // Calls read(the counts per room), counting afresh first when an event has committed since.

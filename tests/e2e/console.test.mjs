@@ -392,7 +392,7 @@ describe('console: rooms, sessions that end, local mode', () => {
       assert.ok(creds.console_password.length >= 16);
       assert.equal((statSync(join(dataDir, 'local-credentials.json')).mode & 0o777), 0o600);
       assert.equal(srv.rawLines.some((l) => l.includes(creds.console_password)), false, 'never in the log');
-      const ready = srv.logs.find((l) => l.evt === 'console.ready');
+      const ready = await srv.waitForLog((l) => l.evt === 'console.ready');
       assert.match(ready.url, /^http:\/\/127\.0\.0\.1:\d+\/console$/);
       const ok = await signIn(srv, 'admin', creds.console_password, { Origin: new URL(ready.url).origin });
       assert.equal(ok.status, 204, ok.body);

@@ -21,6 +21,7 @@
 #include <thread>
 #include <utility>
 
+#include "../support/eventually.hpp"
 #include "log/logger.hpp"
 #include "util/clock.hpp"
 
@@ -358,16 +359,7 @@ TEST_F(HttpServerTest, SecondAnswerToOneRequestIsDropped) {
 namespace partyline::http {
 namespace {
 
-// Waits (with a deadline) until `ready` holds.
-template <class F>
-bool eventually(F ready) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!ready()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
+using partyline::testing::eventually;
 
 // A streamed answer (Server-Sent Events): the head without a length, then what the sink sends,
 // in order, from another thread; the sink reports the client gone once it closes the connection.

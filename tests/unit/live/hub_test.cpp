@@ -1,4 +1,5 @@
 #include "live/hub.hpp"
+#include "../support/eventually.hpp"
 
 #include <gtest/gtest.h>
 
@@ -38,15 +39,7 @@ class FakeSink : public http::StreamSink {
   bool closed_ = false;
 };
 
-template <class F>
-bool eventually(F ready) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!ready()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
+using partyline::testing::eventually;
 
 TEST(Hub, AWatcherGetsTheRoomAtOnceAndAfterEachChangeOnlyForItsRoom) {
   std::atomic<int> version{1};

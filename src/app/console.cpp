@@ -343,6 +343,9 @@ void Console::room_route(const Request& request, const Caller& caller,
   const std::string& what = parts[3];
   if (what == "events" && parts.size() == 4) {
     if (request.method != "GET") return respond(error(405, "GET only"));
+    if (!hub_.has_room_for(caller.token)) {
+      return respond(error(429, "too many live streams are open"));
+    }
     Response r;
     r.status = 200;
     r.content_type = "text/event-stream";

@@ -24,11 +24,23 @@ std::string Hub::event(const std::string& json) {
   return "event: room\ndata: " + json + "\n\n";
 }
 
+bool Hub::has_room_locked(const std::string& token) const {
+  if (watchers_.size() >= options_.max_streams) return false;
+  const auto mine = std::count_if(watchers_.begin(), watchers_.end(),
+                                  [&](const Watcher& w) { return w.token == token; });
+  return static_cast<std::size_t>(mine) < options_.max_per_session;
+}
+
+bool Hub::has_room_for(const std::string& token) const {
+  std::lock_guard lock(mutex_);
+  return has_room_locked(token);
+}
+
 bool Hub::subscribe(const std::string& room, std::shared_ptr<http::StreamSink> sink,
                     std::string token) {
   {
     std::lock_guard lock(mutex_);
-    if (watchers_.size() >= options_.max_streams) return false;
+    if (!has_room_locked(token)) return false;
     watchers_.push_back({room, std::move(sink), std::move(token)});
     dirty_.insert(room);
   }

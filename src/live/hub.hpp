@@ -21,7 +21,8 @@ namespace partyline::live {
 
 struct HubOptions {
   std::chrono::milliseconds heartbeat{std::chrono::seconds(15)};
-  std::size_t max_streams = 64;  // all rooms together
+  std::size_t max_streams = 64;      // all rooms together
+  std::size_t max_per_session = 16;  // so that one signed-in browser cannot take them all
 };
 
 class Hub {
@@ -38,9 +39,11 @@ class Hub {
   Hub& operator=(const Hub&) = delete;
 
   // The stream gets the room's state at once, then after every change. False (nothing kept) when
-  // max_streams are open.
+  // max_streams are open, or max_per_session of this session's.
   bool subscribe(const std::string& room, std::shared_ptr<http::StreamSink> sink,
                  std::string token);
+  // Whether subscribe would take one more stream of this session now.
+  bool has_room_for(const std::string& token) const;
   // From any thread: the room's watchers get its new state.
   void changed(const std::string& room);
   void changed_all();
@@ -58,6 +61,7 @@ class Hub {
     std::string token;
   };
   void loop();
+  bool has_room_locked(const std::string& token) const;  // under mutex_
   State state_;
   Valid valid_;
   HubOptions options_;

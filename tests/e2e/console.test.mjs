@@ -323,6 +323,23 @@ describe('console: the live room and its actions', () => {
     } finally { stream.close(); }
   });
 
+  it('one session holds at most 16 live streams: the 17th is refused with 429', async () => {
+    const other = cookieOf(await signIn(srv)).split(';')[0];
+    const streams = [];
+    try {
+      for (let i = 0; i < 16; i++) {
+        const s = openEvents(srv, '/api/rooms/partyline/events', other);
+        streams.push(s);
+        await s.next();
+      }
+      const r = await api(srv, 'GET', '/api/rooms/partyline/events', { cookie: other });
+      assert.equal(r.status, 429, r.body);
+      const mine = openEvents(srv, '/api/rooms/partyline/events', cookie);
+      streams.push(mine);
+      await mine.next();  // another session is not held up
+    } finally { streams.forEach((s) => s.close()); }
+  });
+
   it('a stream ends when its session signs out', async () => {
     const other = cookieOf(await signIn(srv)).split(';')[0];
     const stream = openEvents(srv, '/api/rooms/partyline/events', other);

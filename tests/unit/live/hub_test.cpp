@@ -109,5 +109,20 @@ TEST(Hub, StreamsAreBoundedAndASignOutClosesItsStreams) {
   EXPECT_TRUE(hub.subscribe("alpha", c, "t2"));
 }
 
+TEST(Hub, OneSessionCannotTakeEveryStream) {
+  Hub hub([](const std::string&) { return std::optional<std::string>("{}"); },
+          [](const std::string&) { return true; },
+          HubOptions{.max_streams = 4, .max_per_session = 2});
+  std::vector<std::shared_ptr<FakeSink>> sinks;
+  for (int i = 0; i < 4; ++i)
+    sinks.push_back(std::make_shared<FakeSink>());
+  EXPECT_TRUE(hub.subscribe("alpha", sinks[0], "greedy"));
+  EXPECT_TRUE(hub.subscribe("beta", sinks[1], "greedy"));
+  EXPECT_FALSE(hub.has_room_for("greedy"));
+  EXPECT_FALSE(hub.subscribe("gamma", sinks[2], "greedy"));
+  EXPECT_TRUE(hub.has_room_for("other"));
+  EXPECT_TRUE(hub.subscribe("alpha", sinks[3], "other"));
+}
+
 }  // namespace
 }  // namespace partyline::live

@@ -7,13 +7,14 @@ RateLimitedLog::RateLimitedLog(Logger& log, std::chrono::steady_clock::duration 
     : log_(log), interval_(interval), now_(std::move(now)) {}
 
 bool RateLimitedLog::write(LogLevel level, std::string_view evt, std::string_view reason,
-                           boost::json::object fields) {
+                           boost::json::object fields, std::string_view group) {
   if (!log_.enabled(level)) return false;
   std::uint64_t suppressed = 0;
   {
+    const std::string_view same = group.empty() ? reason : group;
     std::string key;
-    key.reserve(evt.size() + 1 + reason.size());
-    key.append(evt).append(1, '\0').append(reason);
+    key.reserve(evt.size() + 1 + same.size());
+    key.append(evt).append(1, '\0').append(same);
     const auto now = now_();
     std::lock_guard lock(mutex_);
     auto it = states_.find(key);

@@ -26,11 +26,13 @@ class RateLimitedLog {
 
   // Writes `evt` with `fields` plus "reason" unless a line with the same event and reason was
   // written less than an interval ago; a written line carries "suppressed": n when n were held
-  // back since the previous one. Returns whether the line was written.
+  // back since the previous one. Returns whether the line was written. `group`, when given,
+  // stands for the reason in that comparison (a reason that carries a varying time or port).
   bool write(LogLevel level, std::string_view evt, std::string_view reason,
-             boost::json::object fields = {});
-  bool warn(std::string_view evt, std::string_view reason, boost::json::object fields = {}) {
-    return write(LogLevel::kWarn, evt, reason, std::move(fields));
+             boost::json::object fields = {}, std::string_view group = {});
+  bool warn(std::string_view evt, std::string_view reason, boost::json::object fields = {},
+            std::string_view group = {}) {
+    return write(LogLevel::kWarn, evt, reason, std::move(fields), group);
   }
   bool error(std::string_view evt, std::string_view reason, boost::json::object fields = {}) {
     return write(LogLevel::kError, evt, reason, std::move(fields));

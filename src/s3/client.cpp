@@ -15,6 +15,22 @@
 namespace partyline::s3 {
 namespace {
 
+// The reason with each run of digits as '#': curl's "after 12 ms" or a port must not make every
+// repeat a new reason for the rate limit.
+std::string without_numbers(std::string_view reason) {
+  std::string out;
+  out.reserve(reason.size());
+  for (const char c : reason) {
+    const bool digit = c >= '0' && c <= '9';
+    if (!digit) {
+      out.push_back(c);
+    } else if (out.empty() || out.back() != '#') {
+      out.push_back('#');
+    }
+  }
+  return out;
+}
+
 constexpr std::size_t kMaxResponseBody = 1 << 20;
 // libcurl reads the body in chunks of this size (default 64 KiB): fewer read callbacks and preads.
 constexpr long kUploadBuffer = 512 * 1024;
@@ -217,7 +233,8 @@ util::Result<HttpResponse> Client::send(const HttpRequest& request) const {
                      {"key", request.key},
                      {"op", op},
                      {"attempt", attempt},
-                     {"status", failure.http_status}});
+                     {"status", failure.http_status}},
+                    without_numbers(failure.reason));
     std::this_thread::sleep_for(jittered(backoff.failed(), options_.retry.random));
   }
 }

@@ -56,6 +56,25 @@ TEST(RateLimitedLog, OneLinePerReasonPerIntervalWithTheCountHeldBack) {
   EXPECT_EQ(lines[3].at("limit"), 3);
 }
 
+TEST(RateLimitedLog, AGroupStandsForTheReasonAndTheLineKeepsTheReason) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::chrono::steady_clock::time_point now{};
+  {
+    Logger log(fds[1], LogLevel::kInfo, util::system_clock());
+    RateLimitedLog limited(log, std::chrono::seconds(10), [&] { return now; });
+    EXPECT_TRUE(limited.warn("s3.request.retry", "connect after 0 ms", {}, "connect after # ms"));
+    EXPECT_FALSE(limited.warn("s3.request.retry", "connect after 1 ms", {}, "connect after # ms"));
+    EXPECT_TRUE(limited.warn("s3.request.retry", "connect after 2 ms"));
+  }
+  ::close(fds[1]);
+  const auto lines = read_lines(fds[0]);
+  ::close(fds[0]);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].at("reason"), "connect after 0 ms");
+  EXPECT_EQ(lines[1].at("reason"), "connect after 2 ms");
+}
+
 TEST(RateLimitedLog, BelowTheLevelNothingIsCountedOrWritten) {
   Logger log(-1, LogLevel::kError, util::system_clock());
   RateLimitedLog limited(log);

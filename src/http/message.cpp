@@ -1,5 +1,7 @@
 #include "http/message.hpp"
 
+#include <unistd.h>
+
 namespace partyline::http {
 
 std::string_view Request::path() const {
@@ -37,6 +39,10 @@ Response Response::json(int status, std::string body, std::string reason) {
   r.body = std::move(body);
   r.reason = std::move(reason);
   return r;
+}
+
+FileBody::~FileBody() {
+  if (fd >= 0) ::close(fd);
 }
 
 Response Response::empty(int status) {

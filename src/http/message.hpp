@@ -1,6 +1,7 @@
 #pragma once
 // The request and response as the application sees them: plain data, no Beast types, so that
 // routing and every handler are pure functions testable without sockets.
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,6 +37,18 @@ class StreamSink {
   virtual void close() = 0;
 };
 
+// Bytes of an open file to send as the body (a recording of the local store): read and sent in
+// chunks, never whole in memory. Owns the descriptor.
+struct FileBody {
+  FileBody(int fd, std::uint64_t offset, std::uint64_t length)
+      : fd(fd), offset(offset), length(length) {}
+  ~FileBody();
+  FileBody(const FileBody&) = delete;
+  FileBody& operator=(const FileBody&) = delete;
+  int fd;
+  std::uint64_t offset, length;
+};
+
 struct Response {
   int status = 200;
   std::string content_type;
@@ -45,6 +58,9 @@ struct Response {
   // Set: the head goes out without a length, then the connection carries what the sink given to
   // this callback sends, until either side closes it (`body` is not sent).
   std::function<void(std::shared_ptr<StreamSink>)> stream;
+  // Set: Content-Length is file->length and the body is those bytes of the file (`body` is not
+  // sent).
+  std::shared_ptr<FileBody> file;
 
   static Response text(int status, std::string body, std::string reason = {});
   static Response xml(std::string body);

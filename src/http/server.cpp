@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include <unistd.h>
+
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
@@ -373,8 +375,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (close_now) head += "Connection: close\r\n";
     head += "Content-Length: ";
-    append_number(head, response.body.size());
+    append_number(head, response.file ? response.file->length : response.body.size());
     head += "\r\n\r\n";
+    if (response.file && !head_) return write_file(std::move(response.file), close_now);
     body_ = head_ ? std::string() : std::move(response.body);
     stream_.expires_after(shared_->options.request_timeout);
     const std::array<net::const_buffer, 2> buffers{net::buffer(head_buffer_), net::buffer(body_)};
@@ -386,6 +389,40 @@ class Session : public std::enable_shared_from_this<Session> {
           if (close_now) return self->close();
           self->read();
         });
+  }
+
+  // The head, then the file in chunks read as the previous one is sent (as Beast's file_body
+  // does), each write within the request timeout: one slow reader holds one chunk, not the file.
+  void write_file(std::shared_ptr<FileBody> file, bool close_now) {
+    body_.clear();
+    stream_.expires_after(shared_->options.request_timeout);
+    net::async_write(stream_, net::buffer(head_buffer_),
+                     [self = shared_from_this(), file = std::move(file), close_now](
+                         error_code ec, std::size_t) mutable {
+                       if (ec) return self->close();
+                       self->write_file_chunk(std::move(file), 0, close_now);
+                     });
+  }
+
+  void write_file_chunk(std::shared_ptr<FileBody> file, std::uint64_t sent, bool close_now) {
+    if (sent == file->length) {
+      if (close_now) return close();
+      return read();
+    }
+    constexpr std::size_t kChunk = 64 * 1024;
+    body_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, file->length - sent)));
+    const ssize_t n =
+        ::pread(file->fd, body_.data(), body_.size(), static_cast<off_t>(file->offset + sent));
+    // The file shrank or cannot be read: the length is promised already, so the connection goes.
+    if (n <= 0) return close();
+    body_.resize(static_cast<std::size_t>(n));
+    stream_.expires_after(shared_->options.request_timeout);
+    net::async_write(stream_, net::buffer(body_),
+                     [self = shared_from_this(), file = std::move(file), sent, close_now](
+                         error_code ec, std::size_t written) mutable {
+                       if (ec) return self->close();
+                       self->write_file_chunk(std::move(file), sent + written, close_now);
+                     });
   }
 
   // A streamed answer: no length (the body ends when the connection closes), not kept alive.

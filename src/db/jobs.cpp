@@ -53,13 +53,19 @@ ALTER TABLE recordings ADD COLUMN spool_sha256 TEXT NOT NULL DEFAULT '';
 ALTER TABLE recordings ADD COLUMN spool_bytes INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE recordings ADD COLUMN spool_md5 TEXT NOT NULL DEFAULT '';
 )sql"},
+    // A deleted recording keeps its row (a tombstone): a late callback for it copies nothing.
+    {"deleted_ms", R"sql(
+ALTER TABLE recordings ADD COLUMN deleted_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE recordings ADD COLUMN deleted_by TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS recordings_conference ON recordings (conference_sid);
+)sql"},
 };
 
 constexpr const char* kColumns =
     "recording_sid, conference_sid, call_sid, recording_url, duration, start_time, storage_key, "
     "state, attempts, first_seen_ms, next_attempt_ms, updated_ms, stored_ms, last_error, "
     "location, bytes, sha256, followups, followup_attempts, followup_next_ms, followup_error, "
-    "spool_bytes, spool_sha256, spool_md5";
+    "spool_bytes, spool_sha256, spool_md5, deleted_ms, deleted_by";
 
 JobState parse_state(std::string_view s) {
   if (s == "stored") return JobState::kStored;
@@ -95,6 +101,8 @@ Job job_from(const Statement& row) {
   j.spool.bytes = static_cast<std::uint64_t>(row.integer(21));
   j.spool.sha256 = row.text(22);
   j.spool.md5 = row.text(23);
+  j.deleted_ms = row.integer(24);
+  j.deleted_by = row.text(25);
   return j;
 }
 
@@ -339,10 +347,92 @@ bool JobStore::requeue(const std::string& sid, std::int64_t now_ms) {
   std::lock_guard lock(mutex_);
   Statement up(db_,
                "UPDATE recordings SET state = 'pending', attempts = 0, next_attempt_ms = ?, "
-               "first_seen_ms = ?, updated_ms = ?, followups = 0 WHERE recording_sid = ?");
+               "first_seen_ms = ?, updated_ms = ?, followups = 0 WHERE recording_sid = ? AND "
+               "deleted_ms = 0");
   up.bind(1, now_ms).bind(2, now_ms).bind(3, now_ms).bind(4, sid);
   up.step();
   return sqlite3_changes(db_) > 0;
+}
+
+RetryOutcome JobStore::retry(const std::string& sid, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  Statement up(db_,
+               "UPDATE recordings SET state = 'pending', attempts = CASE state WHEN 'dead' THEN 0 "
+               "ELSE attempts END, next_attempt_ms = ?, first_seen_ms = CASE state WHEN 'dead' "
+               "THEN ? ELSE first_seen_ms END, updated_ms = ?, followups = 0 "
+               "WHERE recording_sid = ? AND deleted_ms = 0 AND (state = 'dead' OR "
+               "(state = 'pending' AND last_error != ''))");
+  up.bind(1, now_ms).bind(2, now_ms).bind(3, now_ms).bind(4, sid);
+  up.step();
+  if (sqlite3_changes(db_) > 0) return RetryOutcome::kQueued;
+  Statement sel(db_, "SELECT state, deleted_ms FROM recordings WHERE recording_sid = ?");
+  sel.bind(1, sid);
+  if (!sel.step()) return RetryOutcome::kUnknown;
+  if (sel.integer(1) != 0) return RetryOutcome::kDeleted;
+  return sel.text(0) == "stored" ? RetryOutcome::kStored : RetryOutcome::kCopying;
+}
+
+DeleteOutcome JobStore::mark_deleted(const std::string& sid, const std::string& by,
+                                     std::int64_t now_ms, std::int64_t remove_at_ms) {
+  std::lock_guard lock(mutex_);
+  // The report is written before its bit is cleared: with the bit clear, nothing will write
+  // beside the recording after this.
+  Statement up(db_,
+               "UPDATE recordings SET deleted_ms = ?, deleted_by = ?, updated_ms = ?, "
+               "followups = (followups & ?) | ?, followup_attempts = 0, followup_next_ms = ?, "
+               "followup_error = '' WHERE recording_sid = ? AND deleted_ms = 0 AND "
+               "state != 'pending' AND (followups & ?) = 0");
+  up.bind(1, now_ms).bind(2, by).bind(3, now_ms);
+  up.bind(4, static_cast<std::int64_t>(followup::kDeleteTwilioCopy));
+  up.bind(5, static_cast<std::int64_t>(followup::kRemoveObjects));
+  up.bind(6, remove_at_ms).bind(7, sid).bind(8, static_cast<std::int64_t>(followup::kReport));
+  up.step();
+  if (sqlite3_changes(db_) > 0) return DeleteOutcome::kDeleted;
+  Statement sel(db_, "SELECT state, deleted_ms FROM recordings WHERE recording_sid = ?");
+  sel.bind(1, sid);
+  if (!sel.step()) return DeleteOutcome::kUnknown;
+  if (sel.integer(1) != 0) return DeleteOutcome::kAlreadyDeleted;
+  return sel.text(0) == "pending" ? DeleteOutcome::kCopying : DeleteOutcome::kReportOwed;
+}
+
+std::vector<Job> JobStore::of_conferences(const std::vector<std::string>& conference_sids) {
+  std::lock_guard lock(mutex_);
+  std::vector<Job> out;
+  Statement sel(db_, std::string("SELECT ") + kColumns +
+                         " FROM recordings WHERE conference_sid = ? ORDER BY start_time, "
+                         "recording_sid");
+  for (const auto& sid : conference_sids) {
+    sel.reset();
+    sel.bind(1, sid);
+    while (sel.step())
+      out.push_back(job_from(sel));
+  }
+  return out;
+}
+
+std::vector<Job> JobStore::started_before(const std::string& iso_time, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  Statement sel(db_, std::string("SELECT ") + kColumns +
+                         " FROM recordings WHERE state = 'stored' AND deleted_ms = 0 AND "
+                         "start_time < ? ORDER BY start_time LIMIT ?");
+  sel.bind(1, iso_time).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<Job> out;
+  while (sel.step())
+    out.push_back(job_from(sel));
+  return out;
+}
+
+std::vector<std::pair<std::int64_t, std::string>> JobStore::conferences_after(std::int64_t rowid,
+                                                                              std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  Statement sel(db_,
+                "SELECT rowid, conference_sid FROM recordings WHERE rowid > ? ORDER BY rowid "
+                "LIMIT ?");
+  sel.bind(1, rowid).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<std::pair<std::int64_t, std::string>> out;
+  while (sel.step())
+    out.emplace_back(sel.integer(0), sel.text(1));
+  return out;
 }
 
 }  // namespace partyline::db

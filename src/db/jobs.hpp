@@ -23,7 +23,8 @@ namespace followup {
 constexpr unsigned kReport = 1u << 0;            // the JSON report next to the recording
 constexpr unsigned kNotice = 1u << 1;            // POST to RECORDING_NOTIFY_URL
 constexpr unsigned kDeleteTwilioCopy = 1u << 2;  // TWILIO_DELETE_AFTER_COPY
-constexpr unsigned kAll = kReport | kNotice | kDeleteTwilioCopy;
+constexpr unsigned kRemoveObjects = 1u << 3;     // a deleted recording: its object and report
+constexpr unsigned kAll = kReport | kNotice | kDeleteTwilioCopy | kRemoveObjects;
 }  // namespace followup
 
 // A pending job's media, fully fetched and verified, whose upload failed: the spool file is kept
@@ -59,7 +60,15 @@ struct Job {
   std::int64_t followup_next_ms = 0;
   std::string followup_error;
   KeptSpool spool;  // cleared when the job is stored or dead-lettered
+  // Deleted (by a user or the retention sweep): the row stays as a tombstone, in the state it had.
+  std::int64_t deleted_ms = 0;
+  std::string deleted_by;  // a console user, or "retention"
+
+  bool deleted() const { return deleted_ms != 0; }
 };
+
+enum class RetryOutcome { kQueued, kUnknown, kStored, kCopying, kDeleted };
+enum class DeleteOutcome { kDeleted, kUnknown, kAlreadyDeleted, kCopying, kReportOwed };
 
 class JobStore {
  public:
@@ -103,8 +112,24 @@ class JobStore {
                        const std::string& error, std::int64_t now_ms);
   // A pending job waiting out its backoff becomes due now (a new callback for it arrived).
   void make_due(const std::string& sid, std::int64_t now_ms);
-  // Makes a stored or dead job pending again, due now (for `recordings retry`).
+  // Makes a stored or dead job pending again, due now (for `recordings retry`); never a deleted
+  // one.
   bool requeue(const std::string& sid, std::int64_t now_ms);
+  // The console's retry: a dead job is queued again as new, a pending one that has failed is due
+  // now; anything else says why not.
+  RetryOutcome retry(const std::string& sid, std::int64_t now_ms);
+  // Makes a stored or dead job a tombstone owing kRemoveObjects (due at remove_at_ms; what it
+  // owed but deleting Twilio's copy is dropped). Refused while it is still copying, or while its
+  // report is still to be written (it would land beside a deleted recording).
+  DeleteOutcome mark_deleted(const std::string& sid, const std::string& by, std::int64_t now_ms,
+                             std::int64_t remove_at_ms);
+  // The jobs of these conferences, each conference's in order of start.
+  std::vector<Job> of_conferences(const std::vector<std::string>& conference_sids);
+  // Stored, not deleted, started before iso_time ("YYYY-MM-DDTHH:MM:SSZ"), oldest first.
+  std::vector<Job> started_before(const std::string& iso_time, std::size_t limit);
+  // (rowid, ConferenceSid) of the rows inserted after `rowid`, in order (the library's index).
+  std::vector<std::pair<std::int64_t, std::string>> conferences_after(std::int64_t rowid,
+                                                                      std::size_t limit);
 
  private:
   void exec(const char* sql);

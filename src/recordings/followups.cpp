@@ -53,8 +53,21 @@ FollowupResult Followups::run(unsigned step, const db::Job& job) {
       return notify(job);
     case db::followup::kDeleteTwilioCopy:
       return delete_twilio_copy(job);
+    case db::followup::kRemoveObjects:
+      return remove_objects(job);
   }
   return {true, {}};  // a step this version does not know: nothing it can do
+}
+
+FollowupResult Followups::remove_objects(const db::Job& job) {
+  // The recording and everything stored beside it; a key already gone is no error.
+  for (const std::string& key : {job.key, report_key(job.key)}) {
+    const auto removed = storage_.remove(key);
+    if (!removed) return FollowupResult{false, "remove " + key + ": " + removed.error().reason};
+  }
+  log_.info("recording.removed",
+            {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"by", job.deleted_by}});
+  return FollowupResult{true, {}};
 }
 
 FollowupResult Followups::store_report(const db::Job& job) {

@@ -41,6 +41,8 @@ class Followups {
   unsigned steps_when_dead() const;
   // Runs one step (a db::followup bit) for the job as its row now stands.
   FollowupResult run(unsigned step, const db::Job& job);
+  // kRemoveObjects: the deleted recording's object and its report leave the store.
+  FollowupResult remove_objects(const db::Job& job);
 
  private:
   FollowupResult store_report(const db::Job& job);

@@ -141,6 +141,10 @@ void Pipeline::stop() {
   }
 }
 
+void Pipeline::wake() {
+  work_cv_.notify_all();
+}
+
 Pipeline::Accepted Pipeline::accept(const RecordingCallback& cb) {
   const auto now = clock_();
   const auto ms =
@@ -156,7 +160,7 @@ Pipeline::Accepted Pipeline::accept(const RecordingCallback& cb) {
   job.first_seen_ms = job.next_attempt_ms = job.updated_ms = ms;
   auto [row, inserted] = jobs_.insert_or_get(job);
   if (inserted && options_.metrics) options_.metrics->recording_queued();
-  if (row.state == db::JobState::kDead) {
+  if (row.state == db::JobState::kDead && !row.deleted()) {
     // Twilio says it is there again: give it a fresh life rather than ignore it.
     jobs_.requeue(row.recording_sid, ms);
     row = jobs_.get(row.recording_sid).value_or(row);
@@ -346,9 +350,11 @@ void Pipeline::run_followups(const db::Job& job) {
   const std::int64_t now = now_ms();
   const auto max_age_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_age).count();
-  // A dead job finished when its max age ran out.
-  const std::int64_t finished_ms =
-      job.state == db::JobState::kStored ? job.stored_ms : job.first_seen_ms + max_age_ms;
+  // A dead job finished when its max age ran out; a deleted one, when it was deleted.
+  const std::int64_t finished_ms = job.deleted() ? job.deleted_ms
+                                   : job.state == db::JobState::kStored
+                                       ? job.stored_ms
+                                       : job.first_seen_ms + max_age_ms;
   if (now - finished_ms > max_age_ms) {
     jobs_.followups_done(job.recording_sid, owed, now);
     log_.error("followups.abandoned", {{"RecordingSid", job.recording_sid},

@@ -74,6 +74,9 @@ class Pipeline : public Intake {
   void start();
   // Workers finish the copy they are on, then exit; waiting callbacks are answered.
   void stop();
+  // Work was made due from outside (a retried job, a deletion's removal left to the follow-ups):
+  // the workers look again now rather than at their next timer.
+  void wake();
 
   // Intake: durably records the job (or finds it); waits for it to be stored.
   Accepted accept(const RecordingCallback& callback) override;

@@ -99,6 +99,66 @@ TEST_F(JobsTest, RequeueMakesADeadJobPendingAgain) {
   EXPECT_FALSE(store.requeue("RE9", 3000));
 }
 
+TEST_F(JobsTest, RetryQueuesADeadOrFailedJobAndSaysWhyNotForTheRest) {
+  JobStore store(dir_ / "db");
+  for (const char* sid : {"RE1", "RE2", "RE3", "RE4"})
+    store.insert_or_get(job(sid, 1000));
+  store.mark_dead("RE1", "too old", 2000);
+  store.mark_retry("RE2", 3, 9'000'000, "HTTP 404", 2000);  // failed, waiting out its backoff
+  store.mark_stored("RE3", "loc", 10, "h", 2000);
+  EXPECT_EQ(store.retry("RE1", 3000), RetryOutcome::kQueued);
+  EXPECT_EQ(store.get("RE1")->state, JobState::kPending);
+  EXPECT_EQ(store.get("RE1")->attempts, 0);
+  EXPECT_EQ(store.retry("RE2", 3000), RetryOutcome::kQueued);
+  EXPECT_EQ(store.get("RE2")->next_attempt_ms, 3000) << "due now";
+  EXPECT_EQ(store.get("RE2")->attempts, 3) << "its attempts still count toward its max age";
+  EXPECT_EQ(store.retry("RE3", 3000), RetryOutcome::kStored);
+  EXPECT_EQ(store.retry("RE4", 3000), RetryOutcome::kCopying) << "pending, never failed";
+  EXPECT_EQ(store.retry("RE9", 3000), RetryOutcome::kUnknown);
+}
+
+TEST_F(JobsTest, ADeletedJobIsATombstoneThatNothingRevives) {
+  JobStore store(dir_ / "db");
+  for (const char* sid : {"RE1", "RE2", "RE3"})
+    store.insert_or_get(job(sid, 1000));
+  store.mark_stored("RE1", "loc", 10, "h", 2000, followup::kNotice | followup::kDeleteTwilioCopy);
+  store.mark_stored("RE2", "loc", 10, "h", 2000, followup::kReport);
+  EXPECT_EQ(store.mark_deleted("RE2", "alice", 3000, 4000), DeleteOutcome::kReportOwed);
+  EXPECT_EQ(store.mark_deleted("RE3", "alice", 3000, 4000), DeleteOutcome::kCopying);
+  EXPECT_EQ(store.mark_deleted("RE9", "alice", 3000, 4000), DeleteOutcome::kUnknown);
+  ASSERT_EQ(store.mark_deleted("RE1", "alice", 3000, 4000), DeleteOutcome::kDeleted);
+  const auto j = store.get("RE1");
+  EXPECT_TRUE(j->deleted());
+  EXPECT_EQ(j->deleted_by, "alice");
+  EXPECT_EQ(j->state, JobState::kStored) << "the state it had stays";
+  // The notice is dropped; Twilio's copy is still deleted; the store's objects are owed.
+  EXPECT_EQ(j->followups, followup::kDeleteTwilioCopy | followup::kRemoveObjects);
+  EXPECT_EQ(j->followup_next_ms, 4000);
+  EXPECT_EQ(store.mark_deleted("RE1", "bob", 5000, 6000), DeleteOutcome::kAlreadyDeleted);
+  EXPECT_FALSE(store.requeue("RE1", 5000));
+  EXPECT_EQ(store.retry("RE1", 5000), RetryOutcome::kDeleted);
+  EXPECT_TRUE(store.started_before("2030-01-01T00:00:00Z", 10).size() == 0 ||
+              store.started_before("2030-01-01T00:00:00Z", 10).front().recording_sid != "RE1");
+}
+
+TEST_F(JobsTest, StartedBeforeFindsStoredUndeletedJobsOldestFirst) {
+  JobStore store(dir_ / "db");
+  auto a = job("REa", 1000);
+  a.start_time = "2026-01-02T00:00:00Z";
+  auto b = job("REb", 1000);
+  b.start_time = "2026-01-01T00:00:00Z";
+  auto c = job("REc", 1000);
+  c.start_time = "2026-03-01T00:00:00Z";
+  for (const auto& j : {a, b, c}) {
+    store.insert_or_get(j);
+    store.mark_stored(j.recording_sid, "loc", 1, "h", 2000);
+  }
+  const auto old = store.started_before("2026-02-01T00:00:00Z", 10);
+  ASSERT_EQ(old.size(), 2u);
+  EXPECT_EQ(old[0].recording_sid, "REb");
+  EXPECT_EQ(old[1].recording_sid, "REa");
+}
+
 TEST_F(JobsTest, UsesWalAndFullSync) {
   JobStore store(dir_ / "db");
   store.insert_or_get(job("RE1", 1000));

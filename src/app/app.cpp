@@ -291,6 +291,11 @@ std::string App::room_prefix(const std::string& room) const {
   return r == nullptr ? std::string() : r->prefix;
 }
 
+std::string App::only_room() const {
+  const auto& all = answers_.get()->rooms().all();
+  return all.size() == 1 ? all.front().name : std::string();
+}
+
 bool App::locked_out(std::string_view from) const {
   return !from.empty() && pin_guard_.locked(from);
 }
@@ -337,7 +342,7 @@ void App::conf_status(const Params& p, http::Respond respond) const {
   // The answer waits for the commit of the batch that holds the event (never blocking this
   // thread): a 204 means the event is kept, and a 503 makes Twilio send it again.
   auto answer = [this, name = conference_event_name(event), fields = std::move(fields),
-                 room = std::string(param(p, "FriendlyName")),
+                 room = std::string(param(p, "FriendlyName")), conference_sid,
                  respond](const db::WriteResult& result) mutable {
     if (!result.committed) {
       return respond(Response::text(503, "Service Unavailable\n",
@@ -347,6 +352,8 @@ void App::conf_status(const Params& p, http::Respond respond) const {
     respond(Response::empty(204));
     // The conference's name is its room's: the consoles watching it hear of the change.
     if (console_) console_->conference_changed(room);
+    if (services_.console != nullptr && services_.console->library != nullptr)
+      services_.console->library->conference_changed(conference_sid);
   };
   try {
     services_.calls.record_event(e, answer);
@@ -374,6 +381,13 @@ void App::recording_callback(const Params& p, http::Respond respond) const {
                                   std::string("cannot record the job durably: ") + e.what()));
   }
   const auto& job = accepted.job;
+  if (job.deleted()) {
+    log_.info("recording.duplicate", {{"RecordingSid", job.recording_sid},
+                                      {"key", job.key},
+                                      {"reason", "callback for a recording deleted by " +
+                                                     job.deleted_by + ": nothing copied"}});
+    return respond(Response::empty(200));
+  }
   if (job.state == db::JobState::kStored) {
     log_.info("recording.duplicate", {{"RecordingSid", job.recording_sid},
                                       {"key", job.key},

@@ -46,6 +46,8 @@ class App {
   void replace_rooms(rooms::Rooms rooms) { answers_.replace(std::move(rooms)); }
   // The key prefix of this room of the set in force, "" when there is no such room.
   std::string room_prefix(const std::string& room) const;
+  // The name of the only room, "" when there are several (sessions from before rooms are its).
+  std::string only_room() const;
 
   void handle(const http::Request& request, http::Respond respond) const;
   // The metrics listener (METRICS_LISTEN): GET /metrics without a token, nothing else.

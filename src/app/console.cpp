@@ -1,5 +1,7 @@
 #include "app/console.hpp"
 
+#include "app/api.hpp"
+
 #include <boost/asio/post.hpp>
 #include <boost/url/parse.hpp>
 
@@ -14,47 +16,22 @@ using http::Request;
 using http::Respond;
 using http::Response;
 namespace json = boost::json;
+using api::error;
+using api::iso;
+using api::json_response;
+using api::segments;
 
 constexpr const char* kCookie = "partyline_session";
 constexpr int kMaxQueued = 32;  // actions and sign-ins waiting for a worker
 
-Response json_response(int status, const json::value& v, std::string reason = {}) {
-  Response r = Response::json(status, json::serialize(v), std::move(reason));
-  r.headers.emplace_back("Cache-Control", "no-store");
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  return r;
-}
-
-Response error(int status, const std::string& message) {
-  return json_response(status, json::object{{"error", message}}, message);
-}
-
-void page_headers(Response& r) {
-  r.headers.emplace_back("Content-Security-Policy",
-                         "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-                         "form-action 'self'");
+void page_headers(Response& r, const std::string& media_origin) {
+  std::string csp =
+      "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+  if (!media_origin.empty()) csp += "; media-src 'self' " + media_origin;
+  r.headers.emplace_back("Content-Security-Policy", std::move(csp));
   r.headers.emplace_back("X-Frame-Options", "DENY");
   r.headers.emplace_back("Referrer-Policy", "same-origin");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-}
-
-std::vector<std::string> segments(std::string_view path) {
-  std::vector<std::string> out;
-  while (!path.empty()) {
-    if (path.front() == '/') {
-      path.remove_prefix(1);
-      continue;
-    }
-    const auto end = path.find('/');
-    out.emplace_back(path.substr(0, end));
-    if (end == std::string_view::npos) break;
-    path.remove_prefix(end);
-  }
-  return out;
-}
-
-std::string iso(std::int64_t ms) {
-  return util::iso8601_millis(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
 }
 
 // The JSON body of an action: an object, or nothing (malformed). An empty body is an empty object.
@@ -186,7 +163,7 @@ void Console::page(const Request& request, const Respond& respond) {
   r.body = std::string(asset->body);
   r.headers.emplace_back("ETag", std::string(asset->etag));
   r.headers.emplace_back("Cache-Control", "no-cache");
-  page_headers(r);
+  page_headers(r, deps_.media_origin);
   if (request.header("If-None-Match") == asset->etag) {
     r.status = 304;
     r.body.clear();
@@ -213,11 +190,22 @@ void Console::api(const Request& request, const Respond& respond) {
       r.headers.emplace_back("Cache-Control", "no-store");
       return respond(std::move(r));
     }
-    return respond(error(405, "POST signs in, DELETE signs out"));
+    if (request.method == "GET" || request.method == "HEAD") {
+      const auto caller = session_of(request);
+      if (!caller) return respond(error(401, "sign in first"));
+      return respond(json_response(
+          200, json::object{{"user", caller->principal.user},
+                            {"role", std::string(db::role_name(caller->principal.role))}}));
+    }
+    return respond(error(405, "GET tells who is signed in, POST signs in, DELETE signs out"));
   }
   const auto caller = session_of(request);
   if (!caller) return respond(error(401, "sign in first"));
   if (parts.size() >= 2 && parts[1] == "rooms") return room_route(request, *caller, parts, respond);
+  if (parts.size() >= 2 && (parts[1] == "sessions" || parts[1] == "recordings") &&
+      deps_.library != nullptr) {
+    return deps_.library->handle(request, caller->principal, parts, respond);
+  }
   respond(error(404, "no such API route"));
 }
 

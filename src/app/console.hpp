@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 
+#include "app/library.hpp"
 #include "auth/authenticator.hpp"
 #include "config/config.hpp"
 #include "db/calls.hpp"
@@ -31,6 +32,11 @@ struct ConsoleDeps {
   auth::Authenticator& auth;
   // Null: no Twilio account (local mode): actions on a conference answer 502 saying so.
   twilio::ConferenceControl* control = nullptr;
+  // Past sessions (/api/sessions, /api/recordings); null: those routes answer 404.
+  Library* library = nullptr;
+  // Where the recordings' audio comes from when not from this origin (S3's, for presigned links):
+  // allowed as a media source by the pages' Content-Security-Policy.
+  std::string media_origin = {};
 };
 
 class Console {

@@ -16,12 +16,15 @@
 
 #include "app/app.hpp"
 #include "app/backend.hpp"
+#include "app/library.hpp"
 #include "app/local_credentials.hpp"
 #include "app/runtime.hpp"
 #include "auth/password.hpp"
+#include "db/session_index.hpp"
 #include "http/server.hpp"
 #include "log/logger.hpp"
 #include "rooms/rooms.hpp"
+#include "storage/s3_store.hpp"
 #include "util/crypto.hpp"
 
 namespace partyline::app {
@@ -198,6 +201,12 @@ void raise_fd_limit(const config::Config& config, log::Logger& log) {
 // Local mode's first start makes the console user "admin" with a random password kept in the
 // local credentials file; in production the console stays shut (404) until someone adds a user.
 // Either way the log says how to get in, never a password.
+// The origin a browser fetches recordings from when they are not served here: S3's.
+std::string media_origin(const storage::ObjectStore& store) {
+  const auto* s3 = dynamic_cast<const storage::S3Store*>(&store);
+  return s3 ? s3->scheme() + "://" + s3->host() : std::string();
+}
+
 void prepare_console(const config::Config& config, const Runtime& runtime,
                      auth::Authenticator& auth, log::Logger& log) {
   const std::string url = runtime.public_base_url + "/console";
@@ -309,7 +318,23 @@ int serve(const config::Config& config) {
     std::fprintf(stderr, "partyline: DATA_DIR: %s\n", e.what());
     return kExitConfig;
   }
-  ConsoleDeps console{*backend->auth, backend->control.get()};
+  std::unique_ptr<db::SessionIndex> index;
+  try {
+    index = std::make_unique<db::SessionIndex>(config.data_dir / "library.db", *backend->calls,
+                                               *backend->jobs);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "partyline: DATA_DIR: %s\n", e.what());
+    return kExitConfig;
+  }
+  const App* app = nullptr;  // set below: the library asks it for the room set in force
+  LibraryOptions library_options;
+  library_options.retention_days = config.retention_days;
+  library_options.only_room = [&app] { return app ? app->only_room() : std::string(); };
+  Library library({*backend->jobs, *backend->calls, *index, *backend->storage, *backend->followups,
+                   [&backend] { backend->pipeline->wake(); }},
+                  std::move(library_options), log, util::system_clock());
+  ConsoleDeps console{*backend->auth, backend->control.get(), &library,
+                      media_origin(*backend->storage)};
   App application(config, runtime, log, util::system_clock(), util::system_random(),
                   {*backend->pipeline, *backend->calls, *backend->locks, backend->metrics,
                    server.counters(), &console},
@@ -317,7 +342,9 @@ int serve(const config::Config& config) {
   backend->room_prefix = [&application](const std::string& room) {
     return application.room_prefix(room);
   };
+  app = &application;
   backend->pipeline->start();
+  library.start();
   ReconcileLoop reconciler(config, *backend, log);
   std::optional<RoomsReloader> reloader;
   if (reload_rooms) reloader.emplace(config, application, log);
@@ -339,6 +366,7 @@ int serve(const config::Config& config) {
     metrics_thread.join();
   }
   if (reloader) reloader->stop();
+  library.stop();
   reconciler.stop();
   backend->pipeline->stop();
   log.info("service.stop");

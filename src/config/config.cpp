@@ -344,6 +344,9 @@ Config load(const Env& env) {
       duration("RECORDING_RETRY_MIN", c.retry_min, milliseconds(10), milliseconds(3'600'000));
   c.retry_max = duration("RECORDING_RETRY_MAX", c.retry_max, c.retry_min, milliseconds(86'400'000));
   c.recording_workers = static_cast<unsigned>(r.number("RECORDING_WORKERS", 2, 1, 64));
+  if (r.has("RETENTION_DAYS")) {
+    c.retention_days = static_cast<int>(r.number("RETENTION_DAYS", 0, 1, 36'500));
+  }
   c.recording_format = r.has("RECORDING_FORMAT") ? r.get("RECORDING_FORMAT") : "mp3";
   if (c.recording_format != "mp3" && c.recording_format != "wav") {
     throw ConfigError("RECORDING_FORMAT", "expected mp3 or wav");

@@ -62,6 +62,8 @@ struct Config {
   unsigned recording_workers = 2;
   std::string recording_format = "mp3";  // or "wav"
   std::chrono::seconds recording_max_age{7 * 24 * 3600};
+  // RETENTION_DAYS: recordings that started longer ago are deleted (a daily sweep); none: kept.
+  std::optional<int> retention_days;
   std::chrono::milliseconds retry_min{1'000};
   std::chrono::milliseconds retry_max{600'000};
   std::string recording_notify_url;       // POST a JSON notice when stored / dead-lettered

@@ -584,6 +584,15 @@ std::vector<std::string> CallStore::open_conference_sids() {
   return open;
 }
 
+std::vector<std::string> CallStore::conference_sids() {
+  std::vector<std::string> out;
+  std::lock_guard lock(read_mutex_);
+  Stmt s(rdb_, "SELECT DISTINCT conference_sid FROM conference_events");
+  while (s.step())
+    out.push_back(s.text(0));
+  return out;
+}
+
 std::vector<ConferenceSummary> CallStore::open_conferences() {
   std::vector<ConferenceSummary> out;
   for (const auto& sid : open_conference_sids()) {

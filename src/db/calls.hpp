@@ -149,6 +149,10 @@ class CallStore {
   int participants_in(const std::string& room);
   // The conferences that have started and not ended, as committed (for the live console).
   std::vector<ConferenceSummary> open_conferences();
+  // conference() without waiting for queued writes (what is committed).
+  std::optional<ConferenceSummary> committed_conference(const std::string& conference_sid);
+  // Every conference with a committed event.
+  std::vector<std::string> conference_sids();
   // Deletes the records of calls first seen before now_ms - prune_after that never appear in a
   // conference event; returns how many. The writer does this on its own schedule too.
   std::size_t prune(std::int64_t now_ms);
@@ -156,8 +160,6 @@ class CallStore {
  private:
   std::vector<CallRecord> calls_of(const std::vector<ConferenceEvent>& events);
   std::unique_ptr<sqlite::Statement> calls_of_;  // under read_mutex_
-  // conference() without waiting for queued writes.
-  std::optional<ConferenceSummary> committed_conference(const std::string& conference_sid);
   void exec(const char* sql);
   void migrate();
   struct Write {

@@ -19,6 +19,9 @@ class LocalStore : public ObjectStore {
   util::Result<void> remove(const std::string& key) override;
   std::string location(const std::string& key) const override;
   std::string_view name() const override { return "local"; }
+  std::optional<std::filesystem::path> local_file(const std::string& key) const override {
+    return path_for(key);
+  }
   // Deletes the temp files that writes cut short by a crash left under root (".<name>.tmp-<hex>");
   // returns how many. For start-up only: a write in progress would lose its temp file.
   std::size_t remove_temp_files();

@@ -2,6 +2,7 @@
 // Where finished recordings go: a create-only object store (S3 or a local directory). A recording
 // is written once under a key derived from its RecordingSid, so a retry after a crash or a
 // duplicate callback must find the earlier copy instead of overwriting it.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -71,6 +72,21 @@ class ObjectStore {
   virtual util::Result<std::string> read_small(const std::string& key) = 0;
   virtual util::Result<void> remove(const std::string& key) = 0;
   virtual std::string location(const std::string& key) const = 0;  // "s3://bucket/key" or a path
+  // A link a browser can GET the object from for `expires` (S3: a presigned URL whose answer
+  // carries this Content-Type, and this Content-Disposition unless ""); nullopt when the store
+  // has none (a local directory: the service serves local_file() itself). Made on demand, offline.
+  virtual std::optional<std::string> link(const std::string& key, std::chrono::seconds expires,
+                                          const std::string& content_type,
+                                          const std::string& disposition) const {
+    (void)key, (void)expires, (void)content_type, (void)disposition;
+    return std::nullopt;
+  }
+  // The file that holds the object in a local directory store; nullopt for other stores and
+  // invalid keys (the file may not exist).
+  virtual std::optional<std::filesystem::path> local_file(const std::string& key) const {
+    (void)key;
+    return std::nullopt;
+  }
   // "s3" or "local": names this store in log events (s3.put.ok, local.put.ok).
   virtual std::string_view name() const = 0;
   // At start, before any write: removes what writes cut short by a crash left behind (a local

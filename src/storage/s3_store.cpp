@@ -146,6 +146,17 @@ std::string S3Store::location(const std::string& key) const {
   return "s3://" + options_.bucket + "/" + key;
 }
 
+std::optional<std::string> S3Store::link(const std::string& key, std::chrono::seconds expires,
+                                         const std::string& content_type,
+                                         const std::string& disposition) const {
+  s3::Request request{"GET", host(), object_path(key), {}, {}};
+  request.query.emplace_back("response-content-type", content_type);
+  if (!disposition.empty()) request.query.emplace_back("response-content-disposition", disposition);
+  const auto presigned =
+      s3::presign(request, options_.credentials, options_.region, options_.clock(), expires);
+  return presigned.url(scheme(), host());
+}
+
 s3::Pairs S3Store::object_headers(const Object& object) const {
   s3::Pairs headers;
   if (!object.content_type.empty()) headers.emplace_back("content-type", object.content_type);
@@ -400,6 +411,25 @@ S3Store::Put S3Store::put_multipart(const std::string& key, const Object& object
     complete.parts.push_back(std::move(part));
   }
   return upload.finish(complete);
+}
+
+util::Result<std::size_t> S3Store::lifecycle_rules() {
+  s3::HttpRequest request{.method = "GET", .query = {{"lifecycle", ""}}, .idempotent = true};
+  request.answers = {404};
+  request.op = "GET lifecycle";
+  const auto response = client_->send(request);
+  if (!response) return response.error();
+  if (response->status == 404) {
+    const std::string code = s3::xml::error_code(response->body);
+    if (code == "NoSuchLifecycleConfiguration") return std::size_t{0};
+    return failure("GET lifecycle 404" + (code.empty() ? "" : " " + code), 404);
+  }
+  // Counted without a full parse: each rule is one <Rule> element.
+  std::size_t rules = 0;
+  for (auto at = response->body.find("<Rule>"); at != std::string::npos;
+       at = response->body.find("<Rule>", at + 1))
+    ++rules;
+  return rules;
 }
 
 util::Result<PutOutcome> S3Store::create_bucket() {

@@ -58,6 +58,11 @@ class S3Store : public ObjectStore {
   util::Result<std::string> read_small(const std::string& key) override;
   util::Result<void> remove(const std::string& key) override;
   std::string location(const std::string& key) const override;  // "s3://bucket/key"
+  // A presigned GET (SigV4 query authentication) with response-content-type and, when given,
+  // response-content-disposition.
+  std::optional<std::string> link(const std::string& key, std::chrono::seconds expires,
+                                  const std::string& content_type,
+                                  const std::string& disposition) const override;
   std::string_view name() const override { return "s3"; }
   // Up to multipart_threshold: the whole file's MD5 (Content-MD5 of the single PUT); above it,
   // each part_size range's SHA-256 and MD5 instead; unknown size: both.
@@ -70,6 +75,9 @@ class S3Store : public ObjectStore {
   // when the server says the bucket is already there (409 BucketAlreadyOwnedByYou, or Swift's
   // BucketAlreadyExists for its own container).
   util::Result<PutOutcome> create_bucket();
+  // GET /bucket?lifecycle (for `partyline check`): how many rules the bucket's lifecycle
+  // configuration has, 0 when it has none (NoSuchLifecycleConfiguration).
+  util::Result<std::size_t> lifecycle_rules();
 
   // Where requests go: "http" or "https", and the host header value (with a non-default port).
   const std::string& scheme() const { return client_->options().scheme; }

@@ -14,6 +14,7 @@
 #include "log/logger.hpp"
 #include "rooms/rooms.hpp"
 #include "storage/object_store.hpp"
+#include "storage/s3_store.hpp"
 #include "twilio/rest.hpp"
 #include "util/crypto.hpp"
 
@@ -25,6 +26,7 @@ struct Row {
   std::string name;
   bool ok;
   std::string detail;
+  bool warn = false;  // ok, but worth a look: WARN, not counted as a failure
 };
 
 // The nearest directory that exists at or above `path` (the one a write would need).
@@ -148,6 +150,45 @@ Row check_storage(const config::Config& config) {
   return {name, true, "wrote, read back and deleted " + where};
 }
 
+// The design recommends that recordings do not pile up forever: RETENTION_DAYS, or a lifecycle
+// rule on the bucket.
+Row check_retention(const config::Config& config) {
+  const std::string name = "Retention";
+  if (config.retention_days) {
+    return {name, true,
+            "recordings older than " + std::to_string(*config.retention_days) +
+                " days are deleted (RETENTION_DAYS)"};
+  }
+  if (config.s3_bucket.empty()) {
+    return {name, true, "RETENTION_DAYS not set: recordings are kept forever", true};
+  }
+  log::Logger log(2, config::LogLevel::kWarn, util::system_clock());
+  std::size_t rules = 0;
+  try {
+    auto store = app::make_object_store(config, log);
+    auto* s3 = dynamic_cast<storage::S3Store*>(store.get());
+    if (s3 == nullptr) return {name, true, "not an S3 store", true};
+    const auto found = s3->lifecycle_rules();
+    if (!found) {
+      return {name, true,
+              "RETENTION_DAYS not set and the bucket's lifecycle cannot be read (" +
+                  found.error().reason + "): recordings may be kept forever",
+              true};
+    }
+    rules = *found;
+  } catch (const std::exception& e) {
+    return {name, true, std::string("cannot read the bucket's lifecycle: ") + e.what(), true};
+  }
+  if (rules == 0) {
+    return {name, true,
+            "RETENTION_DAYS not set and the bucket has no lifecycle rule: recordings are kept "
+            "forever",
+            true};
+  }
+  return {name, true,
+          "the bucket's lifecycle configuration has " + std::to_string(rules) + " rule(s)"};
+}
+
 // Only with ROOMS_FILE: without it the one room comes from variables already checked.
 Row check_rooms(const config::Config& config) {
   try {
@@ -173,13 +214,17 @@ int check(const config::Config& config) {
   rows.push_back(check_public_url(config));
   rows.push_back(check_twilio(config));
   rows.push_back(check_storage(config));
+  rows.push_back(check_retention(config));
 
   std::size_t width = 0;
   for (const auto& r : rows)
     width = std::max(width, r.name.size());
   int failed = 0;
   for (const auto& r : rows) {
-    std::printf("%-*s  %s  %s\n", static_cast<int>(width), r.name.c_str(), r.ok ? "PASS" : "FAIL",
+    std::printf("%-*s  %s  %s\n", static_cast<int>(width), r.name.c_str(),
+                !r.ok    ? "FAIL"
+                : r.warn ? "WARN"
+                         : "PASS",
                 r.detail.c_str());
     failed += r.ok ? 0 : 1;
   }

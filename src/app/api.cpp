@@ -1,0 +1,39 @@
+#include "app/api.hpp"
+
+#include <chrono>
+
+#include "util/clock.hpp"
+
+namespace partyline::app::api {
+
+http::Response json_response(int status, const boost::json::value& v, std::string reason) {
+  http::Response r = http::Response::json(status, boost::json::serialize(v), std::move(reason));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  return r;
+}
+
+http::Response error(int status, const std::string& message) {
+  return json_response(status, boost::json::object{{"error", message}}, message);
+}
+
+std::vector<std::string> segments(std::string_view path) {
+  std::vector<std::string> out;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    const auto end = path.find('/');
+    out.emplace_back(path.substr(0, end));
+    if (end == std::string_view::npos) break;
+    path.remove_prefix(end);
+  }
+  return out;
+}
+
+std::string iso(std::int64_t ms) {
+  return util::iso8601_millis(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+}
+
+}  // namespace partyline::app::api

@@ -14,7 +14,7 @@ import { startHttpProxy } from './lib/http-proxy.mjs';
 import { S3_SECRET, listKeys, waitForListing } from './lib/s3.mjs';
 
 const BUCKET = `pl-ops-chk-${hex(8)}`;
-const PARTS = ['Configuration', 'DATA_DIR', 'PUBLIC_BASE_URL', 'Twilio credentials', 'S3'];
+const PARTS = ['Configuration', 'DATA_DIR', 'PUBLIC_BASE_URL', 'Twilio credentials', 'S3', 'Retention'];
 
 /** The table: { rows: Map name -> { status, detail }, summary, lines }; fails on any other line. */
 function parseTable(stdout) {
@@ -22,8 +22,8 @@ function parseTable(stdout) {
   assert.ok(lines.length >= 2, `check printed too little:\n${stdout}`);
   const rows = new Map();
   for (const line of lines.slice(0, -1)) {
-    const m = /^(.+?)\s{2,}(PASS|FAIL)(?:\s{2,}(.*))?$/.exec(line);
-    assert.ok(m, `not a "<name>  PASS|FAIL  <detail>" line: ${JSON.stringify(line)}\n${stdout}`);
+    const m = /^(.+?)\s{2,}(PASS|WARN|FAIL)(?:\s{2,}(.*))?$/.exec(line);
+    assert.ok(m, `not a "<name>  PASS|WARN|FAIL  <detail>" line: ${JSON.stringify(line)}\n${stdout}`);
     assert.ok(!rows.has(m[1].trim()), `${m[1]} twice`);
     rows.set(m[1].trim(), { status: m[2], detail: m[3] ?? '' });
   }
@@ -74,10 +74,11 @@ describe('operations: partyline check', () => {
     return { ...r, ...parseTable(r.stdout) };
   }
 
-  function assertRows(r, failing) {
+  // Without RETENTION_DAYS, and Swift keeping no lifecycle rule, Retention is a warning.
+  function assertRows(r, failing, warning = ['Retention']) {
     assert.deepStrictEqual([...r.rows.keys()], PARTS, `the parts, in order:\n${r.stdout}`);
     for (const name of PARTS) {
-      const want = failing.includes(name) ? 'FAIL' : 'PASS';
+      const want = failing.includes(name) ? 'FAIL' : warning.includes(name) ? 'WARN' : 'PASS';
       assert.equal(r.rows.get(name).status, want, `${name}: ${r.rows.get(name).status} ${r.rows.get(name).detail}\n${r.stdout}\n${r.stderr}`);
     }
   }
@@ -108,6 +109,25 @@ describe('operations: partyline check', () => {
       { what: 'an empty bucket listing' }), [], 'check left objects in the bucket');
     // check tests and leaves nothing: no database, no credentials, no spool in DATA_DIR.
     assert.deepStrictEqual(readdirSync(ctx.dataDir), [], 'check left files in DATA_DIR');
+  });
+
+  it('Retention: WARN without RETENTION_DAYS and without a lifecycle rule, PASS with RETENTION_DAYS', async () => {
+    const ctx = await setup('retention');
+    const warned = await check(ctx);
+    assert.match(warned.rows.get('Retention').detail, /RETENTION_DAYS not set/, warned.stdout);
+    assert.equal(warned.code, 0, 'a warning is not a failure');
+    // The bucket's lifecycle was asked for (GET ?lifecycle on the bucket itself).
+    assert.ok(proxy.requests.some((q) => q.method === 'GET' && q.path === `/${BUCKET}?lifecycle` ||
+      q.method === 'GET' && q.path === `/${BUCKET}?lifecycle=`), JSON.stringify(proxy.requests.map((q) => q.path).slice(-5)));
+    ctx.env.RETENTION_DAYS = '30';
+    const kept = await check(ctx);
+    assertRows(kept, [], []);
+    assert.match(kept.rows.get('Retention').detail, /older than 30 days are deleted/);
+    const local = await runCommand(['check'], { PATH: process.env.PATH || '/usr/bin:/bin', DATA_DIR: ctx.dataDir },
+      { timeout: 30000 });
+    const t = parseTable(local.stdout);
+    assert.equal(t.rows.get('Retention').status, 'WARN', local.stdout);
+    assert.match(t.rows.get('Retention').detail, /kept forever/);
   });
 
   it('a DATA_DIR not there yet: PASS (the service creates it), and check does not create it', async () => {

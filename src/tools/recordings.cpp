@@ -58,8 +58,8 @@ int recordings(const config::Config& config, const std::string& action, const st
         const std::string room =
             j.conference_sid.empty() ? std::string() : calls.room_of_conference(j.conference_sid);
         std::printf("%-34s  %-7s  %8d  %-20s  %-16s  %s\n", j.recording_sid.c_str(),
-                    db::state_name(j.state), j.attempts, when(j.first_seen_ms).c_str(),
-                    room.empty() ? "-" : room.c_str(),
+                    j.deleted() ? "deleted" : db::state_name(j.state), j.attempts,
+                    when(j.first_seen_ms).c_str(), room.empty() ? "-" : room.c_str(),
                     (j.state == db::JobState::kStored
                          ? j.key
                          : j.key + (j.last_error.empty() ? "" : "  (" + j.last_error + ")"))
@@ -78,8 +78,10 @@ int recordings(const config::Config& config, const std::string& action, const st
           "conference     %s\nduration       %s s\nstarted        %s\nfirst seen     %s\n"
           "stored         %s\nattempts       %d\nnext attempt   %s\nbytes          %llu\n"
           "sha256         %s\nlast error     %s\n",
-          job->recording_sid.c_str(), db::state_name(job->state), job->key.c_str(),
-          job->location.empty() ? "-" : job->location.c_str(),
+          job->recording_sid.c_str(),
+          job->deleted() ? ("deleted (by " + job->deleted_by + ")").c_str()
+                         : db::state_name(job->state),
+          job->key.c_str(), job->location.empty() ? "-" : job->location.c_str(),
           job->conference_sid.empty() ? "-" : job->conference_sid.c_str(), job->duration.c_str(),
           job->start_time.c_str(), when(job->first_seen_ms).c_str(), when(job->stored_ms).c_str(),
           job->attempts,
@@ -89,12 +91,25 @@ int recordings(const config::Config& config, const std::string& action, const st
           job->last_error.empty() ? "-" : job->last_error.c_str());
       return 0;
     }
-    // retry: due now; a running service picks it up within a minute (create-only writes make a
-    // retry of a stored recording harmless).
+    // retry: due now; a running service picks it up within a minute. A dead or failed copy is
+    // retried as the console's retry does; a stored one is copied again to check it (create-only
+    // writes make that harmless); a deleted one stays deleted.
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-    jobs.requeue(sid, now);
+    if (job->deleted()) {
+      std::fprintf(stderr, "partyline recordings: %s was deleted by %s\n", sid.c_str(),
+                   job->deleted_by.c_str());
+      return 1;
+    }
+    const bool queued = job->state == db::JobState::kStored
+                            ? jobs.requeue(sid, now)
+                            : jobs.retry(sid, now) == db::RetryOutcome::kQueued;
+    if (!queued) {
+      std::printf("recording %s is being copied already (%d attempts)\n", sid.c_str(),
+                  job->attempts);
+      return 0;
+    }
     std::printf("recording %s queued again (was %s)\n", sid.c_str(), db::state_name(job->state));
     return 0;
   } catch (const std::exception& e) {

@@ -314,6 +314,12 @@ describe('library: sessions, audio from the local store, retry and delete', () =
     assert.equal(existsSync(file), false, 'nothing stored again');
     assert.equal((await api(srv, 'POST', `${path}/retry`, { cookie: admin })).status, 409);
     assert.equal((await api(srv, 'DELETE', path, { cookie: admin })).status, 404);
+    // The command line neither revives it.
+    const cli = await runCommand(['recordings', 'retry', s.rec.sid], srv.env);
+    assert.equal(cli.code, 1);
+    assert.match(cli.stderr, /deleted by alice/);
+    const show = await runCommand(['recordings', 'show', s.rec.sid], srv.env);
+    assert.match(show.stdout, /^state\s+deleted \(by alice\)$/m);
   });
 });
 

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { api } from './lib/api.mjs';
 import { request, signedPost } from './lib/http.mjs';
 import { account, sid, voiceParams } from './lib/ids.mjs';
 import { startFakeTwilio } from './lib/fake-twilio.mjs';
@@ -19,20 +20,6 @@ function cookieOf(res) {
   const set = res.headers['set-cookie'] ?? [];
   const c = set.find((s) => s.startsWith('partyline_session='));
   return c;
-}
-
-async function api(srv, method, path, { cookie, body, headers = {} } = {}) {
-  const h = { ...headers };
-  if (cookie) h.Cookie = cookie;
-  let b;
-  if (body !== undefined) {
-    h['Content-Type'] = 'application/json';
-    b = JSON.stringify(body);
-  }
-  const r = await request(srv.port, { method, path, headers: h, body: b });
-  let json;
-  try { json = JSON.parse(r.body); } catch { json = undefined; }
-  return { ...r, json };
 }
 
 async function signIn(srv, username = 'alice', password = PASSWORD, headers = {}) {

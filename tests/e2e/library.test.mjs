@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { api } from './lib/api.mjs';
 import { request, signedPost } from './lib/http.mjs';
 import { account, confParams, hex, recordingParams, sid, voiceParams } from './lib/ids.mjs';
 import { startFakeTwilio } from './lib/fake-twilio.mjs';
@@ -20,20 +21,6 @@ const DAY = 24 * 3600 * 1000;
 
 const rfc2822 = (ms) => new Date(ms).toUTCString().replace('GMT', '+0000');
 const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);
-
-async function api(srv, method, path, { cookie, body, headers = {} } = {}) {
-  const h = { ...headers };
-  if (cookie) h.Cookie = cookie;
-  let b;
-  if (body !== undefined) {
-    h['Content-Type'] = 'application/json';
-    b = JSON.stringify(body);
-  }
-  const r = await request(srv.port, { method, path, headers: h, body: b });
-  let json;
-  try { json = JSON.parse(r.body); } catch { json = undefined; }
-  return { ...r, json };
-}
 
 async function addUser(srv, name, role) {
   const add = await runCommand(['users', 'add', name, '--role', role], srv.env, { stdin: `${PASSWORD}\n` });

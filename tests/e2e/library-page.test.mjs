@@ -1,0 +1,798 @@
+// The library page (web/sessions.html) in a real browser (Debian's chromium, driven by
+// playwright-core) against a fake of the service's API: past sessions grouped by the browser's
+// local day, filters in the request and the URL, paging, a session's report, a real WAV played and
+// seeked through Range requests, retry, delete with its confirmation, the roles, the 401 path, a
+// phone-sized screen, and no Content-Security-Policy violation or request to another origin.
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { mkdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { chromium } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const WEB = resolve(HERE, '../../web');
+const ARTIFACTS = join(HERE, 'artifacts');
+const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+const CSP = "default-src 'self'";
+const USER = 'alice';
+const PASSWORD = 'correct horse battery';
+const WAIT_MS = 5000;  // the deadline of every wait not given its own
+// Sessions are grouped by the browser's local day: New York puts 03:30 UTC on the day before.
+const BROWSER = { timezoneId: 'America/New_York', locale: 'en-GB' };
+
+const id = (prefix, hex) => prefix + hex.repeat(16);
+const CF1 = id('CF', '01');
+const CF2 = id('CF', '02');
+const CF3 = id('CF', '03');
+const CF4 = id('CF', '04');
+const RE1 = id('RE', '11');
+const RE2 = id('RE', '22');
+const RE3 = id('RE', '33');
+const RE4 = id('RE', '44');
+const CA1 = id('CA', 'a1');
+const CA2 = id('CA', 'a2');
+const CA3 = id('CA', 'a3');
+const MARKUP = '<img src=x data-testid=injected>Twilio media: HTTP 404';
+const REFUSAL = 'Twilio: Call is not in-progress (21220)';
+
+// The URL -> file mapping of cmake/embed_assets.cmake.
+function webFile(urlPath) {
+  if (urlPath === '/console') return 'console.html';
+  let m = /^\/console\/([a-z0-9-]+)$/.exec(urlPath);
+  if (m) return `${m[1]}.html`;
+  m = /^\/console\/(assets\/[a-z0-9.-]+)$/.exec(urlPath);
+  return m ? m[1] : null;
+}
+const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript',
+  '.svg': 'image/svg+xml',
+};
+
+// A WAV the browser really decodes: 3.0 s of a 440 Hz sine, PCM 16-bit mono at 8 kHz.
+function sineWav(seconds = 3.0, rate = 8000, hz = 440) {
+  const samples = Math.round(seconds * rate);
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write('RIFF', 0);
+  wav.writeUInt32LE(36 + samples * 2, 4);
+  wav.write('WAVEfmt ', 8);
+  wav.writeUInt32LE(16, 16);         // fmt chunk size
+  wav.writeUInt16LE(1, 20);          // PCM
+  wav.writeUInt16LE(1, 22);          // mono
+  wav.writeUInt32LE(rate, 24);
+  wav.writeUInt32LE(rate * 2, 28);   // bytes per second
+  wav.writeUInt16LE(2, 32);          // bytes per frame
+  wav.writeUInt16LE(16, 34);         // bits per sample
+  wav.write('data', 36);
+  wav.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i++) {
+    wav.writeInt16LE(Math.round(12000 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + 2 * i);
+  }
+  return wav;
+}
+const WAV = sineWav();
+
+function recording(sid, state, extra = {}) {
+  return {
+    recording_sid: sid, state, key: `partyline/2026/12/01/${sid}.wav`, bytes: null,
+    duration_seconds: null, content_type: 'audio/wav', last_error: null, expires_at: null, ...extra,
+  };
+}
+
+// The sessions the fake holds, newest first (as the service answers them).
+function library() {
+  return [
+    {
+      conference_sid: CF1, room: 'partyline', started_at: '2026-12-02T15:00:00.000Z',
+      ended_at: '2026-12-02T16:02:03.000Z', duration_seconds: 3723, peak_participants: 5,
+      recordings: [recording(RE1, 'stored', {
+        bytes: 1_258_291, duration_seconds: 3720, expires_at: '2027-03-02T15:00:00.000Z',
+      })],
+      participants: [
+        { call_sid: CA1, caller: '***1234', role: 'host', consent: null,
+          joined_at: '2026-12-02T15:00:05.000Z', left_at: '2026-12-02T16:02:03.000Z' },
+        { call_sid: CA2, caller: '***5678', role: 'speaker', consent: 'press1',
+          joined_at: '2026-12-02T15:01:00.000Z', left_at: '2026-12-02T15:40:00.000Z' },
+      ],
+      actions: [
+        { at: '2026-12-02T15:10:00.000Z', by: 'alice', action: 'mute', call_sid: CA2, caller: '***5678', result: 'ok' },
+        { at: '2026-12-02T15:20:00.000Z', by: 'bob', action: 'lock', call_sid: null, caller: null, result: 'ok' },
+        { at: '2026-12-02T15:30:00.000Z', by: 'alice', action: 'remove', call_sid: CA2, caller: '***5678', result: REFUSAL },
+      ],
+    },
+    {
+      conference_sid: CF2, room: 'studio', started_at: '2026-12-02T03:30:00.000Z',
+      ended_at: '2026-12-02T03:42:34.000Z', duration_seconds: 754, peak_participants: 2,
+      recordings: [recording(RE2, 'dead', { last_error: 'S3 answered 403 Forbidden' })],
+      participants: [
+        { call_sid: CA3, caller: '***4321', role: 'producer', consent: 'notice',
+          joined_at: '2026-12-02T03:30:01.000Z', left_at: null },
+      ],
+      actions: [],
+    },
+    {
+      conference_sid: CF3, room: 'partyline', started_at: '2026-12-01T14:00:00.000Z',
+      ended_at: '2026-12-01T14:00:59.000Z', duration_seconds: 59, peak_participants: 1,
+      recordings: [recording(RE3, 'failed', { last_error: MARKUP }), recording(RE4, 'deleted')],
+      participants: [], actions: [],
+    },
+    {
+      conference_sid: CF4, room: 'studio', started_at: '2026-11-30T12:00:00.000Z',
+      ended_at: null, duration_seconds: null, peak_participants: 0, recordings: [],
+      participants: [], actions: [],
+    },
+  ];
+}
+
+const cursorOf = (offset) => Buffer.from(JSON.stringify({ offset })).toString('base64');
+const offsetOf = (cursor) => JSON.parse(Buffer.from(cursor, 'base64').toString()).offset;
+
+// The service's API as the page sees it; every request is recorded.
+class FakeApi extends EventEmitter {
+  constructor() {
+    super();
+    this.sessions = new Set();
+    this.requests = [];
+    this.everyPath = [];  // every path asked for, over all the tests
+    this.reset();
+  }
+
+  reset({ role = 'admin', rooms = ['partyline', 'studio'], pageSize = 50 } = {}) {
+    this.role = role;
+    this.rooms = rooms;
+    this.pageSize = pageSize;
+    this.library = library();
+    this.requests = [];
+    this.answers = [];  // queued answers for the next retry or delete
+  }
+
+  answerNext(answer) { this.answers.push(answer); }
+
+  recordingOf(sid) {
+    for (const s of this.library) {
+      const rec = s.recordings.find((r) => r.recording_sid === sid);
+      if (rec) return rec;
+    }
+    return null;
+  }
+
+  count(pred) { return this.requests.filter(pred).length; }
+
+  // Resolves with the first recorded request matching `pred`, waiting up to `ms` for it.
+  waitForRequest(pred, ms = WAIT_MS) {
+    const found = this.requests.find(pred);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolvePromise, reject) => {
+      const onRequest = (r) => {
+        if (!pred(r)) return;
+        clearTimeout(timer);
+        this.off('request', onRequest);
+        resolvePromise(r);
+      };
+      const timer = setTimeout(() => {
+        this.off('request', onRequest);
+        reject(new Error(`no matching request within ${ms} ms; got ${JSON.stringify(this.requests)}`));
+      }, ms);
+      this.on('request', onRequest);
+    });
+  }
+}
+
+async function waitUntil(cond, ms, what) {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function sendJson(res, status, body, headers = {}) {
+  res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+  res.end(body === undefined ? '' : JSON.stringify(body));
+}
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sessionOf(req) {
+  const m = /(?:^|;\s*)partyline_session=([^;]+)/.exec(req.headers.cookie ?? '');
+  return m ? m[1] : null;
+}
+
+// The audio as the service sends a stored file: whole, or the asked byte range (206).
+function sendAudio(req, res, download) {
+  const headers = { 'Content-Type': 'audio/wav', 'Accept-Ranges': 'bytes' };
+  if (download) headers['Content-Disposition'] = 'attachment; filename="partyline.wav"';
+  const size = WAV.length;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+  if (!m || (m[1] === '' && m[2] === '')) {
+    res.writeHead(200, { ...headers, 'Content-Length': size });
+    return res.end(WAV);
+  }
+  let start = Number(m[1]);
+  let end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[1] === '') [start, end] = [Math.max(0, size - Number(m[2])), size - 1];
+  if (start > end || start >= size) {
+    res.writeHead(416, { ...headers, 'Content-Range': `bytes */${size}` });
+    return res.end();
+  }
+  res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${end}/${size}`, 'Content-Length': end - start + 1 });
+  return res.end(WAV.subarray(start, end + 1));
+}
+
+function listSessions(api, query, res) {
+  const { room, from, to, q, cursor } = query;
+  if (from && to && from > to) return sendJson(res, 400, { error: 'from is after to' });
+  const all = api.library
+      .filter((s) => !room || s.room === room)
+      .filter((s) => !q || s.participants.some((p) => p.caller.endsWith(q)));
+  const offset = cursor ? offsetOf(cursor) : 0;
+  const page = all.slice(offset, offset + api.pageSize)
+      .map(({ participants, actions, ...summary }) => summary);
+  const next = offset + api.pageSize < all.length ? cursorOf(offset + api.pageSize) : null;
+  return sendJson(res, 200, { sessions: page, next_cursor: next });
+}
+
+async function handle(api, req, res) {
+  const url = new URL(req.url, 'http://localhost');
+  const raw = await readBody(req);
+  let body = null;
+  try { body = raw ? JSON.parse(raw) : null; } catch { body = raw; }
+  const record = {
+    method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams),
+    range: req.headers.range, contentType: req.headers['content-type'], body,
+  };
+  api.requests.push(record);
+  api.everyPath.push(url.pathname);
+  api.emit('request', record);
+
+  const file = req.method === 'GET' ? webFile(url.pathname) : null;
+  if (file) {
+    let content;
+    try { content = readFileSync(join(WEB, file)); } catch { content = null; }
+    if (content) {
+      res.writeHead(200, {
+        'Content-Type': TYPES[extname(file)], 'Content-Security-Policy': CSP,
+        'X-Frame-Options': 'DENY', 'Referrer-Policy': 'same-origin',
+      });
+      res.end(content);
+      return;
+    }
+  }
+  if (url.pathname === '/api/session' && req.method === 'POST') {
+    if (body?.username !== USER || body?.password !== PASSWORD) return sendJson(res, 401, { error: 'wrong username or password' });
+    const token = randomBytes(16).toString('hex');
+    api.sessions.add(token);
+    res.writeHead(204, { 'Set-Cookie': `partyline_session=${token}; HttpOnly; SameSite=Strict; Path=/` });
+    return res.end();
+  }
+  if (!url.pathname.startsWith('/api/')) return sendJson(res, 404, { error: 'not found' });
+  if (!api.sessions.has(sessionOf(req))) return sendJson(res, 401, { error: 'sign in first' });
+  if (url.pathname === '/api/session' && req.method === 'GET') return sendJson(res, 200, { user: USER, role: api.role });
+  if (url.pathname === '/api/session' && req.method === 'DELETE') {
+    api.sessions.delete(sessionOf(req));
+    return sendJson(res, 204);
+  }
+  if (url.pathname === '/api/rooms' && req.method === 'GET') {
+    return sendJson(res, 200, api.rooms.map((name) => ({
+      name, locked: false, max_participants: 15, participants: 0, conference: null,
+    })));
+  }
+  if (url.pathname === '/api/sessions' && req.method === 'GET') return listSessions(api, record.query, res);
+  let m = /^\/api\/sessions\/([^/]+)$/.exec(url.pathname);
+  if (m && req.method === 'GET') {
+    const session = api.library.find((s) => s.conference_sid === decodeURIComponent(m[1]));
+    return session ? sendJson(res, 200, session) : sendJson(res, 404, { error: 'no such session' });
+  }
+  m = /^\/api\/recordings\/([^/]+)(\/audio|\/retry)?$/.exec(url.pathname);
+  const rec = m && api.recordingOf(decodeURIComponent(m[1]));
+  if (!rec) return sendJson(res, 404, { error: 'no such recording' });
+  if (m[2] === '/audio' && req.method === 'GET') {
+    if (rec.state !== 'stored') return sendJson(res, 404, { error: 'not stored' });
+    return sendAudio(req, res, url.searchParams.get('download') === '1');
+  }
+  if (m[2] === '/retry' && req.method === 'POST') {
+    const answer = api.answers.shift();
+    if (answer) return sendJson(res, answer.status, answer.body);
+    Object.assign(rec, { state: 'copying', last_error: null });
+    return sendJson(res, 202, {});
+  }
+  if (m[2] === undefined && req.method === 'DELETE') {
+    if (api.role !== 'admin') return sendJson(res, 403, { error: 'admins only' });
+    const answer = api.answers.shift();
+    if (answer) return sendJson(res, answer.status, answer.body);
+    Object.assign(rec, { state: 'deleted', bytes: null, expires_at: null });
+    return sendJson(res, 204);
+  }
+  return sendJson(res, 405, { error: 'method not allowed' });
+}
+
+let api;
+let server;
+let origin;
+let browser;
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  api = new FakeApi();
+  server = http.createServer((req, res) => {
+    handle(api, req, res).catch((e) => { res.destroy(); throw e; });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  origin = `http://127.0.0.1:${server.address().port}`;
+  const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.closeAllConnections();
+  await new Promise((r) => server?.close(r) ?? r());
+});
+
+// A fresh browser context with a watch on the page: CSP violations (the DOM event and the
+// console's report) and uncaught errors end up in `problems`.
+async function openPage({ width = 1280, height = 900 } = {}) {
+  const context = await browser.newContext({ baseURL: origin, viewport: { width, height }, ...BROWSER });
+  context.setDefaultTimeout(WAIT_MS);
+  const problems = [];
+  await context.exposeBinding('reportCspViolation', (_source, v) => problems.push(`CSP: ${v}`));
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.reportCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
+  const page = await context.newPage();
+  page.on('console', (msg) => {
+    if (/Content[- ]Security[- ]Policy/i.test(msg.text())) problems.push(`console: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('request', (req) => {
+    if (new URL(req.url()).origin !== origin) problems.push(`another origin: ${req.url()}`);
+  });
+  return { context, page, problems };
+}
+
+async function signedIn(opts) {
+  const opened = await openPage(opts);
+  const res = await opened.context.request.post('/api/session', { data: { username: USER, password: PASSWORD } });
+  assert.equal(res.status(), 204);
+  return opened;
+}
+
+const testid = (page, name) => page.getByTestId(name);
+const text = (page, name) => testid(page, name).textContent();
+const listRequests = () => api.requests.filter((r) => r.method === 'GET' && r.path === '/api/sessions');
+
+// The test ids of the session rows under a day's heading, in the page's order.
+function rowsOf(page, day) {
+  return testid(page, 'day-' + day).locator('a.session').evaluateAll((links) => links.map((a) => a.dataset.testid));
+}
+
+async function openList(page, path = '/console/sessions') {
+  await page.goto(path);
+  await page.locator('a.session').first().waitFor();
+}
+
+describe('the library page in chromium', () => {
+  it('lists sessions newest first, grouped by the local day, with their facts', async () => {
+    api.reset();
+    const { context, page, problems } = await signedIn();
+    try {
+      await openList(page);
+      const days = await testid(page, 'days').locator('section.day').evaluateAll((s) => s.map((d) => d.dataset.testid));
+      assert.deepEqual(days, ['day-2026-12-02', 'day-2026-12-01', 'day-2026-11-30']);
+      assert.equal(await text(page, 'day-title-2026-12-02'), 'Wednesday 2 December 2026');
+      assert.equal(await text(page, 'day-title-2026-12-01'), 'Tuesday 1 December 2026');
+      assert.equal(await text(page, 'day-title-2026-11-30'), 'Monday 30 November 2026');
+      // 03:30 UTC on the 2nd is 22:30 on the 1st in New York.
+      assert.deepEqual(await rowsOf(page, '2026-12-01'), ['session-' + CF2, 'session-' + CF3]);
+
+      assert.equal(await text(page, 'room-' + CF1), 'partyline');
+      assert.equal(await text(page, 'start-' + CF1), '10:00');
+      assert.equal(await text(page, 'duration-' + CF1), '1:02:03');
+      assert.equal(await text(page, 'peak-' + CF1), '5 people at most');
+      assert.equal(await text(page, 'row-state-' + RE1), 'Stored');
+      assert.equal(await text(page, 'row-size-' + RE1), '1.2 MB');
+      assert.equal(await text(page, 'row-expires-' + RE1), 'expires 2 March 2027');
+
+      assert.equal(await text(page, 'start-' + CF2), '22:30');
+      assert.equal(await text(page, 'duration-' + CF2), '12:34');
+      assert.equal(await text(page, 'row-state-' + RE2), 'Copy gave up');
+      assert.equal(await text(page, 'row-error-' + RE2), 'S3 answered 403 Forbidden');
+      assert.equal(await text(page, 'duration-' + CF3), '0:59');
+      assert.equal(await text(page, 'peak-' + CF3), '1 person at most');
+      assert.equal(await text(page, 'row-state-' + RE3), 'Copy failed');
+      assert.equal(await testid(page, 'row-recording-' + RE3).getAttribute('data-state'), 'failed');
+      assert.equal(await text(page, 'row-state-' + RE4), 'Deleted');
+      assert.equal(await text(page, 'duration-' + CF4), '–');
+      assert.equal(await text(page, 'no-recording-' + CF4), 'No recording');
+
+      // The service's text is text, never markup.
+      assert.equal(await text(page, 'row-error-' + RE3), MARKUP);
+      assert.equal(await page.locator('[data-testid=injected]').count(), 0);
+      assert.ok(await testid(page, 'load-more').isHidden());
+      assert.equal(await testid(page, 'nav-live').getAttribute('href'), '/console');
+      assert.deepEqual(listRequests().map((r) => r.query), [{}]);
+      await page.screenshot({ path: join(ARTIFACTS, 'library-list.png'), fullPage: true });
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('filters: sent to the API, kept in the URL over a reload, undone by back; a 400 shows its error', async () => {
+    api.reset();
+    const { context, page, problems } = await signedIn();
+    try {
+      await openList(page);
+      // The room select is filled from /api/rooms.
+      await testid(page, 'filter-room').locator('option[value="studio"]').waitFor({ state: 'attached' });
+      const options = await testid(page, 'filter-room').locator('option').allTextContents();
+      assert.deepEqual(options, ['All rooms', 'partyline', 'studio']);
+
+      await testid(page, 'filter-room').selectOption('studio');
+      await api.waitForRequest((r) => r.path === '/api/sessions' && r.query.room === 'studio');
+      await testid(page, 'session-' + CF1).waitFor({ state: 'detached' });
+      await testid(page, 'filter-from').fill('2026-12-01');
+      await api.waitForRequest((r) => r.path === '/api/sessions' && r.query.from === '2026-12-01');
+      await testid(page, 'filter-to').fill('2026-12-02');
+      await testid(page, 'filter-q').fill('4321');
+      await testid(page, 'filter-submit').click();
+      const wanted = { room: 'studio', from: '2026-12-01', to: '2026-12-02', q: '4321' };
+      const filtered = await api.waitForRequest((r) => r.path === '/api/sessions' && r.query.q === '4321');
+      assert.deepEqual(filtered.query, wanted);
+      const filteredUrl = `${origin}/console/sessions?room=studio&from=2026-12-01&to=2026-12-02&q=4321`;
+      await page.waitForURL(filteredUrl);
+      await testid(page, 'session-' + CF4).waitFor({ state: 'detached' });
+      assert.equal(await page.locator('a.session').count(), 1);
+      await testid(page, 'session-' + CF2).waitFor();
+
+      // A reload asks again with the same filters and shows them in the form.
+      const before = listRequests().length;
+      await page.reload();
+      await testid(page, 'session-' + CF2).waitFor();
+      assert.deepEqual(listRequests().slice(before).map((r) => r.query), [wanted]);
+      assert.equal(await testid(page, 'filter-room').inputValue(), 'studio');
+      assert.equal(await testid(page, 'filter-from').inputValue(), '2026-12-01');
+      assert.equal(await testid(page, 'filter-to').inputValue(), '2026-12-02');
+      assert.equal(await testid(page, 'filter-q').inputValue(), '4321');
+
+      // The filter changes made one history entry: back is the unfiltered list.
+      await page.goBack();
+      await page.waitForURL(`${origin}/console/sessions`);
+      await testid(page, 'session-' + CF1).waitFor();
+      assert.equal(await testid(page, 'filter-room').inputValue(), '');
+      assert.equal(await testid(page, 'filter-q').inputValue(), '');
+      await page.goForward();
+      await page.waitForURL(filteredUrl);
+      await testid(page, 'session-' + CF1).waitFor({ state: 'detached' });
+
+      // The service refuses a range that ends before it starts: its message, no rows.
+      await testid(page, 'filter-from').fill('2026-12-05');
+      const bad = await api.waitForRequest((r) => r.path === '/api/sessions' && r.query.from === '2026-12-05');
+      assert.equal(bad.query.to, '2026-12-02');
+      await testid(page, 'page-message').getByText('Could not load the sessions: from is after to').waitFor();
+      assert.equal(await page.locator('a.session').count(), 0);
+      assert.equal(await testid(page, 'page-message').getAttribute('role'), 'alert');
+      await page.waitForURL(/from=2026-12-05/);
+      // A good range clears the message.
+      await testid(page, 'filter-from').fill('2026-12-01');
+      await testid(page, 'session-' + CF2).waitFor();
+      await testid(page, 'page-message').waitFor({ state: 'hidden' });
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('paging: Load more passes the cursor and appends the next page', async () => {
+    api.reset({ pageSize: 2 });
+    const { context, page, problems } = await signedIn();
+    try {
+      await openList(page, '/console/sessions?room=');
+      await testid(page, 'session-' + CF2).waitFor();
+      assert.deepEqual(listRequests()[0].query, {});  // an empty filter is left out
+      assert.equal(await page.locator('a.session').count(), 2);
+      const more = testid(page, 'load-more');
+      await more.waitFor();
+      await more.click();
+      const next = await api.waitForRequest((r) => r.path === '/api/sessions' && r.query.cursor !== undefined);
+      assert.deepEqual(next.query, { cursor: cursorOf(2) });
+      await testid(page, 'session-' + CF4).waitFor();
+      // The next page's first session joins its day's group.
+      assert.deepEqual(await rowsOf(page, '2026-12-01'), ['session-' + CF2, 'session-' + CF3]);
+      assert.equal(await page.locator('a.session').count(), 4);
+      await more.waitFor({ state: 'hidden' });
+      assert.equal(listRequests().length, 2);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a session: its own URL, the report, the audio plays and seeks, download, back to the list', async () => {
+    api.reset();
+    const { context, page, problems } = await signedIn();
+    try {
+      await openList(page);
+      await testid(page, 'session-' + CF1).click();
+      await page.waitForURL(`${origin}/console/sessions?session=${CF1}`);
+      await testid(page, 'detail-title').waitFor();
+      assert.ok(await testid(page, 'list-view').isHidden());
+      assert.equal(await text(page, 'detail-title'), 'partyline — Wednesday 2 December 2026');
+      assert.equal(await text(page, 'detail-started'), '10:00');
+      assert.equal(await text(page, 'detail-ended'), '11:02');
+      assert.equal(await text(page, 'detail-duration'), '1:02:03');
+      assert.equal(await text(page, 'state-' + RE1), 'Stored');
+      assert.equal(await text(page, 'length-' + RE1), '1:02:00');
+
+      assert.equal(await text(page, 'caller-' + CA1), '***1234');
+      assert.equal(await text(page, 'role-' + CA1), 'host');
+      assert.equal(await text(page, 'consent-' + CA1), 'No consent asked');
+      assert.equal(await text(page, 'joined-' + CA1), '10:00:05');
+      assert.equal(await text(page, 'left-' + CA1), '11:02:03');
+      assert.equal(await testid(page, 'taken-' + CA1).count(), 0);
+      assert.equal(await text(page, 'role-' + CA2), 'speaker');
+      assert.equal(await text(page, 'consent-' + CA2), 'Pressed 1');
+      assert.equal(await text(page, 'taken-' + CA2), `Console: mute by alice, remove (refused: ${REFUSAL}) by alice`);
+      assert.equal(await testid(page, 'actions').locator('li').count(), 3);
+      assert.equal(await text(page, 'action-1'), '10:20:00 bob lock — ok');
+      assert.equal(await text(page, 'action-2'), `10:30:00 alice remove ***5678 — refused: ${REFUSAL}`);
+
+      // The player: metadata from the real file, then a seek served by a Range request.
+      const audio = testid(page, 'audio-' + RE1);
+      assert.equal(await audio.getAttribute('src'), `/api/recordings/${RE1}/audio`);
+      assert.equal(await audio.getAttribute('preload'), 'metadata');
+      await audio.evaluate((a) => new Promise((ok, fail) => {
+        if (a.readyState >= 1) return ok();
+        a.addEventListener('loadedmetadata', ok, { once: true });
+        a.addEventListener('error', () => fail(new Error(`media error ${a.error?.code}`)), { once: true });
+      }));
+      const duration = await audio.evaluate((a) => a.duration);
+      assert.ok(Math.abs(duration - 3.0) <= 0.1, `duration ${duration}`);
+      const seeked = await audio.evaluate((a) => new Promise((ok) => {
+        a.addEventListener('seeked', () => ok(a.currentTime), { once: true });
+        a.currentTime = 2.0;
+      }));
+      assert.ok(Math.abs(seeked - 2.0) <= 0.05, `currentTime ${seeked}`);
+      const ranged = api.requests.filter((r) => r.path === `/api/recordings/${RE1}/audio` && r.range);
+      assert.ok(ranged.length > 0, 'no Range request for the audio');
+      assert.ok((await audio.evaluate((a) => a.seekable.length > 0 && a.seekable.end(0))) >= 2.9);
+
+      const download = testid(page, 'download-' + RE1);
+      assert.equal(await download.getAttribute('href'), `/api/recordings/${RE1}/audio?download=1`);
+      const [file] = await Promise.all([page.waitForEvent('download'), download.click()]);
+      assert.equal(file.suggestedFilename(), 'partyline.wav');
+      assert.equal(file.url(), `${origin}/api/recordings/${RE1}/audio?download=1`);
+      await page.screenshot({ path: join(ARTIFACTS, 'library-session.png'), fullPage: true });
+
+      // Back: the list as it was, not asked again.
+      const lists = listRequests().length;
+      await page.goBack();
+      await page.waitForURL(`${origin}/console/sessions`);
+      await testid(page, 'list-view').waitFor();
+      assert.ok(await testid(page, 'detail-view').isHidden());
+      assert.equal(await page.locator('a.session').count(), 4);
+      assert.equal(listRequests().length, lists);
+
+      // A session's link opened on its own; its back link leads to the list.
+      await page.goto(`/console/sessions?session=${CF2}`);
+      await testid(page, 'caller-' + CA3).waitFor();
+      assert.equal(await text(page, 'consent-' + CA3), 'Heard the notice');
+      assert.equal(await text(page, 'left-' + CA3), '–');
+      assert.equal(await text(page, 'no-actions'), 'None.');
+      await testid(page, 'back').click();
+      await page.waitForURL(`${origin}/console/sessions`);
+      await testid(page, 'session-' + CF1).waitFor();
+
+      await page.goto('/console/sessions?session=CF' + '99'.repeat(16));
+      await testid(page, 'page-message').getByText('Could not load the session: no such session').waitFor();
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('retry: a dead copy is queued again; a refusal shows its message; producers get no Delete', async () => {
+    api.reset({ role: 'producer' });
+    const { context, page, problems } = await signedIn();
+    try {
+      await page.goto(`/console/sessions?session=${CF2}`);
+      await testid(page, 'retry-' + RE2).waitFor();
+      assert.equal(await testid(page, 'recording-' + RE2).getAttribute('data-state'), 'dead');
+      assert.equal(await text(page, 'error-' + RE2), 'S3 answered 403 Forbidden');
+      assert.equal(await page.locator('[data-testid^="delete-"]').count(), 0);
+
+      const reloads = () => api.count((r) => r.path === `/api/sessions/${CF2}`);
+      const before = reloads();
+      await testid(page, 'retry-' + RE2).click();
+      const retry = await api.waitForRequest((r) => r.path === `/api/recordings/${RE2}/retry`);
+      assert.equal(retry.method, 'POST');
+      assert.equal(retry.contentType, 'application/json');
+      await testid(page, 'note-' + RE2).getByText('Queued again.').waitFor();
+      assert.ok(reloads() > before);
+      assert.equal(await text(page, 'state-' + RE2), 'Copying…');
+      assert.equal(await testid(page, 'retry-' + RE2).count(), 0);
+      assert.equal(await testid(page, 'error-' + RE2).count(), 0);
+
+      // The list, opened from here, shows the new state.
+      await testid(page, 'back').click();
+      await testid(page, 'row-state-' + RE2).getByText('Copying…').waitFor();
+
+      // A failed copy the service will not queue: its message, and the button stays.
+      await page.goto(`/console/sessions?session=${CF3}`);
+      assert.equal(await text(page, 'error-' + RE3), MARKUP);
+      assert.equal(await page.locator('[data-testid=injected]').count(), 0);
+      api.answerNext({ status: 409, body: { error: 'a copy is already running' } });
+      await testid(page, 'retry-' + RE3).click();
+      const alert = testid(page, 'message-' + RE3);
+      await alert.getByText('Retrying the copy failed: a copy is already running').waitFor();
+      assert.equal(await alert.getAttribute('role'), 'alert');
+      assert.ok(await testid(page, 'retry-' + RE3).isEnabled());
+
+      // A producer sees no Delete even on a stored recording.
+      await page.goto(`/console/sessions?session=${CF1}`);
+      await testid(page, 'download-' + RE1).waitFor();
+      assert.equal(await page.locator('[data-testid^="delete-"]').count(), 0);
+      assert.equal(api.count((r) => r.method === 'DELETE'), 0);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('delete (admin): asks first, cancel sends nothing, OK deletes and the list shows it', async () => {
+    api.reset({ role: 'admin' });
+    const { context, page, problems } = await signedIn();
+    try {
+      await openList(page);
+      await testid(page, 'session-' + CF1).click();
+      const del = testid(page, 'delete-' + RE1);
+      await del.click();
+      const dialog = testid(page, 'confirm-dialog');
+      await dialog.waitFor();
+      assert.equal(await text(page, 'confirm-ok'), 'Delete');
+      assert.match(await dialog.textContent(),
+                   /Delete the recording of partyline from Wednesday 2 December 2026, 10:00\? It cannot be undone\./);
+      await page.screenshot({ path: join(ARTIFACTS, 'library-confirm-delete.png') });
+      await testid(page, 'confirm-cancel').click();
+      await dialog.waitFor({ state: 'hidden' });
+
+      await del.click();
+      await testid(page, 'confirm-ok').click();
+      const removal = await api.waitForRequest((r) => r.method === 'DELETE');
+      assert.equal(removal.path, `/api/recordings/${RE1}`);
+      assert.equal(removal.contentType, 'application/json');
+      await testid(page, 'note-' + RE1).getByText('Deleted.').waitFor();
+      // Only the confirmed click reached the service.
+      assert.equal(api.count((r) => r.method === 'DELETE'), 1);
+      assert.equal(await text(page, 'state-' + RE1), 'Deleted');
+      assert.equal(await testid(page, 'recording-' + RE1).getAttribute('data-state'), 'deleted');
+      for (const gone of ['audio-', 'download-', 'delete-', 'size-', 'expires-']) {
+        assert.equal(await testid(page, gone + RE1).count(), 0, gone);
+      }
+      // Dead and failed recordings can be deleted too; a deleted one cannot.
+      await page.goBack();
+      await testid(page, 'row-state-' + RE1).getByText('Deleted').waitFor();
+      assert.equal(await testid(page, 'row-size-' + RE1).count(), 0);
+      await testid(page, 'session-' + CF3).click();
+      await testid(page, 'delete-' + RE3).waitFor();
+      assert.equal(await testid(page, 'delete-' + RE4).count(), 0);
+
+      api.answerNext({ status: 409, body: { error: 'the copy is still running' } });
+      await testid(page, 'delete-' + RE3).click();
+      await testid(page, 'confirm-ok').click();
+      await testid(page, 'message-' + RE3).getByText('Deleting the recording failed: the copy is still running').waitFor();
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a 401 sends the user to sign in, with the page to come back to', async () => {
+    api.reset();
+    {
+      const { context, page, problems } = await openPage();
+      try {
+        await page.goto('/console/sessions?room=studio');
+        await page.waitForURL(`${origin}/console/sign-in?next=%2Fconsole%2Fsessions%3Froom%3Dstudio`);
+        assert.deepEqual(problems, []);
+      } finally {
+        await context.close();
+      }
+    }
+    for (const via of ['retry', 'load more']) {
+      api.reset({ pageSize: 2 });
+      const { context, page, problems } = await signedIn();
+      try {
+        let here;
+        if (via === 'retry') {
+          here = `/console/sessions?session=${CF2}`;
+          await page.goto(here);
+          await testid(page, 'retry-' + RE2).waitFor();
+          api.sessions.clear();
+          await testid(page, 'retry-' + RE2).click();
+        } else {
+          here = '/console/sessions';
+          await openList(page, here);
+          await testid(page, 'load-more').waitFor();
+          api.sessions.clear();
+          await testid(page, 'load-more').click();
+        }
+        await page.waitForURL(`${origin}/console/sign-in?next=${encodeURIComponent(here)}`);
+        assert.deepEqual(problems, [], via);
+      } finally {
+        await context.close();
+      }
+    }
+  });
+
+  it('the live page and the library link to each other; sign-out works here too', async () => {
+    api.reset({ rooms: [] });
+    const { context, page, problems } = await signedIn();
+    try {
+      await page.goto('/console');
+      await page.getByText('No rooms are set up.').waitFor();
+      await testid(page, 'nav-sessions').click();
+      await page.waitForURL(`${origin}/console/sessions`);
+      await testid(page, 'session-' + CF1).waitFor();
+      await testid(page, 'nav-live').click();
+      await page.waitForURL(`${origin}/console`);
+      await page.goto('/console/sessions');
+      await testid(page, 'sign-out').click();
+      await page.waitForURL(`${origin}/console/sign-in`);
+      await api.waitForRequest((r) => r.method === 'DELETE' && r.path === '/api/session');
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a 375-px phone screen: the list and a session fit across', async () => {
+    api.reset();
+    api.library[0].room = 'a-room-with-a-rather-long-name-for-a-phone';
+    api.library[0].recordings[0].key = 'x/'.repeat(60) + 'long-key.wav';
+    const { context, page, problems } = await signedIn({ width: 375, height: 812 });
+    try {
+      for (const [path, shot] of [['/console/sessions', 'library-phone-list.png'],
+        [`/console/sessions?session=${CF1}`, 'library-phone-session.png'],
+        [`/console/sessions?session=${CF3}`, null]]) {
+        await page.goto(path);
+        await page.locator('a.session, [data-testid="detail-title"]').first().waitFor();
+        if (path.includes('session=')) await testid(page, 'actions').or(testid(page, 'no-actions')).waitFor();
+        const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+        assert.ok(widths[0] <= widths[1], `${path}: page ${widths[0]} px wide on a ${widths[1]} px screen`);
+        if (shot) await page.screenshot({ path: join(ARTIFACTS, shot), fullPage: true });
+      }
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('the page fetched nothing but its own files and the API', () => {
+    assert.ok(api.everyPath.includes('/console/assets/sessions.js'));
+    const other = api.everyPath.filter((p) => !p.startsWith('/console') && !p.startsWith('/api/'));
+    assert.deepEqual(other, []);
+  });
+
+  // The checks above can fail: an inline style attribute under the same policy is reported.
+  it('the CSP watch sees a violation when there is one', async () => {
+    api.reset();
+    const { context, page, problems } = await signedIn();
+    try {
+      await openList(page);
+      await page.evaluate(() => document.body.setAttribute('style', 'color: red'));
+      await waitUntil(() => problems.some((p) => p.startsWith('CSP: style-src')), WAIT_MS, 'the violation report');
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
+import { sineWav } from './lib/wav.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const WEB = resolve(HERE, '../../web');
@@ -53,26 +54,6 @@ const TYPES = {
 };
 
 // A WAV the browser really decodes: 3.0 s of a 440 Hz sine, PCM 16-bit mono at 8 kHz.
-function sineWav(seconds = 3.0, rate = 8000, hz = 440) {
-  const samples = Math.round(seconds * rate);
-  const wav = Buffer.alloc(44 + samples * 2);
-  wav.write('RIFF', 0);
-  wav.writeUInt32LE(36 + samples * 2, 4);
-  wav.write('WAVEfmt ', 8);
-  wav.writeUInt32LE(16, 16);         // fmt chunk size
-  wav.writeUInt16LE(1, 20);          // PCM
-  wav.writeUInt16LE(1, 22);          // mono
-  wav.writeUInt32LE(rate, 24);
-  wav.writeUInt32LE(rate * 2, 28);   // bytes per second
-  wav.writeUInt16LE(2, 32);          // bytes per frame
-  wav.writeUInt16LE(16, 34);         // bits per sample
-  wav.write('data', 36);
-  wav.writeUInt32LE(samples * 2, 40);
-  for (let i = 0; i < samples; i++) {
-    wav.writeInt16LE(Math.round(12000 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + 2 * i);
-  }
-  return wav;
-}
 const WAV = sineWav();
 
 function recording(sid, state, extra = {}) {

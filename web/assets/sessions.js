@@ -324,7 +324,10 @@ async function act(button, sid, { what, method, path, body, done }) {
     goToSignIn();
     return;
   }
-  if (response && response.ok) notes.set(sid, { error: false, text: done });
+  if (response && response.ok) {
+    notes.set(sid, { error: false, text: done });
+    list = null;  // the list shows the state before: asked again on the way back
+  }
   else if (response) {
     notes.set(sid, { error: true, text: `${what} failed: ${await errorText(response)}` });
   }

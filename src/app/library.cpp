@@ -24,7 +24,7 @@ using api::iso;
 using api::json_response;
 
 constexpr std::size_t kPage = 50;
-constexpr int kMaxQueued = 16;  // deletions waiting for the worker
+constexpr int kMaxQueued = 32;  // requests waiting for a worker
 
 bool is_sid(std::string_view s, std::string_view prefix) {
   if (s.size() != 34 || !s.starts_with(prefix)) return false;
@@ -121,8 +121,22 @@ Library::~Library() {
 }
 
 void Library::start() {
-  if (!options_.retention_days || sweeper_.joinable()) return;
-  sweeper_ = std::thread([this] { sweep_loop(); });
+  if (sweeper_.joinable()) return;
+  sweeper_ = std::thread([this] {
+    // The index is brought up to date now rather than by the first reader (a whole history, the
+    // first time after an upgrade).
+    try {
+      const auto began = std::chrono::steady_clock::now();
+      const std::size_t indexed = deps_.index.catch_up();
+      log_.info("library.indexed", {{"sessions", indexed},
+                                    {"ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::steady_clock::now() - began)
+                                               .count()}});
+    } catch (const std::exception& e) {
+      limited_.error("library.error", e.what(), {});
+    }
+    if (options_.retention_days) sweep_loop();
+  });
 }
 
 void Library::stop() {
@@ -138,14 +152,36 @@ std::int64_t Library::now_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock_().time_since_epoch()).count();
 }
 
+void Library::on_worker(const http::Respond& respond, std::function<Response()> work) {
+  if (queued_.fetch_add(1) >= kMaxQueued) {
+    queued_.fetch_sub(1);
+    return respond(error(503, "busy: too many library requests wait"));
+  }
+  boost::asio::post(workers_, [this, respond, work = std::move(work)] {
+    Response r;
+    try {
+      r = work();
+    } catch (const std::exception& e) {
+      limited_.error("library.error", e.what(), {});
+      r = error(500, std::string("library: ") + e.what());
+    }
+    queued_.fetch_sub(1);
+    respond(std::move(r));
+  });
+}
+
 void Library::handle(const Request& request, const auth::Principal& user,
                      const std::vector<std::string>& parts, const http::Respond& respond) {
   const bool get = request.method == "GET" || request.method == "HEAD";
   try {
+    // The database and the store are asked on the library's workers, never on the threads that
+    // answer webhooks.
     if (parts[1] == "sessions") {
       if (!get) return respond(error(405, "GET only"));
-      if (parts.size() == 2) return respond(list(request));
-      if (parts.size() == 3) return respond(session(parts[2]));
+      if (parts.size() == 2) return on_worker(respond, [this, request] { return list(request); });
+      if (parts.size() == 3) {
+        return on_worker(respond, [this, sid = parts[2]] { return session(sid); });
+      }
       return respond(error(404, "no such API route"));
     }
     // recordings/{RE}[/audio|/retry]
@@ -158,25 +194,11 @@ void Library::handle(const Request& request, const auth::Principal& user,
     }
     if (parts.size() == 4 && parts[3] == "retry") {
       if (request.method != "POST") return respond(error(405, "POST only"));
-      return respond(retry(user, sid));
+      return on_worker(respond, [this, user, sid] { return retry(user, sid); });
     }
     if (parts.size() == 3 && request.method == "DELETE") {
       if (user.role != db::Role::kAdmin) return respond(error(403, "only an admin deletes"));
-      if (queued_.fetch_add(1) >= kMaxQueued) {
-        queued_.fetch_sub(1);
-        return respond(error(503, "busy: too many deletions wait"));
-      }
-      boost::asio::post(workers_, [this, user, sid, respond] {
-        Response r;
-        try {
-          r = remove(user, sid);
-        } catch (const std::exception& e) {
-          r = error(500, e.what());
-        }
-        queued_.fetch_sub(1);
-        respond(std::move(r));
-      });
-      return;
+      return on_worker(respond, [this, user, sid] { return remove(user, sid); });
     }
     if (parts.size() == 3) return respond(error(405, "DELETE only"));
     respond(error(404, "no such API route"));

@@ -52,7 +52,8 @@ class Library {
   Library(const Library&) = delete;
   Library& operator=(const Library&) = delete;
 
-  // Starts the retention sweep (at once, then every sweep_every), when there is a retention.
+  // Brings the index up to date, then, with a retention, sweeps at once and every sweep_every
+  // (one thread).
   void start();
   void stop();
 
@@ -80,6 +81,8 @@ class Library {
   boost::json::object recording_object(const db::Job& job) const;
   std::int64_t now_ms() const;
   void sweep_loop();
+  // Runs `work` on a worker; 503 when too many wait already.
+  void on_worker(const http::Respond& respond, std::function<http::Response()> work);
 
   LibraryDeps deps_;
   LibraryOptions options_;
@@ -87,7 +90,7 @@ class Library {
   mutable log::RateLimitedLog limited_{log_};
   util::Clock clock_;
   std::atomic<int> queued_{0};
-  boost::asio::thread_pool workers_{1};  // deletions: the store is asked off the I/O threads
+  boost::asio::thread_pool workers_{2};  // the database and the store, off the I/O threads
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -91,6 +91,9 @@ App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::
   add_webhook("/silence", [this](const Request&, const Params&) {
     return Response::xml(answers_.get()->silence());
   });
+  add_async_webhook("/track-callback", [this](const Params& p, http::Respond respond) {
+    track_callback(p, std::move(respond));
+  });
   add_async_webhook("/recording-callback", [this](const Params& p, http::Respond respond) {
     recording_callback(p, std::move(respond));
   });
@@ -373,6 +376,58 @@ void App::recording_callback(const Params& p, http::Respond respond) const {
     log_.warn("recording.failed", std::move(fields));
     return respond(Response::empty(200));
   }
+  accept_recording(cb, std::move(respond));
+}
+
+void App::track_callback(const Params& p, http::Respond respond) const {
+  auto check = recordings::check_recording_callback(
+      p, runtime_.twilio.account_sid, config_.twilio_api_base, config_.media_from_loopback);
+  if (!check.callback) return respond(bad_request(check.error));
+  auto cb = *check.callback;
+  if (!twilio::is_sid(cb.call_sid, "CA"))
+    return respond(bad_request("CallSid missing or malformed"));
+  if (cb.status != "completed") {
+    boost::json::object fields{
+        {"RecordingSid", cb.recording_sid}, {"CallSid", cb.call_sid}, {"status", cb.status}};
+    if (!cb.error_code.empty()) fields["ErrorCode"] = cb.error_code;
+    log_.warn("track.failed", std::move(fields));
+    return respond(Response::empty(200));
+  }
+  // The track's place: the caller's conference, their turn in the order of joining, their role.
+  std::string role = "speaker";
+  std::size_t order = 0;
+  try {
+    cb.conference_sid = services_.calls.conference_of_call(cb.call_sid);
+    if (!cb.conference_sid.empty()) {
+      if (const auto c = services_.calls.committed_conference(cb.conference_sid)) {
+        for (std::size_t i = 0; i < c->participants.size(); ++i) {
+          if (c->participants[i].call_sid != cb.call_sid) continue;
+          order = i + 1;
+          if (!c->participants[i].role.empty()) role = c->participants[i].role;
+        }
+        if (c->started_ms != 0) {
+          cb.session_start = util::iso8601_millis(
+              std::chrono::system_clock::time_point(std::chrono::milliseconds(c->started_ms)));
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    return respond(Response::text(503, "Service Unavailable\n",
+                                  std::string("cannot read the call's conference: ") + e.what()));
+  }
+  if (order == 0) {
+    // Its conference is not known (no participant event for the call): kept all the same.
+    log_.warn("track.unplaced", {{"RecordingSid", cb.recording_sid}, {"CallSid", cb.call_sid}});
+    cb.track = "track";
+  } else {
+    char name[32];
+    std::snprintf(name, sizeof name, "track%02zu-", order);
+    cb.track = name + role;
+  }
+  accept_recording(cb, std::move(respond));
+}
+
+void App::accept_recording(const recordings::RecordingCallback& cb, http::Respond respond) const {
   recordings::Intake::Accepted accepted;
   try {
     accepted = services_.recordings.accept(cb);

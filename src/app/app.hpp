@@ -81,6 +81,10 @@ class App {
   // Answered 204 once the event is committed (503 when it cannot be), from the store's writer.
   void conf_status(const http::Params& params, http::Respond respond) const;
   void recording_callback(const http::Params& params, http::Respond respond) const;
+  // A caller's own track (rooms with tracks = true): placed by its call's conference.
+  void track_callback(const http::Params& params, http::Respond respond) const;
+  // Both: the job written durably, then the answer once it is stored (or the wait ran out).
+  void accept_recording(const recordings::RecordingCallback& cb, http::Respond respond) const;
   http::Response token(const http::Request& request) const;
   http::Response metrics(const http::Request& request) const;
   http::Response render_metrics() const;

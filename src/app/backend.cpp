@@ -56,7 +56,11 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
           .notify_url = config.recording_notify_url,
           .allow_http_notify = config.recording_notify_url.starts_with("http://"),
           .delete_after_copy = config.twilio_delete_after_copy,
-          .report_rooms = !config.rooms_file.empty()},
+          .report_rooms = !config.rooms_file.empty(),
+          .recordings_of =
+              [this](const std::string& conference_sid) {
+                return jobs->of_conferences({conference_sid});
+              }},
       *storage, calls.get(), rest.get(), log);
   pipeline = std::make_unique<recordings::Pipeline>(
       recordings::PipelineOptions{

@@ -280,6 +280,8 @@ json::object Library::recording_object(const db::Job& job) const {
   const std::string state = state_of(job);
   return json::object{
       {"recording_sid", job.recording_sid},
+      {"kind", job.kind},
+      {"call_sid", job.kind == "track" ? json::value(job.call_sid) : json::value(nullptr)},
       {"state", state},
       {"key", job.key},
       {"bytes", stored ? json::value(job.bytes) : json::value(nullptr)},
@@ -317,6 +319,16 @@ Response Library::session(const std::string& conference_sid) {
   auto o = session_object(*row, deps_.jobs.of_conferences({conference_sid}));
   json::array participants, actions;
   if (const auto c = deps_.calls.committed_conference(conference_sid)) {
+    // Each caller's track says whose it is.
+    for (auto& r : o["recordings"].as_array()) {
+      auto& rec = r.as_object();
+      if (!rec["call_sid"].is_string()) continue;
+      for (const auto& p : c->participants) {
+        if (p.call_sid != rec["call_sid"].as_string()) continue;
+        rec["caller"] = p.caller;
+        rec["role"] = p.role.empty() ? "speaker" : p.role;
+      }
+    }
     for (const auto& p : c->participants) {
       participants.push_back(json::object{
           {"call_sid", p.call_sid},

@@ -47,6 +47,19 @@ twilio::Attributes conference_attributes(const Room& room, const std::string& ba
   return a;
 }
 
+// With tracks, the caller's own voice (the inbound track, mono) is recorded from here on, beside
+// the conference's mix; its callback names the track's route. Nothing else in the call changes.
+twilio::Twiml& join_conference(twilio::Twiml& t, const Room& room, const std::string& base,
+                               std::optional<Role> role) {
+  if (room.tracks) {
+    t.start_recording({{"track", "inbound"},
+                       {"channels", "mono"},
+                       {"recordingStatusCallback", base + "/track-callback"},
+                       {"recordingStatusCallbackEvent", "completed"}});
+  }
+  return t.dial_conference(conference_attributes(room, base, role), room.name);
+}
+
 std::string_view joining_text(Role role) {
   switch (role) {
     case Role::kHost:
@@ -65,7 +78,7 @@ Answer join_answer(const Room& room, const std::string& base, Role role) {
     text += " If the host has not joined yet, please hold.";
   }
   twilio::Twiml t;
-  t.say(text).dial_conference(conference_attributes(room, base, role), room.name);
+  join_conference(t.say(text), room, base, role);
   const std::string name(rooms::role_name(role));
   return {t.str(), "pin." + name, name, room.name, "", false};
 }
@@ -141,7 +154,7 @@ Answers::Entrance Answers::make_entrance(const Room* routed, const std::string& 
   } else {
     if (recorded) voice.say(kConsentNotice);
     if (direct != nullptr) {
-      voice.dial_conference(conference_attributes(*direct, base, std::nullopt), direct->name);
+      join_conference(voice, *direct, base, std::nullopt);
     } else {
       pin_gather(voice, base, rooms_.pin_length(), 1,
                  "Enter your " + pin_words + " digit PIN, then press pound.");
@@ -156,8 +169,7 @@ Answers::Entrance Answers::make_entrance(const Room* routed, const std::string& 
 
   twilio::Twiml given;
   if (direct != nullptr) {
-    given.say("Thank you. Joining the call.")
-        .dial_conference(conference_attributes(*direct, base, std::nullopt), direct->name);
+    join_conference(given.say("Thank you. Joining the call."), *direct, base, std::nullopt);
   } else {
     pin_gather(given, base, rooms_.pin_length(), 1,
                "Thank you. Enter your " + pin_words + " digit PIN.");

@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS console_actions (
   result         TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS console_actions_by_conference ON console_actions (conference_sid);
+CREATE INDEX IF NOT EXISTS conference_events_by_call ON conference_events (call_sid)
+  WHERE call_sid != '';
 COMMIT;
 )sql";
 
@@ -582,6 +584,15 @@ std::vector<std::string> CallStore::open_conference_sids() {
   while (s.step())
     open.push_back(s.text(0));
   return open;
+}
+
+std::string CallStore::conference_of_call(const std::string& call_sid) {
+  std::lock_guard lock(read_mutex_);
+  Stmt s(rdb_,
+         "SELECT conference_sid FROM conference_events WHERE call_sid = ? AND call_sid != '' "
+         "LIMIT 1");
+  s.bind(1, call_sid);
+  return s.step() ? s.text(0) : std::string();
 }
 
 std::vector<std::string> CallStore::conference_sids() {

@@ -153,6 +153,8 @@ class CallStore {
   std::optional<ConferenceSummary> committed_conference(const std::string& conference_sid);
   // Every conference with a committed event.
   std::vector<std::string> conference_sids();
+  // The conference a call took part in (its first committed event names it), or "".
+  std::string conference_of_call(const std::string& call_sid);
   // Deletes the records of calls first seen before now_ms - prune_after that never appear in a
   // conference event; returns how many. The writer does this on its own schedule too.
   std::size_t prune(std::int64_t now_ms);

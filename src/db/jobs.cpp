@@ -59,13 +59,16 @@ ALTER TABLE recordings ADD COLUMN deleted_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE recordings ADD COLUMN deleted_by TEXT NOT NULL DEFAULT '';
 CREATE INDEX IF NOT EXISTS recordings_conference ON recordings (conference_sid);
 )sql"},
+    {"kind", R"sql(
+ALTER TABLE recordings ADD COLUMN kind TEXT NOT NULL DEFAULT 'mix';
+)sql"},
 };
 
 constexpr const char* kColumns =
     "recording_sid, conference_sid, call_sid, recording_url, duration, start_time, storage_key, "
     "state, attempts, first_seen_ms, next_attempt_ms, updated_ms, stored_ms, last_error, "
     "location, bytes, sha256, followups, followup_attempts, followup_next_ms, followup_error, "
-    "spool_bytes, spool_sha256, spool_md5, deleted_ms, deleted_by";
+    "spool_bytes, spool_sha256, spool_md5, deleted_ms, deleted_by, kind";
 
 JobState parse_state(std::string_view s) {
   if (s == "stored") return JobState::kStored;
@@ -103,6 +106,7 @@ Job job_from(const Statement& row) {
   j.spool.md5 = row.text(23);
   j.deleted_ms = row.integer(24);
   j.deleted_by = row.text(25);
+  j.kind = row.text(26);
   return j;
 }
 
@@ -173,7 +177,7 @@ std::pair<Job, bool> JobStore::insert_or_get(const Job& j) {
   Statement ins(db_,
                 "INSERT INTO recordings (recording_sid, conference_sid, call_sid, recording_url, "
                 "duration, start_time, storage_key, state, attempts, first_seen_ms, "
-                "next_attempt_ms, updated_ms) VALUES (?,?,?,?,?,?,?,'pending',0,?,?,?) "
+                "next_attempt_ms, updated_ms, kind) VALUES (?,?,?,?,?,?,?,'pending',0,?,?,?,?) "
                 "ON CONFLICT(recording_sid) DO NOTHING");
   ins.bind(1, j.recording_sid)
       .bind(2, j.conference_sid)
@@ -181,6 +185,7 @@ std::pair<Job, bool> JobStore::insert_or_get(const Job& j) {
       .bind(4, j.recording_url);
   ins.bind(5, j.duration).bind(6, j.start_time).bind(7, j.key);
   ins.bind(8, j.first_seen_ms).bind(9, j.next_attempt_ms).bind(10, j.updated_ms);
+  ins.bind(11, j.kind.empty() ? std::string("mix") : j.kind);
   ins.step();
   const bool inserted = sqlite3_changes(db_) > 0;
   Statement sel(db_,

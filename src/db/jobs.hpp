@@ -62,7 +62,8 @@ struct Job {
   KeptSpool spool;  // cleared when the job is stored or dead-lettered
   // Deleted (by a user or the retention sweep): the row stays as a tombstone, in the state it had.
   std::int64_t deleted_ms = 0;
-  std::string deleted_by;  // a console user, or "retention"
+  std::string deleted_by;    // a console user, or "retention"
+  std::string kind = "mix";  // "mix" (the conference's) or "track" (one caller's; call_sid)
 
   bool deleted() const { return deleted_ms != 0; }
 };

@@ -19,6 +19,10 @@ struct RecordingCallback {
   std::string duration;        // seconds, may be empty
   std::string start_time;      // RecordingStartTime as sent, may be empty
   std::string error_code;      // may be empty
+  // A caller's own track (/track-callback): "track02-speaker" (the caller's place in the order of
+  // joining, and role), and the session's start, which with the ConferenceSid name its key.
+  std::string track = {};
+  std::string session_start = {};  // ISO 8601
 };
 
 struct CallbackCheck {

@@ -71,6 +71,8 @@ FollowupResult Followups::remove_objects(const db::Job& job) {
 }
 
 FollowupResult Followups::store_report(const db::Job& job) {
+  // A track is listed in its session's report (beside the mix): no report of its own.
+  if (job.kind == "track") return {true, {}};
   const std::string key = report_key(job.key);
   const auto failed = [&](const std::string& reason) {
     log_.warn("report.error",
@@ -92,7 +94,17 @@ FollowupResult Followups::store_report(const db::Job& job) {
   } catch (const std::exception& e) {
     return failed(std::string("cannot read the conference: ") + e.what());
   }
-  const std::string text = build_report(job, conference, options_.report_rooms);
+  std::vector<db::Job> tracks;
+  try {
+    if (options_.recordings_of && !job.conference_sid.empty()) {
+      for (auto& j : options_.recordings_of(job.conference_sid)) {
+        if (j.kind == "track") tracks.push_back(std::move(j));
+      }
+    }
+  } catch (const std::exception& e) {
+    return failed(std::string("cannot read the session's tracks: ") + e.what());
+  }
+  const std::string text = build_report(job, conference, options_.report_rooms, tracks);
   const fs::path file = options_.spool_dir / (job.recording_sid + ".json.part");
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   const bool written =

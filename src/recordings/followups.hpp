@@ -4,6 +4,7 @@
 // the stored object is verified. None of these can undo or block the copy itself. Each is one
 // step (a db::followup bit) that the pipeline runs until it is done, across restarts.
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "db/calls.hpp"
@@ -23,6 +24,8 @@ struct FollowupOptions {
   // With ROOMS_FILE the report names the room and each participant's room and consent; without,
   // it keeps the shape it has always had.
   bool report_rooms = false;
+  // The conference's other recordings (its callers' tracks), for the mix's report; none: no list.
+  std::function<std::vector<db::Job>(const std::string& conference_sid)> recordings_of = {};
 };
 
 // One step's outcome: done (including "nothing left to do"), or why not (to be tried again).

@@ -96,9 +96,19 @@ std::size_t Pipeline::remove_spool_leftovers() {
 
 std::string Pipeline::key_for(const RecordingCallback& cb,
                               util::Clock::result_type first_seen) const {
-  const auto start = parse_twilio_time(cb.start_time).value_or(first_seen);
   std::string prefix = options_.prefix_for ? options_.prefix_for(cb) : std::string();
   if (prefix.empty()) prefix = options_.prefix;
+  if (!cb.track.empty()) {
+    // Beside the session's mix, named by the session and the caller's place in it: no digits of
+    // a phone number in a key.
+    const auto session = parse_twilio_time(cb.session_start);
+    if (session && !cb.conference_sid.empty()) {
+      return recording_key(prefix, *session, cb.conference_sid + "-" + cb.track, options_.format);
+    }
+    const auto start = parse_twilio_time(cb.start_time).value_or(first_seen);
+    return recording_key(prefix, start, cb.recording_sid + "-" + cb.track, options_.format);
+  }
+  const auto start = parse_twilio_time(cb.start_time).value_or(first_seen);
   return recording_key(prefix, start, cb.recording_sid, options_.format);
 }
 
@@ -157,6 +167,7 @@ Pipeline::Accepted Pipeline::accept(const RecordingCallback& cb) {
   job.duration = cb.duration;
   job.start_time = iso8601(parse_twilio_time(cb.start_time).value_or(now));
   job.key = key_for(cb, now);
+  job.kind = cb.track.empty() ? "mix" : "track";
   job.first_seen_ms = job.next_attempt_ms = job.updated_ms = ms;
   auto [row, inserted] = jobs_.insert_or_get(job);
   if (inserted && options_.metrics) options_.metrics->recording_queued();

@@ -24,7 +24,7 @@ std::string report_key(const std::string& recording_key) {
 }
 
 std::string build_report(const db::Job& job, const std::optional<db::ConferenceSummary>& c,
-                         bool rooms) {
+                         bool rooms, const std::vector<db::Job>& tracks) {
   boost::json::object out{
       {"recording_sid", job.recording_sid},
       {"key", job.key},
@@ -68,6 +68,20 @@ std::string build_report(const db::Job& job, const std::optional<db::ConferenceS
   }
   if (rooms) out["room"] = std::move(room);
   out["participants"] = std::move(people);
+  if (!tracks.empty()) {
+    boost::json::array list;
+    for (const auto& t : tracks) {
+      boost::json::object o{
+          {"recording_sid", t.recording_sid}, {"key", t.key}, {"call_sid", t.call_sid}};
+      for (const auto& p : c->participants) {
+        if (p.call_sid != t.call_sid) continue;
+        o["caller"] = p.caller;
+        o["role"] = p.role.empty() ? boost::json::value("speaker") : boost::json::value(p.role);
+      }
+      list.push_back(std::move(o));
+    }
+    out["tracks"] = std::move(list);
+  }
   // What the console's users did, when they did anything: "muted by alice at …".
   if (!c->actions.empty()) {
     boost::json::array actions;

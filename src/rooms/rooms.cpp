@@ -156,7 +156,7 @@ class Parser {
     Room r;
     static const std::vector<std::string_view> kKeys = {
         "name",    "numbers",       "max_participants",     "beep", "record", "prefix",
-        "consent", "wait_for_host", "end_when_host_leaves", "pins"};
+        "consent", "wait_for_host", "end_when_host_leaves", "pins", "tracks"};
     const auto* name = t.get("name");
     if (name == nullptr) fail_at(t.source().begin.line, "name", "missing (every room needs one)");
     r.name = string(*name, "name");
@@ -203,6 +203,8 @@ class Parser {
         r.wait_for_host = boolean(node, field);
       } else if (field == "end_when_host_leaves") {
         r.end_when_host_leaves = boolean(node, field);
+      } else if (field == "tracks") {
+        r.tracks = boolean(node, field);
       } else if (field == "pins") {
         r.pins = pins(node);
       }

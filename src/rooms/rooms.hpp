@@ -34,6 +34,9 @@ struct Room {
   config::ConsentMode consent = config::ConsentMode::kNotice;
   bool wait_for_host = false;
   bool end_when_host_leaves = false;
+  // Each caller's own voice recorded as a track of its own, beside the mix (billed by Twilio
+  // per track: off by default).
+  bool tracks = false;
   Pins pins;
 
   bool pin_gate() const { return !pins.empty(); }

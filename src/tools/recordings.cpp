@@ -52,13 +52,14 @@ int recordings(const config::Config& config, const std::string& action, const st
     db::JobStore jobs(config.data_dir / "partyline.db");
     if (action == "list") {
       db::CallStore calls(config.data_dir / "partyline.db");
-      std::printf("%-34s  %-7s  %8s  %-20s  %-16s  %s\n", "RECORDING", "STATE", "ATTEMPTS",
-                  "FIRST SEEN", "ROOM", "KEY / LAST ERROR");
+      std::printf("%-34s  %-7s  %-5s  %8s  %-20s  %-16s  %s\n", "RECORDING", "STATE", "KIND",
+                  "ATTEMPTS", "FIRST SEEN", "ROOM", "KEY / LAST ERROR");
       for (const auto& j : jobs.list(1000)) {
         const std::string room =
             j.conference_sid.empty() ? std::string() : calls.room_of_conference(j.conference_sid);
-        std::printf("%-34s  %-7s  %8d  %-20s  %-16s  %s\n", j.recording_sid.c_str(),
-                    j.deleted() ? "deleted" : db::state_name(j.state), j.attempts,
+        // A track's key names its caller's turn and role (trackNN-role), never digits of a number.
+        std::printf("%-34s  %-7s  %-5s  %8d  %-20s  %-16s  %s\n", j.recording_sid.c_str(),
+                    j.deleted() ? "deleted" : db::state_name(j.state), j.kind.c_str(), j.attempts,
                     when(j.first_seen_ms).c_str(), room.empty() ? "-" : room.c_str(),
                     (j.state == db::JobState::kStored
                          ? j.key

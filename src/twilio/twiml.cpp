@@ -32,6 +32,13 @@ Twiml& Twiml::dial_conference(const Attributes& attrs, std::string_view room) {
   return *this;
 }
 
+Twiml& Twiml::start_recording(const Attributes& attrs) {
+  auto recording = response_.append_child("Start").append_child("Recording");
+  for (const auto& [k, v] : attrs)
+    recording.append_attribute(k.c_str()) = v.c_str();
+  return *this;
+}
+
 Twiml& Twiml::pause(int seconds) {
   response_.append_child("Pause").append_attribute("length") = seconds;
   return *this;

@@ -18,6 +18,8 @@ class Twiml {
   Twiml& gather(const Attributes& attrs, std::string_view prompt);
   // <Dial><Conference attrs>room</Conference></Dial>
   Twiml& dial_conference(const Attributes& attrs, std::string_view room);
+  // <Start><Recording attrs/></Start>: a recording of this call that runs beside what follows.
+  Twiml& start_recording(const Attributes& attrs);
   Twiml& pause(int seconds);
   Twiml& hangup();
   // One line with the XML declaration, as Twilio's own libraries emit it.

@@ -10,9 +10,9 @@
  *                 back, confirm-dialog, confirm-ok, confirm-cancel
  *   list          day-D (D = YYYY-MM-DD), day-title-D, session-C (the row, a link), room-C,
  *   (conference C) start-C, duration-C, peak-C, no-recording-C, row-recording-R (data-state),
- *   (recording R) row-state-R, row-size-R, row-expires-R, row-error-R
+ *   (recording R) row-track-R (a caller's track), row-state-R, row-size-R, row-expires-R, row-error-R
  *   session       detail-title, detail-started, detail-ended, detail-duration, detail-peak,
- *                 recording-R (data-state), state-R, length-R, size-R, expires-R, error-R,
+ *                 recording-R (data-state), track-R, state-R, length-R, size-R, expires-R, error-R,
  *                 audio-R, download-R, retry-R, delete-R, message-R (role=alert), note-R,
  *                 participant-S, caller-S, role-S, consent-S, joined-S, left-S, taken-S
  *                 (CallSid S), no-participants, actions, action-N (N from 0), no-actions
@@ -177,7 +177,12 @@ function recordingFacts(rec, prefix) {
   const gone = state === 'deleted';
   const expires = gone ? null : parseTime(rec.expires_at);
   const failed = state === 'failed' || state === 'dead';
+  // A caller's own track (rooms with tracks) says whose voice it is.
+  const whose = rec.kind === 'track'
+    ? ['Track', rec.caller, rec.role].filter((part) => typeof part === 'string' && part !== '')
+    : null;
   return [
+    whose ? el('span', { class: 'tag', testid: prefix + 'track-' + sid }, whose.join(' · ')) : null,
     el('span', { class: 'state state-' + state, testid: prefix + 'state-' + sid },
        STATES[state] ?? state),
     prefix === '' && !gone && typeof rec.duration_seconds === 'number'

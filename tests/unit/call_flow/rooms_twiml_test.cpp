@@ -343,5 +343,41 @@ TEST(RoomsTwiml, AdmissionLetsHostsIntoALockedRoomButNobodyIntoAFullOne) {
   }
 }
 
+TEST(RoomsTwiml, ARoomWithTracksStartsEachCallersInboundTrackBeforeTheDial) {
+  const Answers answers(parse(R"(
+pin_length = 4
+
+[[room]]
+name = "show"
+numbers = ["+18005550199"]
+tracks = true
+pins = { host = ["1111"], speaker = ["2222"] }
+)"),
+                        1, kBase);
+  const Attrs expected{{"track", "inbound"},
+                       {"channels", "mono"},
+                       {"recordingStatusCallback", kBase + "/track-callback"},
+                       {"recordingStatusCallbackEvent", "completed"}};
+  for (const Role role : {Role::kHost, Role::kSpeaker}) {
+    const Doc d(answers.join(*answers.rooms().find("show"), role).twiml);
+    EXPECT_EQ(d.attrs("/Response/Start/Recording"), expected);
+    // <Start> comes before <Dial>: the track runs from the moment the caller joins.
+    EXPECT_STREQ(d.node("/Response/Start").next_sibling().name(), "Dial");
+    EXPECT_EQ(conference(answers.join(*answers.rooms().find("show"), role)).at("record"),
+              "record-from-start");
+  }
+  // A room joined without a PIN: the same on the voice answer itself.
+  const Answers open(parse("pin_length = 4\n[[room]]\nname = \"open\"\ntracks = true\n"), 1, kBase);
+  const Doc direct(open.voice("+18005550100").twiml);
+  EXPECT_EQ(direct.attrs("/Response/Start/Recording"), expected);
+}
+
+TEST(RoomsTwiml, WithoutTracksNoCallRecordingIsStarted) {
+  const Answers answers(parse(kRooms), 1, kBase);
+  for (const Role role : {Role::kHost, Role::kSpeaker, Role::kProducer}) {
+    EXPECT_FALSE(Doc(answers.join(*answers.rooms().find("studio"), role).twiml).has("//Start"));
+  }
+}
+
 }  // namespace
 }  // namespace partyline::call_flow

@@ -426,5 +426,21 @@ TEST_F(PipelineTest, TheKeyTakesThePrefixOfTheConferencesRoom) {
   EXPECT_TRUE(p->key_for(cb, now).starts_with("partyline/")) << p->key_for(cb, now);
 }
 
+TEST_F(PipelineTest, ATracksKeyNamesTheSessionAndTheCallersTurnNeverANumber) {
+  PipelineOptions o = options();
+  o.prefix = "show/";
+  auto p = pipeline(std::make_unique<FakeMedia>(), std::move(o));
+  RecordingCallback cb = callback();
+  cb.conference_sid = "CF" + std::string(32, 'c');
+  cb.track = "track02-speaker";
+  cb.session_start = "2026-12-01T10:00:00.000Z";
+  const auto now = clock_.clock()();
+  EXPECT_EQ(p->key_for(cb, now),
+            "show/2026-12-01T10-00-00Z-" + cb.conference_sid + "-track02-speaker.mp3");
+  cb.session_start.clear();  // the session is not known: the recording names it
+  EXPECT_TRUE(p->key_for(cb, now).ends_with(cb.recording_sid + "-track02-speaker.mp3"))
+      << p->key_for(cb, now);
+}
+
 }  // namespace
 }  // namespace partyline::recordings

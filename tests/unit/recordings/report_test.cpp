@@ -69,6 +69,33 @@ TEST(Report, SaysWhatTheConsoleDidAndWho) {
   EXPECT_EQ(actions[1].at("result"), "HTTP 400: nope");
 }
 
+TEST(Report, ListsTheSessionsTracksWithTheirParticipant) {
+  db::Job job;
+  job.recording_sid = "RE1";
+  db::ConferenceSummary c;
+  c.conference_sid = "CF1";
+  c.participants = {{"CA1", "***1111", "host", 1761419863000, 0, false, "", "", 0},
+                    {"CA2", "***2222", "", 1761419864000, 0, false, "", "", 0}};
+  EXPECT_FALSE(boost::json::parse(build_report(job, c)).as_object().contains("tracks"));
+  db::Job t1, t2;
+  t1.recording_sid = "RE2";
+  t1.key = "show/x-CF1-track01-host.mp3";
+  t1.call_sid = "CA1";
+  t1.kind = "track";
+  t2.recording_sid = "RE3";
+  t2.key = "show/x-CF1-track02-speaker.mp3";
+  t2.call_sid = "CA2";
+  t2.kind = "track";
+  const auto o = boost::json::parse(build_report(job, c, false, {t1, t2})).as_object();
+  const auto& tracks = o.at("tracks").as_array();
+  ASSERT_EQ(tracks.size(), 2u);
+  EXPECT_EQ(tracks[0].at("key"), "show/x-CF1-track01-host.mp3");
+  EXPECT_EQ(tracks[0].at("caller"), "***1111");
+  EXPECT_EQ(tracks[0].at("role"), "host");
+  EXPECT_EQ(tracks[1].at("recording_sid"), "RE3");
+  EXPECT_EQ(tracks[1].at("role"), "speaker");
+}
+
 TEST(Report, WithoutConferenceEvents) {
   db::Job job;
   job.recording_sid = "RE1";

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -191,6 +192,9 @@ class CallStore {
   std::mutex read_mutex_;   // rdb_
   std::map<std::string, int> count_participants();
   std::vector<std::string> open_conference_sids();
+  void track_open(const std::vector<Write>& batch);
+  std::mutex open_mutex_;
+  std::set<std::string> open_;  // conferences with an event and no conference-end, as committed
   // Calls read(the counts per room), counting afresh first when an event has committed since.
   template <class Read>
   auto with_participants(Read read);

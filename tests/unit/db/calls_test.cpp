@@ -191,6 +191,40 @@ TEST(CallStore, KeepsEachCallsRoomAndConsentAndCountsParticipantsPerRoom) {
 
 // Twilio sends a webhook again when our answer was late: the repeat keeps the first consent and its
 // time, and commits nothing another connection would see.
+TEST(CallStore, OpenConferencesAreKeptAsEventsCommitAndAcrossAReopening) {
+  testing::TestDir dir;
+  const std::string cf1 = "CF" + std::string(32, '1'), cf2 = "CF" + std::string(32, '2');
+  const auto sids = [](CallStore& store) {
+    std::vector<std::string> out;
+    for (const auto& c : store.open_conferences())
+      out.push_back(c.conference_sid);
+    return out;
+  };
+  {
+    CallStore store(dir.path() / "calls.db");
+    store.record_event({cf1, 1, "conference-start", "", 1000, false});
+    store.record_event({cf1, 2, "participant-join", kA, 1100, false});
+    store.record_event({cf2, 1, "conference-start", "", 1000, false});
+    store.flush();
+    EXPECT_EQ(sids(store), (std::vector<std::string>{cf1, cf2}));
+    store.record_event({cf2, 9, "conference-end", "", 5000, false});
+    store.flush();
+    EXPECT_EQ(sids(store), (std::vector<std::string>{cf1}));
+    // Twilio sends a join of the ended conference again: it stays ended.
+    store.record_event({cf2, 2, "participant-join", kB, 1200, false});
+    store.flush();
+    EXPECT_EQ(sids(store), (std::vector<std::string>{cf1}));
+    EXPECT_EQ(store.participants_now(), 1);
+  }
+  CallStore again(dir.path() / "calls.db");
+  EXPECT_EQ(sids(again), (std::vector<std::string>{cf1}));
+  // An end that arrives before its start (out of order) ends it all the same.
+  again.record_event({cf1, 7, "conference-end", "", 9000, false});
+  again.flush();
+  EXPECT_TRUE(sids(again).empty());
+  EXPECT_EQ(again.participants_now(), 0);
+}
+
 TEST(CallStore, ARepeatedWebhookKeepsTheFirstConsentAndWritesNothing) {
   const std::string kC = "CA" + std::string(32, 'c');
   testing::TestDir dir;

@@ -23,8 +23,17 @@ CREATE TABLE IF NOT EXISTS sessions (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_newest ON sessions (hidden, started_ms DESC, conference_sid DESC);
 CREATE TABLE IF NOT EXISTS progress (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+-- A search by a caller's last 4 digits looks them up instead of reading every session.
+CREATE TABLE IF NOT EXISTS session_callers (
+  last4          TEXT NOT NULL,
+  conference_sid TEXT NOT NULL,
+  PRIMARY KEY (last4, conference_sid)
+) WITHOUT ROWID;
 COMMIT;
 )sql";
+
+// The index's layout; an index of another one is made again from the jobs and events.
+constexpr int kVersion = 2;
 
 // "***1234" -> "1234"
 std::string last_digits(const std::string& caller) {
@@ -47,6 +56,12 @@ SessionIndex::SessionIndex(const std::filesystem::path& file, CallStore& calls, 
     : calls_(calls), jobs_(jobs), db_(sqlite::open(file, "NORMAL")) {
   try {
     exec(kSchema);
+    Stmt version(db_, "PRAGMA user_version");
+    if (version.step() && version.integer(0) != kVersion) {
+      exec(
+          "BEGIN; DELETE FROM sessions; DELETE FROM session_callers; DELETE FROM progress; COMMIT");
+      exec(("PRAGMA user_version = " + std::to_string(kVersion)).c_str());
+    }
     Stmt p(db_, "SELECT value FROM progress WHERE name = 'jobs_rowid'");
     if (p.step()) jobs_rowid_ = p.integer(0);
     // What a crash may have left dirty: conferences not indexed, or not ended when indexed.
@@ -122,6 +137,7 @@ void SessionIndex::index_one(const std::string& sid) {
   SessionRow row;
   row.conference_sid = sid;
   std::string callers;
+  std::set<std::string> last4;
   if (summary) {
     row.room = summary->room;
     row.started_ms = summary->started_ms;
@@ -131,6 +147,7 @@ void SessionIndex::index_one(const std::string& sid) {
       if (row.started_ms == 0 && p.joined_ms != 0) row.started_ms = p.joined_ms;
       const auto digits = last_digits(p.caller);
       if (!digits.empty()) callers += " " + digits;
+      if (digits.size() == 4) last4.insert(digits);
     }
   }
   bool hidden = !jobs.empty();
@@ -146,6 +163,15 @@ void SessionIndex::index_one(const std::string& sid) {
   up.bind(5, static_cast<std::int64_t>(row.peak_participants)).bind(6, callers);
   up.bind(7, static_cast<std::int64_t>(hidden ? 1 : 0));
   up.step();
+  Stmt clear(db_, "DELETE FROM session_callers WHERE conference_sid = ?");
+  clear.bind(1, sid);
+  clear.step();
+  Stmt add(db_, "INSERT OR IGNORE INTO session_callers (last4, conference_sid) VALUES (?, ?)");
+  for (const auto& digits : last4) {
+    add.reset();
+    add.bind(1, digits).bind(2, sid);
+    add.step();
+  }
 }
 
 std::vector<SessionRow> SessionIndex::list(const SessionQuery& q) {
@@ -155,7 +181,11 @@ std::vector<SessionRow> SessionIndex::list(const SessionQuery& q) {
       "SELECT conference_sid, room, started_ms, ended_ms, peak FROM sessions WHERE hidden = 0 "
       "AND started_ms >= ? AND started_ms < ?";
   if (!q.room.empty()) sql += q.room_includes_unnamed ? " AND room IN (?, '')" : " AND room = ?";
-  if (!q.caller_digits.empty()) sql += " AND instr(callers, ?) > 0";
+  if (q.caller_digits.size() == 4) {
+    sql += " AND conference_sid IN (SELECT conference_sid FROM session_callers WHERE last4 = ?)";
+  } else if (!q.caller_digits.empty()) {
+    sql += " AND instr(callers, ?) > 0";
+  }
   if (q.after) sql += " AND (started_ms < ? OR (started_ms = ? AND conference_sid < ?))";
   sql += " ORDER BY hidden, started_ms DESC, conference_sid DESC LIMIT ?";
   Stmt s(db_, sql);

@@ -73,6 +73,9 @@ TEST_F(SessionIndexTest, FiltersByRoomTimeAndCallerDigits) {
   EXPECT_EQ(sids(index.list({.from_ms = 1'500'000, .to_ms = 3'000'000})),
             (std::vector<std::string>{cf('2')}));
   EXPECT_EQ(sids(index.list({.caller_digits = "22"})), (std::vector<std::string>{cf('2')}));
+  EXPECT_EQ(sids(index.list({.caller_digits = "2222"})), (std::vector<std::string>{cf('2')}));
+  EXPECT_EQ(sids(index.list({.room = "evening", .caller_digits = "1111"})),
+            std::vector<std::string>{});
   EXPECT_EQ(sids(index.list({.caller_digits = "9"})), std::vector<std::string>{});
 }
 

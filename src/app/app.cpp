@@ -352,11 +352,12 @@ void App::conf_status(const Params& p, http::Respond respond) const {
                                     "conference event not stored: " + result.error));
     }
     log_.info(name, std::move(fields));
-    respond(Response::empty(204));
-    // The conference's name is its room's: the consoles watching it hear of the change.
+    // The conference's name is its room's: the consoles watching it hear of the change. Before
+    // the answer: once Twilio (or a test) has it, this App may be gone.
     if (console_) console_->conference_changed(room);
     if (services_.console != nullptr && services_.console->library != nullptr)
       services_.console->library->conference_changed(conference_sid);
+    respond(Response::empty(204));
   };
   try {
     services_.calls.record_event(e, answer);

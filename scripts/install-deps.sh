@@ -18,6 +18,8 @@ PKGS=(
   nodejs npm
   # the console's browser tests (playwright-core drives Debian's chromium)
   chromium
+  # recordings over the transcription endpoint's size limit are cut with ffmpeg (and ffprobe)
+  ffmpeg
   # the Debian package (CPack's DEB generator runs file and dpkg-shlibdeps)
   file dpkg-dev
   # the loopback S3 server of the tests (OpenStack Swift, unpacked by scripts/swift-s3.sh) runs on

@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
   recordings_cmd->add_subcommand("retry", "Queue a job again now")
       ->add_option("SID", recording_sid)
       ->required();
+  auto* transcribe_cmd = cli.add_subcommand(
+      "transcribe", "Transcribe one stored recording (again): the running service does it");
+  transcribe_cmd->add_option("SID", recording_sid)->required();
   auto* rooms_cmd =
       cli.add_subcommand("rooms", "The rooms: list them (the default), lock NAME, unlock NAME");
   rooms_cmd->require_subcommand(0, 1);
@@ -83,6 +86,7 @@ int main(int argc, char** argv) {
     return tools::recordings(config, recordings_cmd->get_subcommands().front()->get_name(),
                              recording_sid);
   }
+  if (transcribe_cmd->parsed()) return tools::transcribe(config, recording_sid);
   if (rooms_cmd->parsed()) {
     const auto sub = rooms_cmd->get_subcommands();
     return tools::rooms(config, sub.empty() ? "list" : sub.front()->get_name(), room_name);

@@ -34,6 +34,7 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
     : config_(config) {
   const auto db = config.data_dir / "partyline.db";
   jobs = std::make_unique<db::JobStore>(db);
+  transcripts = std::make_unique<db::TranscriptStore>(db);
   // Calls that never joined a conference are kept 7 days: enough to look into a call that went
   // wrong, without a row per caller forever.
   calls = std::make_unique<db::CallStore>(
@@ -60,7 +61,9 @@ Backend::Backend(const config::Config& config, const Runtime& runtime, log::Logg
           .recordings_of =
               [this](const std::string& conference_sid) {
                 return jobs->of_conferences({conference_sid});
-              }},
+              },
+          .transcribe = !config.transcribe_url.empty(),
+          .forget = [this](const std::string& sid) { transcripts->remove(sid); }},
       *storage, calls.get(), rest.get(), log);
   pipeline = std::make_unique<recordings::Pipeline>(
       recordings::PipelineOptions{

@@ -12,6 +12,7 @@
 #include "db/calls.hpp"
 #include "db/jobs.hpp"
 #include "db/room_locks.hpp"
+#include "db/transcripts.hpp"
 #include "log/logger.hpp"
 #include "metrics/metrics.hpp"
 #include "recordings/followups.hpp"
@@ -37,6 +38,8 @@ struct Backend {
 
   metrics::Metrics metrics;
   std::unique_ptr<db::JobStore> jobs;
+  // Transcripts and summaries (the jobs' file): written by the transcriber, read by the library.
+  std::unique_ptr<db::TranscriptStore> transcripts;
   std::unique_ptr<db::CallStore> calls;
   std::unique_ptr<db::RoomLocks> locks;
   std::unique_ptr<storage::ObjectStore> storage;

@@ -7,11 +7,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/url/parse.hpp>
 #include <charconv>
+#include <map>
 #include <set>
 
 #include "app/api.hpp"
 #include "http/range.hpp"
 #include "recordings/naming.hpp"
+#include "transcribe/transcript.hpp"
 
 namespace partyline::app {
 namespace {
@@ -192,6 +194,10 @@ void Library::handle(const Request& request, const auth::Principal& user,
       if (!get) return respond(error(405, "GET only"));
       return respond(audio(request, sid));
     }
+    if (parts.size() == 4 && parts[3] == "captions") {
+      if (!get) return respond(error(405, "GET only"));
+      return on_worker(respond, [this, sid] { return captions(sid); });
+    }
     if (parts.size() == 4 && parts[3] == "retry") {
       if (request.method != "POST") return respond(error(405, "POST only"));
       return on_worker(respond, [this, user, sid] { return retry(user, sid); });
@@ -213,6 +219,7 @@ Response Library::list(const Request& request) {
   if (!target) return error(400, "malformed query string");
   db::SessionQuery q;
   q.limit = kPage + 1;
+  std::string text;  // a transcript search
   std::set<std::string> seen;
   for (const auto& param : target->params()) {
     const std::string name(param.key), value(param.value);
@@ -233,9 +240,18 @@ Response Library::list(const Request& request) {
       }
     } else if (name == "q") {
       if (value.empty()) continue;
-      if (value.size() > 4 || value.find_first_not_of("0123456789") != std::string::npos)
-        return error(400, "q: 1 to 4 digits of a caller's number (its last 4)");
-      q.caller_digits = value;
+      if (value.size() <= 4 && value.find_first_not_of("0123456789") == std::string::npos) {
+        q.caller_digits = value;
+        continue;
+      }
+      if (deps_.transcripts == nullptr) {
+        return error(400,
+                     "q: 1 to 4 digits of a caller's number (its last 4); searching "
+                     "transcripts needs TRANSCRIBE_URL");
+      }
+      if (value.size() > 200 || db::fts_query(value).empty())
+        return error(400, "q: words of a transcript (at most 200 characters), or 1 to 4 digits");
+      text = value;
     } else if (name == "cursor") {
       if (value.empty()) continue;
       q.after = parse_cursor(value);
@@ -245,6 +261,18 @@ Response Library::list(const Request& request) {
     }
   }
   if (q.from_ms >= q.to_ms) return error(400, "from is after to");
+  // A transcript search: the sessions of the best lines, each with its best line and time.
+  std::map<std::string, db::SearchHit> matches;
+  if (!text.empty()) {
+    std::vector<std::string> sids;
+    for (auto& hit : deps_.transcripts->search(text, 500)) {
+      const auto job = deps_.jobs.get(hit.recording_sid);
+      if (!job || job->deleted() || job->conference_sid.empty()) continue;
+      if (matches.emplace(job->conference_sid, std::move(hit)).second)
+        sids.push_back(job->conference_sid);
+    }
+    q.only = std::move(sids);
+  }
   auto rows = deps_.index.list(q);
   json::value next = nullptr;
   if (rows.size() > kPage) {
@@ -262,7 +290,14 @@ Response Library::list(const Request& request) {
     for (const auto& j : jobs) {
       if (j.conference_sid == row.conference_sid) mine.push_back(j);
     }
-    sessions.push_back(session_object(row, mine));
+    auto o = session_object(row, mine);
+    if (const auto m = matches.find(row.conference_sid); m != matches.end()) {
+      o["match"] = json::object{{"recording_sid", m->second.recording_sid},
+                                {"at", m->second.start},
+                                {"speaker", m->second.speaker},
+                                {"text", m->second.text}};
+    }
+    sessions.push_back(std::move(o));
   }
   return json_response(200, json::object{{"sessions", std::move(sessions)}, {"next_cursor", next}});
 }
@@ -291,6 +326,7 @@ json::object Library::recording_object(const db::Job& job) const {
       {"last_error",
        state == "failed" || state == "dead" ? json::value(job.last_error) : json::value(nullptr)},
       {"expires_at", expires},
+      {"captions", nullptr},
   };
 }
 
@@ -356,6 +392,29 @@ Response Library::session(const std::string& conference_sid) {
   }
   o["participants"] = std::move(participants);
   o["actions"] = std::move(actions);
+  // The session's transcript (its mix's: with tracks, their merge), captions and summary.
+  json::value transcript = nullptr, summary = nullptr;
+  if (deps_.transcripts != nullptr) {
+    for (auto& r : o["recordings"].as_array()) {
+      auto& rec = r.as_object();
+      if (rec["state"] != "stored") continue;
+      const std::string sid(rec["recording_sid"].as_string());
+      const auto t = deps_.transcripts->get(sid);
+      if (!t) continue;
+      rec["captions"] = "/api/recordings/" + sid + "/captions";
+      if (rec["kind"] != "mix" || !transcript.is_null()) continue;
+      json::array lines;
+      for (const auto& l : t->lines) {
+        lines.push_back(json::object{
+            {"start", l.start}, {"end", l.end}, {"speaker", l.speaker}, {"text", l.text}});
+      }
+      transcript = json::object{
+          {"recording_sid", sid}, {"language", t->language}, {"segments", std::move(lines)}};
+      if (auto s = deps_.transcripts->summary(sid)) summary = json::value(*s);
+    }
+  }
+  o["transcript"] = std::move(transcript);
+  o["summary"] = std::move(summary);
   return json_response(200, o);
 }
 
@@ -410,6 +469,26 @@ Response Library::audio(const Request& request, const std::string& sid) {
     file->length = size;
   }
   if (file->length > 0) r.file = std::move(file);
+  return r;
+}
+
+Response Library::captions(const std::string& sid) {
+  const auto job = deps_.jobs.get(sid);
+  if (!job || job->deleted()) return error(404, "no such recording");
+  if (deps_.transcripts == nullptr) return error(404, "transcripts are off (TRANSCRIBE_URL)");
+  const auto t = deps_.transcripts->get(sid);
+  if (!t) return error(404, "no transcript yet");
+  transcribe::Transcript out;
+  out.language = t->language;
+  out.duration = t->duration;
+  for (const auto& l : t->lines)
+    out.segments.push_back({l.start, l.end, l.text, l.speaker});
+  Response r;
+  r.status = 200;
+  r.content_type = "text/vtt; charset=utf-8";
+  r.body = transcribe::to_webvtt(out);
+  r.headers.emplace_back("Cache-Control", "private, no-cache");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   return r;
 }
 

@@ -19,6 +19,7 @@
 #include "db/calls.hpp"
 #include "db/jobs.hpp"
 #include "db/session_index.hpp"
+#include "db/transcripts.hpp"
 #include "http/message.hpp"
 #include "log/logger.hpp"
 #include "log/rate_limit.hpp"
@@ -42,6 +43,8 @@ struct LibraryDeps {
   db::SessionIndex& index;
   storage::ObjectStore& storage;
   recordings::Followups& followups;
+  // Transcripts and summaries (TRANSCRIBE_URL); null: none, and a text search answers 400.
+  db::TranscriptStore* transcripts = nullptr;
   std::function<void()> wake_pipeline;  // a retried job, or a removal left to the follow-ups
 };
 
@@ -73,6 +76,7 @@ class Library {
   http::Response list(const http::Request& request);
   http::Response session(const std::string& conference_sid);
   http::Response audio(const http::Request& request, const std::string& recording_sid);
+  http::Response captions(const std::string& recording_sid);
   http::Response retry(const auth::Principal& user, const std::string& recording_sid);
   http::Response remove(const auth::Principal& user, const std::string& recording_sid);
   // The tombstone is set: remove what is stored, or leave it to the follow-ups. True when gone.

@@ -23,6 +23,7 @@
 #include "db/session_index.hpp"
 #include "http/server.hpp"
 #include "log/logger.hpp"
+#include "recordings/transcriber.hpp"
 #include "rooms/rooms.hpp"
 #include "storage/s3_store.hpp"
 #include "util/crypto.hpp"
@@ -201,6 +202,38 @@ void raise_fd_limit(const config::Config& config, log::Logger& log) {
 // Local mode's first start makes the console user "admin" with a random password kept in the
 // local credentials file; in production the console stays shut (404) until someone adds a user.
 // Either way the log says how to get in, never a password.
+// TRANSCRIBE_URL set: the thread that transcribes stored recordings (and summarises sessions).
+std::unique_ptr<recordings::Transcriber> make_transcriber(const config::Config& config,
+                                                          Backend& backend, log::Logger& log) {
+  if (config.transcribe_url.empty()) return nullptr;
+  recordings::TranscriberOptions o;
+  o.transcription.url = config.transcribe_url;
+  o.transcription.api_key = config.transcribe_api_key;
+  o.transcription.model = config.transcribe_model;
+  o.transcription.language = config.transcribe_language;
+  o.transcription.allow_http = config.transcribe_url.starts_with("http://");
+  o.transcription.timeout =
+      std::chrono::duration_cast<std::chrono::seconds>(config.transcribe_timeout);
+  if (!config.summary_url.empty()) {
+    transcribe::ClientOptions summary;
+    summary.url = config.summary_url;
+    summary.api_key = config.summary_api_key;
+    summary.model = config.summary_model;
+    summary.allow_http = config.summary_url.starts_with("http://");
+    summary.timeout = o.transcription.timeout;
+    o.summary = std::move(summary);
+  }
+  o.summary_prompt = config.summary_prompt;
+  o.chunks.max_bytes = config.transcribe_max_bytes;
+  o.spool_dir = config.data_dir / "spool";
+  o.retry_min = config.retry_min;
+  o.retry_max = config.retry_max;
+  o.max_age = config.recording_max_age;
+  return std::make_unique<recordings::Transcriber>(std::move(o), *backend.jobs, *backend.calls,
+                                                   *backend.transcripts, *backend.storage, log,
+                                                   util::system_clock());
+}
+
 // The origin a browser fetches recordings from when they are not served here: S3's.
 std::string media_origin(const storage::ObjectStore& store) {
   const auto* s3 = dynamic_cast<const storage::S3Store*>(&store);
@@ -331,6 +364,7 @@ int serve(const config::Config& config) {
   library_options.retention_days = config.retention_days;
   library_options.only_room = [&app] { return app ? app->only_room() : std::string(); };
   Library library({*backend->jobs, *backend->calls, *index, *backend->storage, *backend->followups,
+                   config.transcribe_url.empty() ? nullptr : backend->transcripts.get(),
                    [&backend] { backend->pipeline->wake(); }},
                   std::move(library_options), log, util::system_clock());
   ConsoleDeps console{*backend->auth, backend->control.get(), &library,
@@ -345,6 +379,8 @@ int serve(const config::Config& config) {
   app = &application;
   backend->pipeline->start();
   library.start();
+  std::unique_ptr<recordings::Transcriber> transcriber = make_transcriber(config, *backend, log);
+  if (transcriber) transcriber->start();
   ReconcileLoop reconciler(config, *backend, log);
   std::optional<RoomsReloader> reloader;
   if (reload_rooms) reloader.emplace(config, application, log);
@@ -367,6 +403,7 @@ int serve(const config::Config& config) {
   }
   if (reloader) reloader->stop();
   library.stop();
+  if (transcriber) transcriber->stop();
   reconciler.stop();
   backend->pipeline->stop();
   log.info("service.stop");

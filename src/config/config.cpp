@@ -1,5 +1,9 @@
 #include "config/config.hpp"
 
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+
 #include <arpa/inet.h>
 
 #include <boost/url/parse.hpp>
@@ -346,6 +350,41 @@ Config load(const Env& env) {
   c.recording_workers = static_cast<unsigned>(r.number("RECORDING_WORKERS", 2, 1, 64));
   if (r.has("RETENTION_DAYS")) {
     c.retention_days = static_cast<int>(r.number("RETENTION_DAYS", 0, 1, 36'500));
+  }
+  if (r.has("TRANSCRIBE_URL")) {
+    c.transcribe_url = require_http_url("TRANSCRIBE_URL", r.get("TRANSCRIBE_URL"), true);
+  }
+  if (r.has("TRANSCRIBE_API_KEY")) c.transcribe_api_key = Secret(r.get("TRANSCRIBE_API_KEY"));
+  if (r.has("TRANSCRIBE_MODEL")) c.transcribe_model = r.get("TRANSCRIBE_MODEL");
+  if (r.has("TRANSCRIBE_LANGUAGE")) {
+    c.transcribe_language = r.get("TRANSCRIBE_LANGUAGE");
+    if (c.transcribe_language.size() != 2 ||
+        !std::all_of(c.transcribe_language.begin(), c.transcribe_language.end(),
+                     [](char ch) { return ch >= 'a' && ch <= 'z'; })) {
+      throw ConfigError("TRANSCRIBE_LANGUAGE", "expected an ISO-639-1 code such as en");
+    }
+  }
+  c.transcribe_max_bytes = size("TRANSCRIBE_MAX_BYTES", c.transcribe_max_bytes);
+  c.transcribe_timeout = duration("TRANSCRIBE_TIMEOUT", c.transcribe_timeout, milliseconds(1'000),
+                                  milliseconds(3'600'000));
+  if (c.transcribe_max_bytes < (64ull << 10)) {
+    throw ConfigError("TRANSCRIBE_MAX_BYTES", "must be at least 64KiB");
+  }
+  if (r.has("SUMMARY_URL")) {
+    c.summary_url = require_http_url("SUMMARY_URL", r.get("SUMMARY_URL"), true);
+    if (c.transcribe_url.empty()) throw ConfigError("SUMMARY_URL", "needs TRANSCRIBE_URL");
+  }
+  c.summary_api_key =
+      r.has("SUMMARY_API_KEY") ? Secret(r.get("SUMMARY_API_KEY")) : c.transcribe_api_key;
+  if (r.has("SUMMARY_MODEL")) c.summary_model = r.get("SUMMARY_MODEL");
+  if (r.has("SUMMARY_PROMPT_FILE")) {
+    std::ifstream in(r.get("SUMMARY_PROMPT_FILE"));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in && !in.eof()) throw ConfigError("SUMMARY_PROMPT_FILE", "cannot be read");
+    if (text.empty() || text.size() > 16 * 1024) {
+      throw ConfigError("SUMMARY_PROMPT_FILE", "must hold a prompt of 1 byte to 16 KiB");
+    }
+    c.summary_prompt = std::move(text);
   }
   c.recording_format = r.has("RECORDING_FORMAT") ? r.get("RECORDING_FORMAT") : "mp3";
   if (c.recording_format != "mp3" && c.recording_format != "wav") {

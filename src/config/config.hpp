@@ -64,6 +64,19 @@ struct Config {
   std::chrono::seconds recording_max_age{7 * 24 * 3600};
   // RETENTION_DAYS: recordings that started longer ago are deleted (a daily sweep); none: kept.
   std::optional<int> retention_days;
+
+  // Transcripts (TRANSCRIBE_URL: an OpenAI-compatible /v1/audio/transcriptions; "" = off) and a
+  // summary of each session (SUMMARY_URL: /v1/chat/completions).
+  std::string transcribe_url;
+  Secret transcribe_api_key;
+  std::string transcribe_model = "whisper-1";
+  std::string transcribe_language;  // ISO-639-1, "" = detected
+  std::uint64_t transcribe_max_bytes = 25'000'000;
+  std::chrono::milliseconds transcribe_timeout{600'000};  // one request, upload to answer
+  std::string summary_url;
+  Secret summary_api_key;  // default: TRANSCRIBE_API_KEY
+  std::string summary_model = "gpt-4o-mini";
+  std::string summary_prompt;  // SUMMARY_PROMPT_FILE's text, "" = the built-in prompt
   std::chrono::milliseconds retry_min{1'000};
   std::chrono::milliseconds retry_max{600'000};
   std::string recording_notify_url;       // POST a JSON notice when stored / dead-lettered

@@ -62,13 +62,21 @@ CREATE INDEX IF NOT EXISTS recordings_conference ON recordings (conference_sid);
     {"kind", R"sql(
 ALTER TABLE recordings ADD COLUMN kind TEXT NOT NULL DEFAULT 'mix';
 )sql"},
+    // The transcription (followup::kTranscribe) keeps its own retry schedule: it runs on a
+    // thread of its own, beside the copies and their quick follow-ups.
+    {"transcribe_attempts", R"sql(
+ALTER TABLE recordings ADD COLUMN transcribe_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE recordings ADD COLUMN transcribe_next_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE recordings ADD COLUMN transcribe_error TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 constexpr const char* kColumns =
     "recording_sid, conference_sid, call_sid, recording_url, duration, start_time, storage_key, "
     "state, attempts, first_seen_ms, next_attempt_ms, updated_ms, stored_ms, last_error, "
     "location, bytes, sha256, followups, followup_attempts, followup_next_ms, followup_error, "
-    "spool_bytes, spool_sha256, spool_md5, deleted_ms, deleted_by, kind";
+    "spool_bytes, spool_sha256, spool_md5, deleted_ms, deleted_by, kind, transcribe_attempts, "
+    "transcribe_next_ms, transcribe_error";
 
 JobState parse_state(std::string_view s) {
   if (s == "stored") return JobState::kStored;
@@ -107,6 +115,9 @@ Job job_from(const Statement& row) {
   j.deleted_ms = row.integer(24);
   j.deleted_by = row.text(25);
   j.kind = row.text(26);
+  j.transcribe_attempts = static_cast<int>(row.integer(27));
+  j.transcribe_next_ms = row.integer(28);
+  j.transcribe_error = row.text(29);
   return j;
 }
 
@@ -266,6 +277,7 @@ void JobStore::mark_stored(const std::string& sid, const std::string& location, 
                "UPDATE recordings SET state = 'stored', location = ?, bytes = ?, sha256 = ?, "
                "stored_ms = ?, updated_ms = ?, last_error = '', followups = ?, "
                "followup_attempts = 0, followup_next_ms = ?, followup_error = '', "
+               "transcribe_attempts = 0, transcribe_next_ms = 0, transcribe_error = '', "
                "spool_bytes = 0, spool_sha256 = '', spool_md5 = '' WHERE recording_sid = ?");
   up.bind(1, location).bind(2, static_cast<std::int64_t>(bytes)).bind(3, sha256);
   up.bind(4, now_ms).bind(5, now_ms).bind(6, static_cast<std::int64_t>(followups));
@@ -298,23 +310,25 @@ void JobStore::mark_dead(const std::string& sid, const std::string& error, std::
   up.step();
 }
 
-std::vector<Job> JobStore::followups_due(std::int64_t now_ms, std::size_t limit) {
+std::vector<Job> JobStore::followups_due(std::int64_t now_ms, std::size_t limit, unsigned steps) {
   std::lock_guard lock(mutex_);
   Statement sel(db_, std::string("SELECT ") + kColumns +
-                         " FROM recordings WHERE followups != 0 AND followup_next_ms <= ? "
+                         " FROM recordings WHERE (followups & ?) != 0 AND followup_next_ms <= ? "
                          "AND state != 'pending' ORDER BY followup_next_ms LIMIT ?");
-  sel.bind(1, now_ms).bind(2, static_cast<std::int64_t>(limit));
+  sel.bind(1, static_cast<std::int64_t>(steps)).bind(2, now_ms);
+  sel.bind(3, static_cast<std::int64_t>(limit));
   std::vector<Job> out;
   while (sel.step())
     out.push_back(job_from(sel));
   return out;
 }
 
-std::optional<std::int64_t> JobStore::next_followup_ms() {
+std::optional<std::int64_t> JobStore::next_followup_ms(unsigned steps) {
   std::lock_guard lock(mutex_);
   Statement sel(db_,
-                "SELECT MIN(followup_next_ms) FROM recordings WHERE followups != 0 AND "
+                "SELECT MIN(followup_next_ms) FROM recordings WHERE (followups & ?) != 0 AND "
                 "state != 'pending'");
+  sel.bind(1, static_cast<std::int64_t>(steps));
   if (!sel.step() || sel.is_null(0)) return std::nullopt;
   return sel.integer(0);
 }
@@ -355,6 +369,51 @@ bool JobStore::requeue(const std::string& sid, std::int64_t now_ms) {
                "first_seen_ms = ?, updated_ms = ?, followups = 0 WHERE recording_sid = ? AND "
                "deleted_ms = 0");
   up.bind(1, now_ms).bind(2, now_ms).bind(3, now_ms).bind(4, sid);
+  up.step();
+  return sqlite3_changes(db_) > 0;
+}
+
+std::vector<Job> JobStore::transcriptions_due(std::int64_t now_ms, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  Statement sel(db_, std::string("SELECT ") + kColumns +
+                         " FROM recordings WHERE (followups & ?) != 0 AND state = 'stored' AND "
+                         "deleted_ms = 0 AND transcribe_next_ms <= ? ORDER BY transcribe_next_ms, "
+                         "start_time LIMIT ?");
+  sel.bind(1, static_cast<std::int64_t>(followup::kTranscribe)).bind(2, now_ms);
+  sel.bind(3, static_cast<std::int64_t>(limit));
+  std::vector<Job> out;
+  while (sel.step())
+    out.push_back(job_from(sel));
+  return out;
+}
+
+std::optional<std::int64_t> JobStore::next_transcription_ms() {
+  std::lock_guard lock(mutex_);
+  Statement sel(db_,
+                "SELECT MIN(transcribe_next_ms) FROM recordings WHERE (followups & ?) != 0 AND "
+                "state = 'stored' AND deleted_ms = 0");
+  sel.bind(1, static_cast<std::int64_t>(followup::kTranscribe));
+  if (!sel.step() || sel.is_null(0)) return std::nullopt;
+  return sel.integer(0);
+}
+
+void JobStore::transcribe_retry(const std::string& sid, int attempts, std::int64_t next_ms,
+                                const std::string& error) {
+  std::lock_guard lock(mutex_);
+  Statement up(db_,
+               "UPDATE recordings SET transcribe_attempts = ?, transcribe_next_ms = ?, "
+               "transcribe_error = ? WHERE recording_sid = ?");
+  up.bind(1, static_cast<std::int64_t>(attempts)).bind(2, next_ms).bind(3, error).bind(4, sid);
+  up.step();
+}
+
+bool JobStore::transcribe_again(const std::string& sid, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  Statement up(db_,
+               "UPDATE recordings SET followups = followups | ?, transcribe_attempts = 0, "
+               "transcribe_next_ms = ?, transcribe_error = '' WHERE recording_sid = ? AND "
+               "state = 'stored' AND deleted_ms = 0");
+  up.bind(1, static_cast<std::int64_t>(followup::kTranscribe)).bind(2, now_ms).bind(3, sid);
   up.step();
   return sqlite3_changes(db_) > 0;
 }

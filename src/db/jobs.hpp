@@ -24,7 +24,10 @@ constexpr unsigned kReport = 1u << 0;            // the JSON report next to the 
 constexpr unsigned kNotice = 1u << 1;            // POST to RECORDING_NOTIFY_URL
 constexpr unsigned kDeleteTwilioCopy = 1u << 2;  // TWILIO_DELETE_AFTER_COPY
 constexpr unsigned kRemoveObjects = 1u << 3;     // a deleted recording: its object and report
-constexpr unsigned kAll = kReport | kNotice | kDeleteTwilioCopy | kRemoveObjects;
+constexpr unsigned kTranscribe = 1u << 4;  // TRANSCRIBE_URL: transcript, captions (and summary)
+constexpr unsigned kAll = kReport | kNotice | kDeleteTwilioCopy | kRemoveObjects | kTranscribe;
+// Run by a thread of their own (they take minutes), never by the copy's workers.
+constexpr unsigned kSlow = kTranscribe;
 }  // namespace followup
 
 // A pending job's media, fully fetched and verified, whose upload failed: the spool file is kept
@@ -62,8 +65,11 @@ struct Job {
   KeptSpool spool;  // cleared when the job is stored or dead-lettered
   // Deleted (by a user or the retention sweep): the row stays as a tombstone, in the state it had.
   std::int64_t deleted_ms = 0;
-  std::string deleted_by;    // a console user, or "retention"
-  std::string kind = "mix";  // "mix" (the conference's) or "track" (one caller's; call_sid)
+  std::string deleted_by;       // a console user, or "retention"
+  std::string kind = "mix";     // "mix" (the conference's) or "track" (one caller's; call_sid)
+  int transcribe_attempts = 0;  // kTranscribe's own schedule
+  std::int64_t transcribe_next_ms = 0;
+  std::string transcribe_error;
 
   bool deleted() const { return deleted_ms != 0; }
 };
@@ -104,9 +110,17 @@ class JobStore {
   void mark_dead(const std::string& sid, const std::string& error, std::int64_t now_ms,
                  unsigned followups = 0);
 
-  // Finished jobs that owe follow-ups due at `now_ms`, oldest first.
-  std::vector<Job> followups_due(std::int64_t now_ms, std::size_t limit);
-  std::optional<std::int64_t> next_followup_ms();
+  // Finished jobs that owe any of `steps` due at `now_ms`, oldest first.
+  std::vector<Job> followups_due(std::int64_t now_ms, std::size_t limit,
+                                 unsigned steps = followup::kAll);
+  std::optional<std::int64_t> next_followup_ms(unsigned steps = followup::kAll);
+  // Stored, undeleted jobs owing kTranscribe due at `now_ms` (its own schedule), oldest first.
+  std::vector<Job> transcriptions_due(std::int64_t now_ms, std::size_t limit);
+  std::optional<std::int64_t> next_transcription_ms();
+  void transcribe_retry(const std::string& sid, int attempts, std::int64_t next_ms,
+                        const std::string& error);
+  // `partyline transcribe`: a stored recording owes its transcription again, due now.
+  bool transcribe_again(const std::string& sid, std::int64_t now_ms);
   // `steps` are done: no longer owed.
   void followups_done(const std::string& sid, unsigned steps, std::int64_t now_ms);
   void followups_retry(const std::string& sid, int attempts, std::int64_t next_ms,

@@ -187,6 +187,14 @@ std::vector<SessionRow> SessionIndex::list(const SessionQuery& q) {
     sql += " AND instr(callers, ?) > 0";
   }
   if (q.after) sql += " AND (started_ms < ? OR (started_ms = ? AND conference_sid < ?))";
+  const std::size_t only = q.only ? std::min<std::size_t>(q.only->size(), 500) : 0;
+  if (q.only) {
+    if (only == 0) return {};
+    sql += " AND conference_sid IN (?";
+    for (std::size_t k = 1; k < only; ++k)
+      sql += ",?";
+    sql += ")";
+  }
   sql += " ORDER BY hidden, started_ms DESC, conference_sid DESC LIMIT ?";
   Stmt s(db_, sql);
   int i = 0;
@@ -199,6 +207,8 @@ std::vector<SessionRow> SessionIndex::list(const SessionQuery& q) {
     s.bind(++i, q.after->first);
     s.bind(++i, q.after->second);
   }
+  for (std::size_t k = 0; k < only; ++k)
+    s.bind(++i, (*q.only)[k]);
   s.bind(++i, static_cast<std::int64_t>(q.limit));
   std::vector<SessionRow> out;
   while (s.step()) {

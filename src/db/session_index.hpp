@@ -34,6 +34,8 @@ struct SessionQuery {
   std::string caller_digits = {};      // "" or digits a participant's last 4 contain
   // Keyset paging: only sessions after this one in the order (newest first).
   std::optional<std::pair<std::int64_t, std::string>> after = {};
+  // Set: only these conferences (a transcript search's), at most 500.
+  std::optional<std::vector<std::string>> only = {};
   std::size_t limit = 50;
 };
 

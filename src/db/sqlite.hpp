@@ -31,6 +31,8 @@ class Statement {
   std::string text(int i) const;
   std::int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
   bool is_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+  // For what the wrapper does not cover (doubles).
+  sqlite3_stmt* handle() const { return stmt_; }
 
  private:
   sqlite3* db_;

@@ -1,7 +1,8 @@
 #pragma once
-// libcurl for the components that speak HTTP as a client (net/http_client, s3/). Every curl_*
-// function called here resolves to net/curl_lazy.cpp, which opens libcurl.so.4 on the first
-// transfer (why: there); nothing outside net/ and s3/ includes <curl/curl.h>.
+// libcurl for the components that speak HTTP as a client (net/http_client, s3/, and
+// transcribe/client for its multipart uploads). Every curl_* function called here resolves to
+// net/curl_lazy.cpp, which opens libcurl.so.4 on the first transfer (why: there); nothing outside
+// those three includes <curl/curl.h>.
 #include <curl/curl.h>
 
 #include <memory>
@@ -15,8 +16,12 @@ struct EasyDeleter {
 struct HeadersDeleter {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
+struct MimeDeleter {
+  void operator()(curl_mime* mime) const { curl_mime_free(mime); }
+};
 using Easy = std::unique_ptr<CURL, EasyDeleter>;
 using Headers = std::unique_ptr<curl_slist, HeadersDeleter>;
+using Mime = std::unique_ptr<curl_mime, MimeDeleter>;  // a multipart form (CURLOPT_MIMEPOST)
 
 // A new easy handle (loads libcurl on first use), or nullptr: curl_init_error() says why.
 Easy make_easy();

@@ -27,6 +27,14 @@ struct Api {
   const char* (*easy_strerror)(CURLcode) = nullptr;
   curl_slist* (*slist_append)(curl_slist*, const char*) = nullptr;
   void (*slist_free_all)(curl_slist*) = nullptr;
+  // Multipart forms (transcribe/client: an audio file streamed from disk).
+  curl_mime* (*mime_init)(CURL*) = nullptr;
+  void (*mime_free)(curl_mime*) = nullptr;
+  curl_mimepart* (*mime_addpart)(curl_mime*) = nullptr;
+  CURLcode (*mime_name)(curl_mimepart*, const char*) = nullptr;
+  CURLcode (*mime_type)(curl_mimepart*, const char*) = nullptr;
+  CURLcode (*mime_data)(curl_mimepart*, const char*, size_t) = nullptr;
+  CURLcode (*mime_filedata)(curl_mimepart*, const char*) = nullptr;
   bool ok = false;
   std::string error;  // why it is not ok
 };
@@ -60,6 +68,13 @@ Api load() {
   ok &= bind(lib, "curl_easy_strerror", api.easy_strerror, api.error);
   ok &= bind(lib, "curl_slist_append", api.slist_append, api.error);
   ok &= bind(lib, "curl_slist_free_all", api.slist_free_all, api.error);
+  ok &= bind(lib, "curl_mime_init", api.mime_init, api.error);
+  ok &= bind(lib, "curl_mime_free", api.mime_free, api.error);
+  ok &= bind(lib, "curl_mime_addpart", api.mime_addpart, api.error);
+  ok &= bind(lib, "curl_mime_name", api.mime_name, api.error);
+  ok &= bind(lib, "curl_mime_type", api.mime_type, api.error);
+  ok &= bind(lib, "curl_mime_data", api.mime_data, api.error);
+  ok &= bind(lib, "curl_mime_filedata", api.mime_filedata, api.error);
   api.ok = ok;
   return api;  // the library stays loaded for the life of the process
 }
@@ -171,6 +186,40 @@ curl_slist* curl_slist_append(curl_slist* list, const char* text) {
 
 void curl_slist_free_all(curl_slist* list) {
   if (list != nullptr) api().slist_free_all(list);
+}
+
+curl_mime* curl_mime_init(CURL* curl) {
+  const Api& a = api();
+  return a.ok ? a.mime_init(curl) : nullptr;
+}
+
+void curl_mime_free(curl_mime* mime) {
+  if (mime != nullptr) api().mime_free(mime);  // a form exists only if the library loaded
+}
+
+curl_mimepart* curl_mime_addpart(curl_mime* mime) {
+  const Api& a = api();
+  return a.ok ? a.mime_addpart(mime) : nullptr;
+}
+
+CURLcode curl_mime_name(curl_mimepart* part, const char* name) {
+  const Api& a = api();
+  return a.ok ? a.mime_name(part, name) : CURLE_FAILED_INIT;
+}
+
+CURLcode curl_mime_type(curl_mimepart* part, const char* mimetype) {
+  const Api& a = api();
+  return a.ok ? a.mime_type(part, mimetype) : CURLE_FAILED_INIT;
+}
+
+CURLcode curl_mime_data(curl_mimepart* part, const char* data, size_t datasize) {
+  const Api& a = api();
+  return a.ok ? a.mime_data(part, data, datasize) : CURLE_FAILED_INIT;
+}
+
+CURLcode curl_mime_filedata(curl_mimepart* part, const char* filename) {
+  const Api& a = api();
+  return a.ok ? a.mime_filedata(part, filename) : CURLE_FAILED_INIT;
 }
 
 }  // extern "C"

@@ -10,6 +10,7 @@
 
 #include "net/http_client.hpp"
 #include "recordings/report.hpp"
+#include "recordings/transcriber.hpp"
 #include "util/crypto.hpp"
 
 namespace partyline::recordings {
@@ -36,6 +37,7 @@ Followups::Followups(FollowupOptions options, storage::ObjectStore& storage, db:
 
 unsigned Followups::steps_when_stored() const {
   unsigned steps = db::followup::kReport;
+  if (options_.transcribe) steps |= db::followup::kTranscribe;
   if (!options_.notify_url.empty()) steps |= db::followup::kNotice;
   if (options_.delete_after_copy && rest_ != nullptr) steps |= db::followup::kDeleteTwilioCopy;
   return steps;
@@ -61,9 +63,17 @@ FollowupResult Followups::run(unsigned step, const db::Job& job) {
 
 FollowupResult Followups::remove_objects(const db::Job& job) {
   // The recording and everything stored beside it; a key already gone is no error.
-  for (const std::string& key : {job.key, report_key(job.key)}) {
+  for (const std::string& key : {job.key, report_key(job.key), beside(job.key, ".transcript.json"),
+                                 beside(job.key, ".vtt"), beside(job.key, ".summary.md")}) {
     const auto removed = storage_.remove(key);
     if (!removed) return FollowupResult{false, "remove " + key + ": " + removed.error().reason};
+  }
+  if (options_.forget) {
+    try {
+      options_.forget(job.recording_sid);
+    } catch (const std::exception& e) {
+      return FollowupResult{false, std::string("forget the transcript: ") + e.what()};
+    }
   }
   log_.info("recording.removed",
             {{"RecordingSid", job.recording_sid}, {"key", job.key}, {"by", job.deleted_by}});

@@ -26,6 +26,10 @@ struct FollowupOptions {
   bool report_rooms = false;
   // The conference's other recordings (its callers' tracks), for the mix's report; none: no list.
   std::function<std::vector<db::Job>(const std::string& conference_sid)> recordings_of = {};
+  // TRANSCRIBE_URL: a stored recording also owes its transcription (db::followup::kTranscribe).
+  bool transcribe = false;
+  // A removed recording's transcript and summary leave the database too.
+  std::function<void(const std::string& recording_sid)> forget = {};
 };
 
 // One step's outcome: done (including "nothing left to do"), or why not (to be tried again).

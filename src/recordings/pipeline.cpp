@@ -10,6 +10,10 @@
 #include "recordings/naming.hpp"
 
 namespace partyline::recordings {
+namespace {
+// The follow-ups the copy's workers run.
+constexpr unsigned kQuickSteps = db::followup::kAll & ~db::followup::kSlow;
+}  // namespace
 namespace fs = std::filesystem;
 
 namespace {
@@ -263,7 +267,7 @@ std::optional<std::pair<db::Job, bool>> Pipeline::claim() {
     if (running_.insert(job.recording_sid).second) return std::pair{std::move(job), true};
     due_but_running_ = true;
   }
-  for (auto& job : jobs_.followups_due(now, limit)) {
+  for (auto& job : jobs_.followups_due(now, limit, kQuickSteps)) {
     if (running_.insert(job.recording_sid).second) return std::pair{std::move(job), false};
     due_but_running_ = true;
   }
@@ -308,7 +312,7 @@ void Pipeline::worker_loop() {
       std::optional<std::int64_t> next;
       try {
         next = jobs_.next_due_ms();
-        const auto followup = jobs_.next_followup_ms();
+        const auto followup = jobs_.next_followup_ms(kQuickSteps);
         if (followup && (!next || *followup < *next)) next = followup;
       } catch (const std::exception&) {
       }
@@ -342,7 +346,8 @@ void Pipeline::worker_loop() {
 }
 
 void Pipeline::run_followups(const db::Job& job) {
-  unsigned owed = job.followups;
+  // The slow steps (a transcription) are a thread's of their own (recordings::Transcriber).
+  unsigned owed = job.followups & kQuickSteps;
   if (owed == 0) return;
   if (!options_.run_followup) return jobs_.followups_done(job.recording_sid, owed, now_ms());
   std::string errors;

@@ -12,6 +12,7 @@
 #include "app/backend.hpp"
 #include "app/runtime.hpp"
 #include "log/logger.hpp"
+#include "net/http_client.hpp"
 #include "rooms/rooms.hpp"
 #include "storage/object_store.hpp"
 #include "storage/s3_store.hpp"
@@ -189,6 +190,31 @@ Row check_retention(const config::Config& config) {
           "the bucket's lifecycle configuration has " + std::to_string(rules) + " rule(s)"};
 }
 
+// An OpenAI-compatible endpoint (TRANSCRIBE_URL, SUMMARY_URL) is tested without sending audio or
+// text: GET …/v1/models with the key, next to the endpoint's path.
+Row check_endpoint(const std::string& name, const std::string& url, const config::Secret& key,
+                   std::string_view suffix) {
+  if (!url.ends_with(suffix)) {
+    return {name, true, url + " not tested (its path does not end in " + std::string(suffix) + ")",
+            true};
+  }
+  net::HttpRequest request;
+  request.url = url.substr(0, url.size() - suffix.size()) + "/models";
+  request.allow_http = url.starts_with("http://");
+  request.total_timeout = std::chrono::seconds(15);
+  if (!key.empty()) request.headers.push_back("Authorization: Bearer " + key.reveal());
+  const auto response = net::perform(request);
+  if (!response) return {name, false, request.url + ": " + response.error().reason};
+  if (response->status == 401 || response->status == 403) {
+    return {name, false,
+            request.url + " refused the key (HTTP " + std::to_string(response->status) + ")"};
+  }
+  if (response->status != 200) {
+    return {name, false, request.url + " answered HTTP " + std::to_string(response->status)};
+  }
+  return {name, true, request.url + " answers with the key"};
+}
+
 // Only with ROOMS_FILE: without it the one room comes from variables already checked.
 Row check_rooms(const config::Config& config) {
   try {
@@ -215,6 +241,14 @@ int check(const config::Config& config) {
   rows.push_back(check_twilio(config));
   rows.push_back(check_storage(config));
   rows.push_back(check_retention(config));
+  if (!config.transcribe_url.empty()) {
+    rows.push_back(check_endpoint("Transcription", config.transcribe_url, config.transcribe_api_key,
+                                  "/audio/transcriptions"));
+  }
+  if (!config.summary_url.empty()) {
+    rows.push_back(
+        check_endpoint("Summary", config.summary_url, config.summary_api_key, "/chat/completions"));
+  }
 
   std::size_t width = 0;
   for (const auto& r : rows)

@@ -119,4 +119,32 @@ int recordings(const config::Config& config, const std::string& action, const st
   }
 }
 
+int transcribe(const config::Config& config, const std::string& sid) {
+  if (config.transcribe_url.empty()) {
+    std::fprintf(stderr, "partyline transcribe: TRANSCRIBE_URL is not set\n");
+    return 2;
+  }
+  try {
+    db::JobStore jobs(config.data_dir / "partyline.db");
+    const auto job = jobs.get(sid);
+    if (!job) {
+      std::fprintf(stderr, "partyline transcribe: no recording %s\n", sid.c_str());
+      return 1;
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    if (!jobs.transcribe_again(sid, now)) {
+      std::fprintf(stderr, "partyline transcribe: %s is %s, not stored\n", sid.c_str(),
+                   job->deleted() ? "deleted" : db::state_name(job->state));
+      return 1;
+    }
+    std::printf("recording %s queued for transcription\n", sid.c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "partyline transcribe: %s\n", e.what());
+    return 1;
+  }
+}
+
 }  // namespace partyline::tools

@@ -13,4 +13,8 @@ int reconcile(const config::Config& config, const std::string& since_text);
 // `action`: list, show or retry (`sid` for the last two). Returns the exit status.
 int recordings(const config::Config& config, const std::string& action, const std::string& sid);
 
+// `partyline transcribe SID`: the stored recording owes its transcription again, due now (the
+// running service's transcriber takes it within a second). Returns the exit status.
+int transcribe(const config::Config& config, const std::string& sid);
+
 }  // namespace partyline::tools

@@ -240,11 +240,16 @@ describe('fake OpenAI', () => {
     assert.equal(fake.transcriptions().length, 0);
   });
 
-  it('answers 404 and 405 elsewhere, in OpenAI\'s error shape', async () => {
+  it('answers 404 and 405 elsewhere, in OpenAI\'s error shape; GET /v1/models with the key only', async () => {
     const fake = await setup();
-    let res = await fetch(`${fake.origin}/v1/models`, { headers: { Authorization: `Bearer ${fake.apiKey}` } });
+    let res = await fetch(`${fake.origin}/v1/engines`, { headers: { Authorization: `Bearer ${fake.apiKey}` } });
     assert.equal(res.status, 404);
     assert.match((await res.json()).error.message, /Invalid URL/);
+    res = await fetch(`${fake.origin}/v1/models`, { headers: { Authorization: `Bearer ${fake.apiKey}` } });
+    assert.equal(res.status, 200);
+    assert.ok((await res.json()).data.some((m) => m.id === 'whisper-1'));
+    res = await fetch(`${fake.origin}/v1/models`, { headers: { Authorization: 'Bearer sk-wrong' } });
+    assert.equal(res.status, 401);
     res = await fetch(fake.transcriptionsUrl, { headers: { Authorization: `Bearer ${fake.apiKey}` } });
     assert.equal(res.status, 405);
   });

@@ -3,6 +3,7 @@
 //   POST /v1/audio/transcriptions   multipart/form-data: `file` (with a file name), `model`,
 //                                   `response_format=verbose_json`; answers verbose_json segments
 //   POST /v1/chat/completions       JSON {model, messages}; answers a summary as choices[0]
+//   GET  /v1/models                 the models (what `partyline check` asks with the key)
 // Both check `Authorization: Bearer <apiKey>` (401 in OpenAI's error shape otherwise) and record
 // every request (fields, the file's name, type, size and SHA-256, headers, status). The answer is
 // the test's choice (`transcribe`: a function of the request), by default one segment per
@@ -34,7 +35,7 @@ export async function startFakeOpenAI({
   const server = http.createServer((req, res) => {
     const path = req.url.split('?')[0];
     const endpoint = path === '/v1/audio/transcriptions' ? 'transcriptions'
-      : path === '/v1/chat/completions' ? 'chat' : null;
+      : path === '/v1/chat/completions' ? 'chat' : path === '/v1/models' ? 'models' : null;
     const entry = {
       endpoint, method: req.method, path: req.url, headers: { ...req.headers }, status: 0,
       authOk: req.headers.authorization === `Bearer ${apiKey}`,
@@ -63,6 +64,12 @@ export async function startFakeOpenAI({
     });
     req.on('end', () => {
       if (!endpoint) return refuse(404, `Invalid URL (${req.method} ${path})`);
+      // What `partyline check` asks: the models the key may use.
+      if (endpoint === 'models') {
+        if (req.method !== 'GET') return refuse(405, `Invalid method for URL (${req.method} ${path})`);
+        if (!entry.authOk) return refuse(401, 'Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key');
+        return answer(200, { object: 'list', data: [{ id: 'whisper-1', object: 'model' }, { id: 'gpt-4o-mini', object: 'model' }] });
+      }
       if (req.method !== 'POST') return refuse(405, `Invalid method for URL (${req.method} ${path})`);
       if (tooLarge) return refuse(413, `Maximum content size limit (${maxBodyBytes}) exceeded`);
       const body = Buffer.concat(chunks);

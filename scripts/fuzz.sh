@@ -11,9 +11,9 @@ shift || true
 
 # The longest input worth trying per target: a webhook body of a few KiB, an S3 answer, an .env
 # file; for a connection's bytes, past the 64 KiB body limit (and a 64 KiB trailer field).
-declare -A max_len=([form]=4096 [signature]=4096 [s3_xml]=8192 [env_file]=8192 [http_request]=73728 [range]=256)
+declare -A max_len=([form]=4096 [signature]=4096 [s3_xml]=8192 [env_file]=8192 [http_request]=73728 [range]=256 [transcript]=16384)
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(http_request form signature s3_xml env_file range)
+[ ${#targets[@]} -eq 0 ] && targets=(http_request form signature s3_xml env_file range transcript)
 
 nice scripts/build.sh fuzz
 

@@ -22,7 +22,7 @@ step "unit tests under ASan + UBSan"
 ctest --preset asan
 
 step "fuzz: each target for 30 s"
-scripts/fuzz.sh 30
+scripts/fuzz.sh 20
 
 step "S3 client against a real S3 server (OpenStack Swift from Debian packages, on loopback)"
 export SWIFT_PKGS=${SWIFT_PKGS:-$PWD/build/swift-pkgs}

@@ -81,6 +81,13 @@ TEST(Config, BadValuesNameTheirVariable) {
       {"S3_BUCKET", "Bad_Bucket", "S3_BUCKET"},
       {"TWILIO_API_KEY", "SK", "TWILIO_API_SECRET"},
       {"HTTP_THREADS", "0", "HTTP_THREADS"},
+      {"RETENTION_DAYS", "0", "RETENTION_DAYS"},
+      {"RETENTION_DAYS", "forever", "RETENTION_DAYS"},
+      {"TRANSCRIBE_URL", "whisper.local/v1/audio/transcriptions", "TRANSCRIBE_URL"},
+      {"TRANSCRIBE_LANGUAGE", "english", "TRANSCRIBE_LANGUAGE"},
+      {"TRANSCRIBE_MAX_BYTES", "1KB", "TRANSCRIBE_MAX_BYTES"},
+      {"TRANSCRIBE_TIMEOUT", "0s", "TRANSCRIBE_TIMEOUT"},
+      {"SUMMARY_PROMPT_FILE", "/nonexistent/prompt.txt", "SUMMARY_PROMPT_FILE"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(std::string(c.name) + "=" + c.value);
@@ -111,6 +118,27 @@ TEST(Config, CrossVariableRules) {
   Env key_in_local = {{"TWILIO_API_KEY", "SK" + std::string(32, '1')},
                       {"TWILIO_API_SECRET", "secretsecret"}};
   EXPECT_EQ(error_variable(key_in_local), "TWILIO_API_KEY");
+  Env summary_alone = production();
+  summary_alone["SUMMARY_URL"] = "https://api.openai.com/v1/chat/completions";
+  EXPECT_EQ(error_variable(summary_alone), "SUMMARY_URL");
+}
+
+TEST(Config, TranscriptsAndRetention) {
+  Env env = production();
+  env["RETENTION_DAYS"] = "30";
+  env["TRANSCRIBE_URL"] = "https://api.openai.com/v1/audio/transcriptions";
+  env["TRANSCRIBE_API_KEY"] = "sk-test";
+  env["TRANSCRIBE_LANGUAGE"] = "en";
+  env["SUMMARY_URL"] = "https://api.openai.com/v1/chat/completions";
+  const Config c = load(env);
+  EXPECT_EQ(c.retention_days, 30);
+  EXPECT_EQ(c.transcribe_url, "https://api.openai.com/v1/audio/transcriptions");
+  EXPECT_EQ(c.transcribe_model, "whisper-1");
+  EXPECT_EQ(c.transcribe_language, "en");
+  EXPECT_EQ(c.transcribe_max_bytes, 25'000'000u);
+  // The summary takes the transcription's key unless it has its own.
+  EXPECT_EQ(c.summary_api_key.reveal(), "sk-test");
+  EXPECT_FALSE(load(production()).retention_days.has_value());
 }
 
 TEST(Config, SignatureValidationCanBeTurnedOffExplicitly) {

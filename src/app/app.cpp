@@ -107,7 +107,23 @@ App::App(const config::Config& config, Runtime runtime, log::Logger& log, util::
     router_.add("/console", {"GET"}, console);
     router_.add_prefix("/console/", console);
     router_.add_prefix("/api/", console);
+    if (services_.console->control != nullptr) {
+      tracks_ = std::make_unique<TrackRestarter>(
+          *services_.console->control, runtime_.public_base_url + "/track-callback",
+          [this](const std::string& call) { return call_on(call); }, log_);
+    }
   }
+}
+
+bool App::call_on(const std::string& call_sid) const {
+  const std::string conference = services_.calls.conference_of_call(call_sid);
+  if (conference.empty()) return false;
+  const auto c = services_.calls.committed_conference(conference);
+  if (!c || c->ended_ms != 0) return false;
+  for (const auto& p : c->participants) {
+    if (p.call_sid == call_sid) return p.joined_ms != 0 && p.left_ms == 0;
+  }
+  return false;
 }
 
 void App::add_webhook(const std::string& path, WebhookHandler handler) {
@@ -392,6 +408,8 @@ void App::track_callback(const Params& p, http::Respond respond) const {
         {"RecordingSid", cb.recording_sid}, {"CallSid", cb.call_sid}, {"status", cb.status}};
     if (!cb.error_code.empty()) fields["ErrorCode"] = cb.error_code;
     log_.warn("track.failed", std::move(fields));
+    // Still on the line: the track is asked for again (REST), never the call touched.
+    if (tracks_ && (cb.status == "failed" || cb.status == "absent")) tracks_->restart(cb.call_sid);
     return respond(Response::empty(200));
   }
   // The track's place: the caller's conference, their turn in the order of joining, their role.

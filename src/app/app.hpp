@@ -7,6 +7,7 @@
 
 #include "app/console.hpp"
 #include "app/runtime.hpp"
+#include "app/track_restarter.hpp"
 #include "call_flow/call_flow.hpp"
 #include "call_flow/current.hpp"
 #include "config/config.hpp"
@@ -83,6 +84,8 @@ class App {
   void recording_callback(const http::Params& params, http::Respond respond) const;
   // A caller's own track (rooms with tracks = true): placed by its call's conference.
   void track_callback(const http::Params& params, http::Respond respond) const;
+  // Whether the call is in a conference that has not ended, and has not left it.
+  bool call_on(const std::string& call_sid) const;
   // Both: the job written durably, then the answer once it is stored (or the wait ran out).
   void accept_recording(const recordings::RecordingCallback& cb, http::Respond respond) const;
   http::Response token(const http::Request& request) const;
@@ -119,6 +122,7 @@ class App {
   call_flow::CurrentAnswers answers_;                    // TwiML, built once per room set
   std::optional<twilio::SignatureValidator> signature_;  // keyed once with the auth token
   std::unique_ptr<Console> console_;                     // the pages and /api/ (with a ConsoleDeps)
+  std::unique_ptr<TrackRestarter> tracks_;  // with a Twilio account: failed tracks started again
   http::Router router_;
 };
 

@@ -57,6 +57,16 @@ util::Result<void> RestConferenceControl::set_recording_paused(std::string_view 
               form("Status", paused ? "paused" : "in-progress"));
 }
 
+util::Result<void> RestConferenceControl::start_track(std::string_view call_sid,
+                                                      const std::string& callback) {
+  if (!is_sid(call_sid, "CA")) return util::Failure::later("malformed call SID");
+  return send("POST", "/Calls/" + std::string(call_sid) + "/Recordings.json",
+              http::form_encode({{"RecordingTrack", "inbound"},
+                                 {"RecordingChannels", "mono"},
+                                 {"RecordingStatusCallback", callback},
+                                 {"RecordingStatusCallbackEvent", "completed"}}));
+}
+
 util::Result<void> RestConferenceControl::participant(std::string_view conference_sid,
                                                       std::string_view call_sid, std::string method,
                                                       std::string form_body) {

@@ -34,6 +34,12 @@ class ConferenceControl {
   virtual util::Result<void> end_conference(std::string_view conference_sid) = 0;
   // POST …/Conferences/{CF}/Recordings/Twilio.CURRENT.json  Status=paused|in-progress
   virtual util::Result<void> set_recording_paused(std::string_view conference_sid, bool paused) = 0;
+  // POST …/Calls/{CA}/Recordings.json  RecordingTrack=inbound (mono), its callback: a caller's own
+  // track started again when the one the TwiML asked for could not be. The call is not touched.
+  virtual util::Result<void> start_track(std::string_view call_sid, const std::string& callback) {
+    (void)call_sid, (void)callback;
+    return util::Failure::later("this control cannot start a track");
+  }
 };
 
 // Over Twilio's REST API: one blocking HTTP transfer per action, with RestClient's auth and
@@ -53,6 +59,7 @@ class RestConferenceControl final : public ConferenceControl {
                                         std::string_view call_sid) override;
   util::Result<void> end_conference(std::string_view conference_sid) override;
   util::Result<void> set_recording_paused(std::string_view conference_sid, bool paused) override;
+  util::Result<void> start_track(std::string_view call_sid, const std::string& callback) override;
 
  private:
   util::Result<void> participant(std::string_view conference_sid, std::string_view call_sid,

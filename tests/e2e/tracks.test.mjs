@@ -159,6 +159,38 @@ describe('tracks: one recording per caller beside the mix', () => {
     for (const key of [keyOf('track01-host'), keyOf('track02-speaker'), mixKey]) assert.doesNotMatch(key, /5555|6666/);
   });
 
+  it('a track Twilio could not record is asked for again over REST while the call is on (a refusal retried), never after it', async () => {
+    const caller = await joinWithPin('+18005550111', '+15550007777', '2222');
+    const conf = sid('CF');
+    const at = Date.now() - 60000;
+    const event = async (name, extra, seq) => {
+      const p = confParams(srv.accountSid, name, { ConferenceSid: conf, FriendlyName: 'show', SequenceNumber: String(seq), Timestamp: rfc2822(at), ...extra });
+      assert.equal((await signedPost(srv, '/conf-status', p)).status, 204);
+    };
+    await event('conference-start', {}, 1);
+    await event('participant-join', { CallSid: caller.call }, 2);
+    fake.failRest('POST', caller.call, 500, { times: 1 });
+    const failed = recordingParams(srv.accountSid, { CallSid: caller.call, RecordingStatus: 'failed', ErrorCode: '13617' }, fake.origin);
+    delete failed.ConferenceSid;
+    assert.equal((await signedPost(srv, '/track-callback', failed)).status, 200);
+    const restarted = await srv.waitForLog((l) => l.evt === 'track.restarted' && l.CallSid === caller.call, 'track.restarted', 10000);
+    assert.equal(restarted.attempt, 2, 'the 500 was retried');
+    const asked = fake.requests.filter((r) => r.path.endsWith(`/Calls/${caller.call}/Recordings.json`));
+    assert.deepStrictEqual(asked.map((r) => r.status), [500, 201]);
+    assert.deepStrictEqual(asked[1].form, {
+      RecordingTrack: 'inbound', RecordingChannels: 'mono',
+      RecordingStatusCallback: `${srv.publicBaseUrl}/track-callback`, RecordingStatusCallbackEvent: 'completed',
+    });
+    assert.equal(asked[1].authOk, true);
+    // Once the caller has left, a failed track is only logged.
+    await event('participant-leave', { CallSid: caller.call }, 3);
+    const late = recordingParams(srv.accountSid, { CallSid: caller.call, RecordingStatus: 'absent' }, fake.origin);
+    delete late.ConferenceSid;
+    assert.equal((await signedPost(srv, '/track-callback', late)).status, 200);
+    await srv.waitForLog((l) => l.evt === 'track.restart_skipped' && l.CallSid === caller.call, 'track.restart_skipped');
+    assert.equal(fake.requests.filter((r) => r.path.endsWith(`/Calls/${caller.call}/Recordings.json`)).length, 2);
+  });
+
   it('a track that failed is logged and answered 200; a track of an unknown call is kept all the same', async () => {
     const failed = recordingParams(srv.accountSid, { CallSid: sid('CA'), RecordingStatus: 'failed', ErrorCode: '13617' }, fake.origin);
     delete failed.ConferenceSid;

@@ -14,6 +14,7 @@
 //   DELETE …/Conferences/<CF>/Participants/<CA>.json   204; the participant is gone afterwards
 //   POST   …/Conferences/<CF>.json                     Status=completed: 200; the conference ends
 //   POST   …/Conferences/<CF>/Recordings/Twilio.CURRENT.json   Status=paused|in-progress|stopped
+//   POST   …/Calls/<CA>/Recordings.json                RecordingTrack=inbound …: 201, a recording of the call
 // A conference or participant the test did not declare (addConference, addParticipant) answers 404
 // in Twilio's error JSON, unless the fake was started with { conferences: 'any' } (then every
 // well-formed SID is live until it is removed or ended). Every request records its parsed form
@@ -129,7 +130,9 @@ export async function startFakeTwilio({ accountSid, authToken, requireAuth = tru
   }
 
   function isConferencePath(url) {
-    return url.split('?')[0].startsWith(`/2010-04-01/Accounts/${accountSid}/Conferences/`);
+    const path = url.split('?')[0];
+    return path.startsWith(`/2010-04-01/Accounts/${accountSid}/Conferences/`) ||
+      /^\/2010-04-01\/Accounts\/[^/]+\/Calls\/[^/]+\/Recordings\.json$/.test(path);
   }
 
   const notFound = (answer, path) =>
@@ -168,6 +171,17 @@ export async function startFakeTwilio({ accountSid, authToken, requireAuth = tru
   function handleConference(req, res, answer, form) {
     const path = req.url.split('?')[0];
     if (scriptedFailure(req, res, answer)) return;
+    // POST …/Calls/<CA>/Recordings.json: a recording of the call (a caller's own track).
+    const call = path.match(/^\/2010-04-01\/Accounts\/([^/]+)\/Calls\/([^/]+)\/Recordings\.json$/);
+    if (call) {
+      if (req.method !== 'POST' || call[1] !== accountSid || !isSid(call[2], 'CA')) return notFound(answer, path);
+      const sid = `RE${randomBytes(16).toString('hex')}`;
+      return json(answer, 201, {
+        sid, account_sid: accountSid, call_sid: call[2], conference_sid: null, status: 'in-progress',
+        track: form.get('RecordingTrack') ?? 'both', channels: Number(form.get('RecordingChannels') === 'dual' ? 2 : 1),
+        source: 'StartCallRecordingAPI', uri: `/2010-04-01/Accounts/${accountSid}/Recordings/${sid}.json`,
+      });
+    }
     const rest = path.slice(`/2010-04-01/Accounts/${accountSid}/Conferences/`.length);
     let m;
     if ((m = rest.match(/^([^/]+)\.json$/)) && req.method === 'POST') {

@@ -1,5 +1,6 @@
 #include "app/api.hpp"
 
+#include <boost/asio/post.hpp>
 #include <chrono>
 
 #include "util/clock.hpp"
@@ -30,6 +31,23 @@ std::vector<std::string> segments(std::string_view path) {
     path.remove_prefix(end);
   }
   return out;
+}
+
+void Workers::run(const http::Respond& respond, std::function<http::Response()> work) {
+  if (queued_.fetch_add(1) >= max_queued_) {
+    queued_.fetch_sub(1);
+    return respond(error(503, busy_));
+  }
+  boost::asio::post(pool_, [this, respond, work = std::move(work)] {
+    http::Response r;
+    try {
+      r = work();
+    } catch (const std::exception& e) {
+      r = error(500, e.what());
+    }
+    queued_.fetch_sub(1);
+    respond(std::move(r));
+  });
 }
 
 std::string iso(std::int64_t ms) {

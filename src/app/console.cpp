@@ -22,7 +22,6 @@ using api::json_response;
 using api::segments;
 
 constexpr const char* kCookie = "partyline_session";
-constexpr int kMaxQueued = 32;  // actions and sign-ins waiting for a worker
 
 void page_headers(Response& r, const std::string& media_origin) {
   std::string csp =
@@ -239,20 +238,7 @@ void Console::sign_in(const Request& request, const Respond& respond) {
 }
 
 void Console::on_worker(const Respond& respond, std::function<Response()> work) {
-  if (queued_.fetch_add(1) >= kMaxQueued) {
-    queued_.fetch_sub(1);
-    return respond(error(503, "busy: too many requests wait for Twilio"));
-  }
-  boost::asio::post(workers_, [this, respond, work = std::move(work)] {
-    Response r;
-    try {
-      r = work();
-    } catch (const std::exception& e) {
-      r = error(500, e.what());
-    }
-    queued_.fetch_sub(1);
-    respond(std::move(r));
-  });
+  workers_.run(respond, std::move(work));
 }
 
 std::optional<db::ConferenceSummary> Console::conference_of(const rooms::Room& room) {

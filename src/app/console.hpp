@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 
+#include "app/api.hpp"
 #include "app/library.hpp"
 #include "auth/authenticator.hpp"
 #include "config/config.hpp"
@@ -93,8 +94,8 @@ class Console {
   CurrentRooms rooms_;
   std::mutex paused_mutex_;
   std::set<std::string> paused_;  // conferences whose recording Twilio has paused at our request
-  std::atomic<int> queued_{0};
-  boost::asio::thread_pool workers_{2};
+  // Actions and sign-ins: at most 32 wait.
+  api::Workers workers_{2, 32, "busy: too many requests wait for Twilio"};
   live::Hub hub_;  // last: its thread reads the members above
 };
 

@@ -26,7 +26,6 @@ using api::iso;
 using api::json_response;
 
 constexpr std::size_t kPage = 50;
-constexpr int kMaxQueued = 32;  // requests waiting for a worker
 
 bool is_sid(std::string_view s, std::string_view prefix) {
   if (s.size() != 34 || !s.starts_with(prefix)) return false;
@@ -155,20 +154,13 @@ std::int64_t Library::now_ms() const {
 }
 
 void Library::on_worker(const http::Respond& respond, std::function<Response()> work) {
-  if (queued_.fetch_add(1) >= kMaxQueued) {
-    queued_.fetch_sub(1);
-    return respond(error(503, "busy: too many library requests wait"));
-  }
-  boost::asio::post(workers_, [this, respond, work = std::move(work)] {
-    Response r;
+  workers_.run(respond, [this, work = std::move(work)] {
     try {
-      r = work();
+      return work();
     } catch (const std::exception& e) {
       limited_.error("library.error", e.what(), {});
-      r = error(500, std::string("library: ") + e.what());
+      throw;
     }
-    queued_.fetch_sub(1);
-    respond(std::move(r));
   });
 }
 

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/api.hpp"
 #include "auth/authenticator.hpp"
 #include "db/calls.hpp"
 #include "db/jobs.hpp"
@@ -93,8 +94,8 @@ class Library {
   log::Logger& log_;
   mutable log::RateLimitedLog limited_{log_};
   util::Clock clock_;
-  std::atomic<int> queued_{0};
-  boost::asio::thread_pool workers_{2};  // the database and the store, off the I/O threads
+  // The database and the store, off the I/O threads: at most 32 wait.
+  api::Workers workers_{2, 32, "busy: too many library requests wait"};
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;

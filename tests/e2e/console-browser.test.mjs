@@ -4,7 +4,6 @@
 // Content-Security-Policy rule and fetch nothing from another origin.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +11,7 @@ import { chromium } from 'playwright-core';
 import { request, signedPost } from './lib/http.mjs';
 import { account, sid, voiceParams } from './lib/ids.mjs';
 import { startFakeTwilio } from './lib/fake-twilio.mjs';
-import { runCommand, startServer, waitFor } from './lib/server.mjs';
+import { freePort, runCommand, startServer, waitFor } from './lib/server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = join(HERE, 'artifacts');
@@ -22,18 +21,6 @@ const PASSWORD = 'correct horse battery staple';
 const ROOM = 'partyline';
 const WAIT_MS = 5000; // the deadline of every wait not given its own
 
-// The service refuses state-changing requests from any origin but PUBLIC_BASE_URL's, so it must
-// know its own address before it starts: a port is reserved here and handed to it.
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolvePort(port));
-    });
-  });
-}
 
 describe('console in chromium against the service', () => {
   let fake;

@@ -6,7 +6,6 @@
 // No CSP violation, no request to any origin but the service's (and S3's for the audio).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
-import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +14,7 @@ import { signedPost } from './lib/http.mjs';
 import { account, confParams, hex, recordingParams, voiceParams } from './lib/ids.mjs';
 import { startFakeTwilio } from './lib/fake-twilio.mjs';
 import { headObject } from './lib/s3.mjs';
-import { runCommand, startServer, waitFor } from './lib/server.mjs';
+import { freePort, runCommand, startServer, waitFor } from './lib/server.mjs';
 import { serviceEnv, swiftForSuite } from './lib/swift.mjs';
 import { sineWav } from './lib/wav.mjs';
 
@@ -29,17 +28,6 @@ const DAY = 24 * 3600 * 1000;
 const SECONDS = 3.0;
 
 const rfc2822 = (ms) => new Date(ms).toUTCString().replace('GMT', '+0000');
-
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolvePort(port));
-    });
-  });
-}
 
 // A session at `at` with one caller and a WAV recording the service copies; its SIDs.
 async function addSession(srv, fake, at, wav) {

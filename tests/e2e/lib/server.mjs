@@ -1,4 +1,5 @@
 // Start/stop the Partyline binary and collect its JSON-lines stdout.
+import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -184,4 +185,19 @@ export async function runCommand(args, env, { timeout = 30000, cwd, stdin } = {}
   const { code, signal } = await new Promise((res) => proc.on('exit', (c, s) => res({ code: c, signal: s })));
   clearTimeout(t);
   return { code, signal, stdout, stderr, timedOut };
+}
+
+/**
+ * A free loopback port, for a service that must know its own address before it starts (it
+ * refuses state-changing requests from any origin but PUBLIC_BASE_URL's).
+ */
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolvePort(port));
+    });
+  });
 }

@@ -280,3 +280,56 @@ describe('transcripts', () => {
     assert.match(wrong.stdout, /^Transcription\s+FAIL\s.*refused the key/m, wrong.stdout);
   });
 });
+
+describe('transcripts: restarts and giving up', () => {
+  it('a transcription cut short by a kill -9 is done after the restart; one that keeps failing ends as transcript.dead after RECORDING_MAX_AGE', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'partyline-tr-'));
+    const acct = account();
+    const twilio = await startFakeTwilio(acct);
+    const openai = await startFakeOpenAI();
+    const env = {
+      TWILIO_ACCOUNT_SID: acct.accountSid, TWILIO_AUTH_TOKEN: acct.authToken, TWILIO_API_BASE: twilio.origin,
+      TRANSCRIBE_URL: openai.transcriptionsUrl, TRANSCRIBE_API_KEY: openai.apiKey, TRANSCRIBE_TIMEOUT: '30s',
+      RECORDING_RETRY_MIN: '200ms', RECORDING_RETRY_MAX: '500ms',
+    };
+    const callback = async (srv, body) => {
+      const p = recordingParams(acct.accountSid, { RecordingStartTime: rfc2822(Date.now() - DAY) });
+      p.RecordingUrl = twilio.addRecording(p.RecordingSid, body);
+      assert.equal((await signedPost(srv, '/recording-callback', p)).status, 200);
+      return p.RecordingSid;
+    };
+    try {
+      openai.failNext([{ hang: true }]);
+      const a = await startServer({ env, dataDir });
+      const rec = await callback(a, randomBytes(3000));
+      // The request is on its way (held open by the fake): the service dies with it.
+      await waitFor(() => openai.requests.some((r) => r.endpoint === 'transcriptions' && r.failure?.hang) || undefined,
+        { what: 'the transcription request held open' });
+      await a.kill();
+      openai.setTranscript(() => ({ duration: 2, segments: [{ start: 0.5, end: 2, text: 'After the restart.' }] }));
+      const b = await startServer({ env, dataDir });
+      try {
+        const line = await b.waitForLog((l) => l.evt === 'transcript.stored' && l.RecordingSid === rec, 'transcript.stored after the restart', 15000);
+        assert.equal(line.segments, 1);
+        assert.equal(openai.transcriptions().length, 1, 'one transcript');
+      } finally { await b.stop(); }
+
+      // Never transcribed: retried until RECORDING_MAX_AGE, then given up (the audio stays).
+      openai.failNext(Array.from({ length: 100 }, () => ({ status: 500 })));
+      const c = await startServer({ env: { ...env, RECORDING_MAX_AGE: '2s' }, dataDir });
+      try {
+        const rec2 = await callback(c, randomBytes(3000));
+        const dead = await c.waitForLog((l) => l.evt === 'transcript.dead' && l.RecordingSid === rec2, 'transcript.dead', 15000);
+        assert.equal(dead.level, 'error');
+        assert.match(dead.reason, /500/);
+        assert.ok(c.logs.filter((l) => l.evt === 'transcript.retry' && l.RecordingSid === rec2).length >= 2);
+        const row = (await runCommand(['recordings', 'show', rec2], c.env)).stdout;
+        assert.match(row, /^state\s+stored$/m, 'the recording itself stays stored');
+      } finally { await c.stop(); }
+    } finally {
+      await openai.stop();
+      await twilio.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -2,7 +2,10 @@
 // playwright-core) against a fake of the service's API: past sessions grouped by the browser's
 // local day, filters in the request and the URL, paging, a session's report, a real WAV played and
 // seeked through Range requests, retry, delete with its confirmation, the roles, the 401 path, a
-// phone-sized screen, and no Content-Security-Policy violation or request to another origin.
+// phone-sized screen, and no Content-Security-Policy violation or request to another origin; a
+// session's summary (a safe part of Markdown), its transcript beside the player (a line seeks and
+// plays, the spoken line is marked), WebVTT captions on the player, and a search of words that
+// shows the line found and opens the session at its time.
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -37,6 +40,7 @@ const RE4 = id('RE', '44');
 const CA1 = id('CA', 'a1');
 const CA2 = id('CA', 'a2');
 const CA3 = id('CA', 'a3');
+const RE5 = id('RE', '55');  // CF1's host's own track
 const MARKUP = '<img src=x data-testid=injected>Twilio media: HTTP 404';
 const REFUSAL = 'Twilio: Call is not in-progress (21220)';
 
@@ -53,14 +57,55 @@ const TYPES = {
   '.svg': 'image/svg+xml',
 };
 
-// A WAV the browser really decodes: 3.0 s of a 440 Hz sine, PCM 16-bit mono at 8 kHz.
+// WAVs the browser really decodes (a 440 Hz sine, PCM 16-bit mono at 8 kHz): CF1's mix is 12 s
+// long, for transcript lines at 0, 4 and 8 s; every other recording 3.0 s.
 const WAV = sineWav();
+const LONG_WAV = sineWav(12);
+const wavOf = (sid) => (sid === RE1 ? LONG_WAV : WAV);
 
 function recording(sid, state, extra = {}) {
   return {
-    recording_sid: sid, state, key: `partyline/2026/12/01/${sid}.wav`, bytes: null,
-    duration_seconds: null, content_type: 'audio/wav', last_error: null, expires_at: null, ...extra,
+    recording_sid: sid, kind: 'mix', call_sid: null, state, key: `partyline/2026/12/01/${sid}.wav`,
+    bytes: null, duration_seconds: null, content_type: 'audio/wav', last_error: null,
+    expires_at: null, captions: null, ...extra,
   };
+}
+
+const captionsOf = (sid) => `/api/recordings/${sid}/captions`;
+const HOST = 'host ***1234';
+const SPEAKER = 'speaker ***5678';
+// CF1's transcript (of its mix, RE1): the last line past the audio's end shows an hour's format.
+const LINES = [
+  { start: 0, end: 4, speaker: HOST, text: 'Welcome to the show, everyone.' },
+  { start: 4.2, end: 8, speaker: SPEAKER, text: 'Thanks! Let us talk about the budget.' },
+  { start: 8, end: 11.5, speaker: '', text: MARKUP },
+  { start: 3601.7, end: 3605, speaker: HOST, text: 'Goodbye.' },
+];
+// The host's own track (RE5) in its own time line: the search finds this phrase there only.
+const TRACK_LINES = [{ start: 1.5, end: 2.5, speaker: HOST, text: 'Only my microphone heard this.' }];
+const INJECTED = '<img src=x onerror=alert(1) data-testid=injected-summary>';
+const SUMMARY = [
+  '# Weekly show',
+  '',
+  'The host **welcomed** everyone',
+  'and the speaker raised the budget.',
+  '',
+  '## Decisions',
+  '- Budget *approved* for **Q1**',
+  '* Next show on Friday',
+  '  at noon',
+  '',
+  '### Notes',
+  `A caller typed ${INJECTED} in the chat.`,
+  '1. not a list here',
+  '> nor a quote',
+].join('\n');
+
+// The WebVTT the service stores beside a recording.
+function vttOf(lines) {
+  const at = (s) => new Date(Math.round(s * 1000)).toISOString().slice(11, 23);
+  return 'WEBVTT\n\n' + lines.map((l) => `${at(l.start)} --> ${at(l.end)}\n` +
+    (l.speaker ? `<v ${l.speaker}>` : '') + l.text.replace(/</g, '&lt;') + '\n').join('\n');
 }
 
 // The sessions the fake holds, newest first (as the service answers them).
@@ -69,9 +114,18 @@ function library() {
     {
       conference_sid: CF1, room: 'partyline', started_at: '2026-12-02T15:00:00.000Z',
       ended_at: '2026-12-02T16:02:03.000Z', duration_seconds: 3723, peak_participants: 5,
-      recordings: [recording(RE1, 'stored', {
-        bytes: 1_258_291, duration_seconds: 3720, expires_at: '2027-03-02T15:00:00.000Z',
-      })],
+      recordings: [
+        recording(RE1, 'stored', {
+          bytes: 1_258_291, duration_seconds: 3720, expires_at: '2027-03-02T15:00:00.000Z',
+          captions: captionsOf(RE1),
+        }),
+        recording(RE5, 'stored', {
+          kind: 'track', call_sid: CA1, caller: '***1234', role: 'host', bytes: 48_044,
+          duration_seconds: 3, captions: null,
+        }),
+      ],
+      transcript: { recording_sid: RE1, language: 'en', segments: LINES },
+      summary: SUMMARY,
       participants: [
         { call_sid: CA1, caller: '***1234', role: 'host', consent: null,
           joined_at: '2026-12-02T15:00:05.000Z', left_at: '2026-12-02T16:02:03.000Z' },
@@ -126,6 +180,8 @@ class FakeApi extends EventEmitter {
     this.rooms = rooms;
     this.pageSize = pageSize;
     this.library = library();
+    // Each recording's own transcript, as the search reads them (the mix's is its session's).
+    this.transcripts = new Map([[RE1, LINES], [RE5, TRACK_LINES]]);
     this.requests = [];
     this.answers = [];  // queued answers for the next retry or delete
   }
@@ -187,14 +243,14 @@ function sessionOf(req) {
 }
 
 // The audio as the service sends a stored file: whole, or the asked byte range (206).
-function sendAudio(req, res, download) {
+function sendAudio(req, res, download, wav) {
   const headers = { 'Content-Type': 'audio/wav', 'Accept-Ranges': 'bytes' };
   if (download) headers['Content-Disposition'] = 'attachment; filename="partyline.wav"';
-  const size = WAV.length;
+  const size = wav.length;
   const m = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
   if (!m || (m[1] === '' && m[2] === '')) {
     res.writeHead(200, { ...headers, 'Content-Length': size });
-    return res.end(WAV);
+    return res.end(wav);
   }
   let start = Number(m[1]);
   let end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
@@ -204,18 +260,35 @@ function sendAudio(req, res, download) {
     return res.end();
   }
   res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${end}/${size}`, 'Content-Length': end - start + 1 });
-  return res.end(WAV.subarray(start, end + 1));
+  return res.end(wav.subarray(start, end + 1));
+}
+
+// A search of words: the session's first line (of its recordings' transcripts) holding them all.
+function matchIn(api, session, q) {
+  const words = q.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w !== '');
+  for (const rec of session.recordings) {
+    const line = (api.transcripts.get(rec.recording_sid) ?? [])
+        .find((l) => words.every((w) => l.text.toLowerCase().includes(w)));
+    if (line) return { recording_sid: rec.recording_sid, at: line.start, speaker: line.speaker, text: line.text };
+  }
+  return null;
 }
 
 function listSessions(api, query, res) {
   const { room, from, to, q, cursor } = query;
   if (from && to && from > to) return sendJson(res, 400, { error: 'from is after to' });
+  const digits = /^\d{1,4}$/.test(q ?? '');
   const all = api.library
       .filter((s) => !room || s.room === room)
-      .filter((s) => !q || s.participants.some((p) => p.caller.endsWith(q)));
+      .filter((s) => !q || !digits || s.participants.some((p) => p.caller.endsWith(q)))
+      .map((s) => (q && !digits ? { ...s, match: matchIn(api, s, q) } : s))
+      .filter((s) => s.match !== null);
   const offset = cursor ? offsetOf(cursor) : 0;
+  // As the service lists them: no report, transcript or summary, no captions yet.
   const page = all.slice(offset, offset + api.pageSize)
-      .map(({ participants, actions, ...summary }) => summary);
+      .map(({ participants, actions, transcript, summary, ...row }) => ({
+        ...row, recordings: row.recordings.map((r) => ({ ...r, captions: null })),
+      }));
   const next = offset + api.pageSize < all.length ? cursorOf(offset + api.pageSize) : null;
   return sendJson(res, 200, { sessions: page, next_cursor: next });
 }
@@ -271,12 +344,19 @@ async function handle(api, req, res) {
     const session = api.library.find((s) => s.conference_sid === decodeURIComponent(m[1]));
     return session ? sendJson(res, 200, session) : sendJson(res, 404, { error: 'no such session' });
   }
-  m = /^\/api\/recordings\/([^/]+)(\/audio|\/retry)?$/.exec(url.pathname);
+  m = /^\/api\/recordings\/([^/]+)(\/audio|\/retry|\/captions)?$/.exec(url.pathname);
   const rec = m && api.recordingOf(decodeURIComponent(m[1]));
   if (!rec) return sendJson(res, 404, { error: 'no such recording' });
   if (m[2] === '/audio' && req.method === 'GET') {
     if (rec.state !== 'stored') return sendJson(res, 404, { error: 'not stored' });
-    return sendAudio(req, res, url.searchParams.get('download') === '1');
+    return sendAudio(req, res, url.searchParams.get('download') === '1', wavOf(rec.recording_sid));
+  }
+  if (m[2] === '/captions' && req.method === 'GET') {
+    const lines = api.transcripts.get(rec.recording_sid);
+    if (rec.state !== 'stored' || !lines) return sendJson(res, 404, { error: 'no transcript yet' });
+    record.served = 'text/vtt; charset=utf-8';
+    res.writeHead(200, { 'Content-Type': record.served, 'Cache-Control': 'private, no-cache' });
+    return res.end(vttOf(lines));
   }
   if (m[2] === '/retry' && req.method === 'POST') {
     const answer = api.answers.shift();
@@ -288,7 +368,12 @@ async function handle(api, req, res) {
     if (api.role !== 'admin') return sendJson(res, 403, { error: 'admins only' });
     const answer = api.answers.shift();
     if (answer) return sendJson(res, answer.status, answer.body);
-    Object.assign(rec, { state: 'deleted', bytes: null, expires_at: null });
+    // Its transcript, captions, summary and search entries go with it.
+    Object.assign(rec, { state: 'deleted', bytes: null, expires_at: null, captions: null });
+    api.transcripts.delete(rec.recording_sid);
+    for (const s of api.library) {
+      if (s.transcript?.recording_sid === rec.recording_sid) Object.assign(s, { transcript: null, summary: null });
+    }
     return sendJson(res, 204);
   }
   return sendJson(res, 405, { error: 'method not allowed' });
@@ -359,6 +444,45 @@ function rowsOf(page, day) {
 async function openList(page, path = '/console/sessions') {
   await page.goto(path);
   await page.locator('a.session').first().waitFor();
+}
+
+// Resolves once the player knows its duration.
+function metadataOf(audio) {
+  return audio.evaluate((a) => new Promise((ok, fail) => {
+    if (a.readyState >= 1) return ok();
+    a.addEventListener('loadedmetadata', ok, { once: true });
+    a.addEventListener('error', () => fail(new Error(`media error ${a.error?.code}`)), { once: true });
+  }));
+}
+
+// Waits until the player's time is within 0.1 s of `at`; its last time otherwise.
+async function waitForTime(audio, at, what) {
+  let now = null;
+  const deadline = Date.now() + WAIT_MS;
+  while (Date.now() < deadline) {
+    now = await audio.evaluate((a) => a.currentTime);
+    if (Math.abs(now - at) <= 0.1) return now;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${what}: currentTime ${now}, not ${at}`);
+}
+
+// The test ids of the transcript's lines marked as spoken (aria-current and the class agree).
+function spoken(page) {
+  return testid(page, 'transcript').locator('.line').evaluateAll((lines) => lines
+      .filter((l) => l.getAttribute('aria-current') === 'true' || l.classList.contains('is-current'))
+      .map((l) => `${l.dataset.testid}${l.getAttribute('aria-current') === 'true' && l.classList.contains('is-current') ? '' : ' (half marked)'}`));
+}
+
+async function waitForSpoken(page, expected, what) {
+  const deadline = Date.now() + WAIT_MS;
+  let now = null;
+  while (Date.now() < deadline) {
+    now = await spoken(page);
+    if (JSON.stringify(now) === JSON.stringify(expected)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.deepEqual(now, expected, what);
 }
 
 describe('the library page in chromium', () => {
@@ -537,7 +661,7 @@ describe('the library page in chromium', () => {
         a.addEventListener('error', () => fail(new Error(`media error ${a.error?.code}`)), { once: true });
       }));
       const duration = await audio.evaluate((a) => a.duration);
-      assert.ok(Math.abs(duration - 3.0) <= 0.1, `duration ${duration}`);
+      assert.ok(Math.abs(duration - 12.0) <= 0.1, `duration ${duration}`);
       const seeked = await audio.evaluate((a) => new Promise((ok) => {
         a.addEventListener('seeked', () => ok(a.currentTime), { once: true });
         a.currentTime = 2.0;
@@ -545,7 +669,7 @@ describe('the library page in chromium', () => {
       assert.ok(Math.abs(seeked - 2.0) <= 0.05, `currentTime ${seeked}`);
       const ranged = api.requests.filter((r) => r.path === `/api/recordings/${RE1}/audio` && r.range);
       assert.ok(ranged.length > 0, 'no Range request for the audio');
-      assert.ok((await audio.evaluate((a) => a.seekable.length > 0 && a.seekable.end(0))) >= 2.9);
+      assert.ok((await audio.evaluate((a) => a.seekable.length > 0 && a.seekable.end(0))) >= 11.9);
 
       const download = testid(page, 'download-' + RE1);
       assert.equal(await download.getAttribute('href'), `/api/recordings/${RE1}/audio?download=1`);
@@ -656,9 +780,12 @@ describe('the library page in chromium', () => {
       assert.equal(api.count((r) => r.method === 'DELETE'), 1);
       assert.equal(await text(page, 'state-' + RE1), 'Deleted');
       assert.equal(await testid(page, 'recording-' + RE1).getAttribute('data-state'), 'deleted');
-      for (const gone of ['audio-', 'download-', 'delete-', 'size-', 'expires-']) {
+      for (const gone of ['audio-', 'download-', 'delete-', 'size-', 'expires-', 'captions-']) {
         assert.equal(await testid(page, gone + RE1).count(), 0, gone);
       }
+      // Its transcript and the summary went with it.
+      assert.equal(await testid(page, 'transcript').count(), 0);
+      assert.equal(await testid(page, 'summary').count(), 0);
       // Dead and failed recordings can be deleted too; a deleted one cannot.
       await page.goBack();
       await testid(page, 'row-state-' + RE1).getByText('Deleted').waitFor();
@@ -736,6 +863,222 @@ describe('the library page in chromium', () => {
     }
   });
 
+  it('a session\'s summary on top: headings, paragraphs, lists and bold built as elements, the rest as text', async () => {
+    api.reset();
+    const { context, page, problems } = await signedIn();
+    try {
+      await page.goto(`/console/sessions?session=${CF1}`);
+      const summary = testid(page, 'summary');
+      await summary.waitFor();
+      const blocks = await summary.evaluate((s) => [...s.children].map((n) => [n.tagName, n.textContent]));
+      assert.deepEqual(blocks, [
+        ['H4', 'Weekly show'],
+        ['P', 'The host welcomed everyone\nand the speaker raised the budget.'],
+        ['H5', 'Decisions'],
+        ['UL', 'Budget *approved* for Q1Next show on Friday at noon'],
+        ['H6', 'Notes'],
+        ['P', `A caller typed ${INJECTED} in the chat.\n1. not a list here\n> nor a quote`],
+      ]);
+      assert.deepEqual(await summary.locator('strong').allTextContents(), ['welcomed', 'Q1']);
+      assert.deepEqual(await summary.locator('ul > li').allTextContents(), ['Budget *approved* for Q1', 'Next show on Friday at noon']);
+      // The markup in it is text: no image, no element of its test id, every character shown.
+      assert.equal(await page.locator('[data-testid=injected-summary]').count(), 0);
+      assert.equal(await summary.locator('img, em').count(), 0);
+      assert.ok((await summary.innerText()).includes(INJECTED));
+      // On top: above the recordings.
+      const order = await page.evaluate(() => [...document.querySelectorAll('#detail > *')]
+          .map((n) => n.querySelector('h3')?.textContent ?? n.dataset.testid ?? n.tagName));
+      assert.deepEqual(order, ['detail-title', 'UL', 'Summary', 'Recordings', 'Participants', 'Console actions']);
+
+      // No summary (null, or none sent): no block.
+      await page.goto(`/console/sessions?session=${CF2}`);
+      await testid(page, 'retry-' + RE2).waitFor();
+      assert.equal(await testid(page, 'summary').count(), 0);
+      assert.equal(await page.getByRole('heading', { name: 'Summary' }).count(), 0);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('the transcript beside its player: a line per segment with its time and speaker; captions on the player', async () => {
+    api.reset();
+    const { context, page, problems } = await signedIn();
+    try {
+      await page.goto(`/console/sessions?session=${CF1}`);
+      const transcript = testid(page, 'transcript');
+      await transcript.waitFor();
+      // Beside the mix's player, in its recording.
+      assert.equal(await testid(page, 'recording-' + RE1).getByTestId('transcript').count(), 1);
+      assert.equal(await testid(page, 'recording-' + RE5).getByTestId('transcript').count(), 0);
+      assert.equal(await transcript.getAttribute('lang'), 'en');
+      assert.equal(await transcript.locator('.line').count(), LINES.length);
+      const times = [];
+      const lines = [];
+      for (let i = 0; i < LINES.length; i++) {
+        times.push(await text(page, 'line-time-' + i));
+        lines.push(await text(page, 'line-' + i));
+        assert.equal(await testid(page, 'line-' + i).evaluate((n) => n.tagName), 'BUTTON');
+      }
+      assert.deepEqual(times, ['0:00', '0:04', '0:08', '1:00:01']);
+      assert.deepEqual(lines, [
+        `0:00 ${HOST} Welcome to the show, everyone.`,
+        `0:04 ${SPEAKER} Thanks! Let us talk about the budget.`,
+        `0:08 ${MARKUP}`,  // no speaker known
+        `1:00:01 ${HOST} Goodbye.`,
+      ]);
+      assert.equal(await testid(page, 'line-time-1').getAttribute('datetime'), 'PT4S');
+      assert.equal(await page.locator('[data-testid=injected]').count(), 0);
+      assert.equal(await transcript.locator('[aria-current]').count(), 0);  // nothing played yet
+
+      // Next to the player on a wide screen.
+      const player = await testid(page, 'audio-' + RE1).boundingBox();
+      const box = await transcript.boundingBox();
+      assert.ok(box.x >= player.x + player.width, `transcript at x ${box.x}, player ends at ${player.x + player.width}`);
+
+      // The captions: a <track> on the mix's player, on by default, fetched by Chromium as WebVTT.
+      const captions = testid(page, 'captions-' + RE1);
+      assert.equal(await captions.evaluate((t) => t.parentElement.dataset.testid), 'audio-' + RE1);
+      assert.deepEqual(await captions.evaluate((t) => [t.kind, t.srclang, t.label, t.getAttribute('src'), t.default]),
+                       ['captions', 'en', 'Transcript', captionsOf(RE1), true]);
+      const fetched = await api.waitForRequest((r) => r.path === captionsOf(RE1));
+      assert.equal(fetched.method, 'GET');
+      assert.equal(fetched.served, 'text/vtt; charset=utf-8');
+      const cues = await captions.evaluate((t) => new Promise((ok, fail) => {
+        const read = () => ok([...t.track.cues].map((c) => [c.startTime, c.text]));
+        if (t.readyState === 2) return read();
+        t.addEventListener('load', read, { once: true });
+        t.addEventListener('error', () => fail(new Error('the captions did not load')), { once: true });
+      }));
+      assert.deepEqual(cues.slice(0, 2), [[0, `<v ${HOST}>Welcome to the show, everyone.`], [4.2, `<v ${SPEAKER}>Thanks! Let us talk about the budget.`]]);
+      // A recording without captions (the track, not transcribed yet) has no <track>.
+      assert.equal(await testid(page, 'captions-' + RE5).count(), 0);
+      assert.equal(await testid(page, 'audio-' + RE5).locator('track').count(), 0);
+      // The caller's track keeps its label.
+      assert.equal(await text(page, 'track-' + RE5), 'Track · ***1234 · host');
+      await page.screenshot({ path: join(ARTIFACTS, 'library-transcript.png'), fullPage: true });
+
+      // A session without a transcript shows none.
+      await page.goto(`/console/sessions?session=${CF2}`);
+      await testid(page, 'retry-' + RE2).waitFor();
+      assert.equal(await testid(page, 'transcript').count(), 0);
+      assert.equal(await page.locator('[data-testid^="line-"]').count(), 0);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('the transcript plays: a line seeks its recording there and plays it; the spoken line follows playback', async () => {
+    api.reset();
+    const { context, page, problems } = await signedIn();
+    try {
+      await page.goto(`/console/sessions?session=${CF1}`);
+      const audio = testid(page, 'audio-' + RE1);
+      await metadataOf(audio);
+
+      // Line 2: the player seeks to its start (the seek served by a Range request) and plays.
+      const seekedAt = audio.evaluate((a, ms) => new Promise((ok) => {
+        a.addEventListener('seeked', () => ok(a.currentTime), { once: true });
+        setTimeout(() => ok('no seek'), ms);
+      }), WAIT_MS);
+      await testid(page, 'line-2').click();
+      const at = await seekedAt;
+      assert.ok(Math.abs(at - LINES[2].start) <= 0.1, `currentTime ${at} after line 2`);
+      await page.waitForFunction((sid) => !document.querySelector(`[data-testid="audio-${sid}"]`).paused, RE1);
+      const ranged = api.requests.filter((r) => r.path === `/api/recordings/${RE1}/audio` && r.range);
+      assert.ok(ranged.length > 0, 'no Range request for the audio');
+      assert.equal(await testid(page, 'audio-' + RE5).evaluate((a) => a.currentTime), 0);  // the other player stays
+      await waitForSpoken(page, ['line-2'], 'after a click on line 2');
+
+      // A seek inside line 1 marks line 1 (a time in no line marks none)...
+      await audio.evaluate((a) => { a.pause(); a.currentTime = 5.5; });
+      await waitForSpoken(page, ['line-1'], 'at 5.5 s');
+      await audio.evaluate((a) => { a.currentTime = 11.8; });
+      await waitForSpoken(page, [], 'at 11.8 s, after the last line that ends in the audio');
+
+      // ...and playing on from the end of line 0 moves the mark to line 1 as it is spoken.
+      await audio.evaluate((a) => { a.currentTime = 3.6; });
+      await waitForSpoken(page, ['line-0'], 'at 3.6 s');
+      await audio.evaluate((a) => a.play());
+      await waitForSpoken(page, ['line-1'], 'playing past 4.2 s');
+      await audio.evaluate((a) => a.pause());
+
+      // A keyboard user: Tab to a line, Enter plays from there.
+      await testid(page, 'line-0').focus();
+      await page.keyboard.press('Enter');
+      await waitForSpoken(page, ['line-0'], 'after Enter on line 0');
+      assert.ok((await audio.evaluate((a) => a.currentTime)) < 1.5);
+      assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'line-0');
+      await audio.evaluate((a) => a.pause());
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a search of words: the line found under its row, and its link opens the session at that time', async () => {
+    api.reset();
+    const { context, page, problems } = await signedIn();
+    try {
+      await openList(page);
+      assert.equal(await testid(page, 'match-' + CF1).count(), 0);  // no search, no line
+      const box = page.getByLabel("Caller's last 4 digits or words said");
+      assert.equal(await box.getAttribute('data-testid'), 'filter-q');
+      await box.fill('the BUDGET');
+      await testid(page, 'filter-submit').click();
+      const asked = await api.waitForRequest((r) => r.path === '/api/sessions' && r.query.q === 'the BUDGET');
+      assert.deepEqual(asked.query, { q: 'the BUDGET' });
+      const match = testid(page, 'match-' + CF1);
+      await match.waitFor();
+      assert.equal(await match.textContent(), `0:04 ${SPEAKER}: Thanks! Let us talk about the budget.`);
+      assert.equal(await page.locator('a.session').count(), 1);  // only the sessions found
+      await page.screenshot({ path: join(ARTIFACTS, 'library-search.png') });
+      const link = testid(page, 'session-' + CF1);
+      assert.equal(await link.getAttribute('href'), `/console/sessions?q=the+BUDGET&session=${CF1}&t=4.2`);
+
+      // The link opens the session at that moment: the mix's player there, its line marked.
+      await match.click();
+      await page.waitForURL(`${origin}/console/sessions?q=the+BUDGET&session=${CF1}&t=4.2`);
+      const audio = testid(page, 'audio-' + RE1);
+      await waitForTime(audio, 4.2, 'opened at t=4.2');
+      await waitForSpoken(page, ['line-1'], 'opened at t=4.2');
+      assert.equal(await audio.evaluate((a) => a.paused), true);  // there, not playing on its own
+      await page.screenshot({ path: join(ARTIFACTS, 'library-transcript-at.png'), fullPage: true });
+
+      // Back: the list, its line still there.
+      await page.goBack();
+      await match.waitFor();
+      assert.equal(await match.textContent(), `0:04 ${SPEAKER}: Thanks! Let us talk about the budget.`);
+
+      // A line found on a caller's track opens that track's player at the track's own time.
+      await testid(page, 'filter-q').fill('microphone');
+      await testid(page, 'filter-submit').click();
+      await testid(page, 'match-' + CF1).getByText('Only my microphone heard this.').waitFor();
+      assert.equal(await text(page, 'match-' + CF1), `0:01 ${HOST}: Only my microphone heard this.`);
+      const trackHref = `/console/sessions?q=microphone&session=${CF1}&t=1.5&rec=${RE5}`;
+      assert.equal(await testid(page, 'session-' + CF1).getAttribute('href'), trackHref);
+      await testid(page, 'session-' + CF1).click();
+      await page.waitForURL(origin + trackHref);
+      await waitForTime(testid(page, 'audio-' + RE5), 1.5, 'the track opened at t=1.5');
+      await metadataOf(audio);
+      assert.equal(await audio.evaluate((a) => a.currentTime), 0);
+      assert.deepEqual(await spoken(page), []);
+
+      // No line holds the words: no session.
+      await page.goto('/console/sessions?q=nobody+said+this');
+      await testid(page, 'list-status').getByText('No sessions match these filters.').waitFor();
+
+      // A session's URL with t opens there too, once the player knows its length.
+      await page.goto(`/console/sessions?session=${CF1}&t=8`);
+      await waitForTime(testid(page, 'audio-' + RE1), 8, 'opened at t=8');
+      await waitForSpoken(page, ['line-2'], 'opened at t=8');
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('a 375-px phone screen: the list and a session fit across', async () => {
     api.reset();
     api.library[0].room = 'a-room-with-a-rather-long-name-for-a-phone';
@@ -750,6 +1093,12 @@ describe('the library page in chromium', () => {
         if (path.includes('session=')) await testid(page, 'actions').or(testid(page, 'no-actions')).waitFor();
         const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
         assert.ok(widths[0] <= widths[1], `${path}: page ${widths[0]} px wide on a ${widths[1]} px screen`);
+        if (path.endsWith(CF1)) {
+          // The transcript below the player, not beside it.
+          const player = await testid(page, 'audio-' + RE1).boundingBox();
+          const transcript = await testid(page, 'transcript').boundingBox();
+          assert.ok(transcript.y >= player.y + player.height, `transcript at y ${transcript.y}, player ends at ${player.y + player.height}`);
+        }
         if (shot) await page.screenshot({ path: join(ARTIFACTS, shot), fullPage: true });
       }
       assert.deepEqual(problems, []);

@@ -1,8 +1,11 @@
 /*
  * The library: past sessions, newest first and grouped by the browser's local day, filtered by
- * room, dates and a caller's last 4 digits (the filters live in the URL, so a reload or the back
- * button keeps them). A session (?session=CF…) plays and downloads its recordings and shows its
- * report; a copy that gave up can be retried, and an admin can delete a recording.
+ * room, dates and a caller's last 4 digits or words said (the filters live in the URL, so a reload
+ * or the back button keeps them); a search of words shows each session's best line and opens the
+ * session at it. A session (?session=CF…[&t=seconds[&rec=RE…]]) plays and downloads its
+ * recordings, shows its summary, its transcript beside the player (a line seeks there; the line
+ * being spoken is marked) and its report; a copy that gave up can be retried, and an admin can
+ * delete a recording.
  *
  * Test hooks (data-testid):
  *   page          sign-out, nav-live, page-message, filters, filter-room, filter-from, filter-to,
@@ -10,10 +13,13 @@
  *                 back, confirm-dialog, confirm-ok, confirm-cancel
  *   list          day-D (D = YYYY-MM-DD), day-title-D, session-C (the row, a link), room-C,
  *   (conference C) start-C, duration-C, peak-C, no-recording-C, row-recording-R (data-state),
- *   (recording R) row-track-R (a caller's track), row-state-R, row-size-R, row-expires-R, row-error-R
- *   session       detail-title, detail-started, detail-ended, detail-duration, detail-peak,
+ *   (recording R) row-track-R (a caller's track), row-state-R, row-size-R, row-expires-R, row-error-R,
+ *                 match-C (the line a search of words found)
+ *   session       detail-title, detail-started, detail-ended, detail-duration, detail-peak, summary,
  *                 recording-R (data-state), track-R, state-R, length-R, size-R, expires-R, error-R,
- *                 audio-R, download-R, retry-R, delete-R, message-R (role=alert), note-R,
+ *                 audio-R, captions-R (its <track>), transcript, line-N (a button when it plays;
+ *                 aria-current while spoken), line-time-N (N from 0), no-transcript-lines,
+ *                 download-R, retry-R, delete-R, message-R (role=alert), note-R,
  *                 participant-S, caller-S, role-S, consent-S, joined-S, left-S, taken-S
  *                 (CallSid S), no-participants, actions, action-N (N from 0), no-actions
  */
@@ -29,6 +35,9 @@ const STATES = {
   deleted: 'Deleted',
 };
 const CONSENT = { notice: 'Heard the notice', press1: 'Pressed 1' };
+// A line starting this close after the playing time is already the one spoken (a seek to a
+// line's start may land a hair before it).
+const LINE_SLACK = 0.05;
 
 const form = document.getElementById('filters');
 const listView = document.getElementById('list-view');
@@ -44,6 +53,8 @@ let shownSid = null;   // the session the detail view shows
 let shown = null;      // and its last answer, once there is one
 let detailSeq = 0;     // answers to an older detail request are dropped
 const notes = new Map();  // RecordingSid -> { error, text }: what the last action on it gave
+// The transcript beside its player: { audio, segments, lines, box, current }, or null.
+let transcriptView = null;
 
 // Builds an element; strings become text nodes, so the service's data can never become markup.
 function el(tag, attrs = {}, ...children) {
@@ -75,14 +86,26 @@ const dateText = (d) => `${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear(
 const dayTitle = (d) => `${DAYS[d.getDay()]} ${dateText(d)}`;
 const timeText = (d) => d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
-function durationText(seconds) {
-  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return '–';
-  const total = Math.max(0, Math.round(seconds));
+// Whole seconds as m:ss, or h:mm:ss from an hour.
+function clockText(total) {
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);
   const s = pad(total % 60);
   return h > 0 ? `${h}:${pad(m)}:${s}` : `${m}:${s}`;
 }
+
+function durationText(seconds) {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return '–';
+  return clockText(Math.max(0, Math.round(seconds)));
+}
+
+// A time in a recording (a transcript line's start), or 0 when the service sent none.
+const secondsOf = (value) => (typeof value === 'number' && Number.isFinite(value) && value >= 0
+  ? value : 0);
+// The second a line starts in, as a player shows it (not rounded up to the next one).
+const atText = (seconds) => clockText(Math.floor(seconds));
+const atElement = (seconds, attrs = {}) =>
+  el('time', { ...attrs, datetime: `PT${Math.floor(seconds)}S` }, atText(seconds));
 
 function sizeText(bytes) {
   if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
@@ -108,9 +131,13 @@ function withQuery(path, params) {
   return query === '' ? path : path + '?' + query;
 }
 
-function sessionHref(sid) {
+// A session's page; `at` (seconds) opens it at that moment of the transcript's recording, or of
+// the caller's track `rec`.
+function sessionHref(sid, at = null, rec = null) {
   const params = filtersOf(new URLSearchParams(window.location.search));
   params.set('session', sid);
+  if (at !== null) params.set('t', String(Math.round(at * 100) / 100));
+  if (rec !== null) params.set('rec', rec);
   return withQuery(PAGE, params);
 }
 
@@ -197,6 +224,24 @@ function recordingFacts(rec, prefix) {
   ];
 }
 
+// The line a search of words found in the session: { recording_sid, at, speaker, text } or null.
+function matchOf(session) {
+  const match = session.match;
+  if (!match || typeof match !== 'object' || typeof match.recording_sid !== 'string') return null;
+  return {
+    recording_sid: match.recording_sid, at: secondsOf(match.at),
+    speaker: typeof match.speaker === 'string' ? match.speaker : '', text: String(match.text ?? ''),
+  };
+}
+
+function matchLine(sid, match) {
+  return el('span', { class: 'match', testid: 'match-' + sid },
+      atElement(match.at), ' ',
+      match.speaker !== '' ? el('strong', {}, match.speaker + ':') : null,
+      match.speaker !== '' ? ' ' : null,
+      match.text);
+}
+
 function sessionRow(session) {
   const sid = String(session.conference_sid);
   const start = parseTime(session.started_at);
@@ -207,7 +252,12 @@ function sessionRow(session) {
     item.dataset.state = String(rec.state);
     return item;
   });
-  const href = sessionHref(sid);
+  const match = matchOf(session);
+  // A caller's track has a time line of its own (it starts when they joined): open that player.
+  const onTrack = match !== null && recordings.some((rec) =>
+    rec.recording_sid === match.recording_sid && rec.kind === 'track');
+  const href = match
+    ? sessionHref(sid, match.at, onTrack ? match.recording_sid : null) : sessionHref(sid);
   const link = el('a', { class: 'session', href, testid: 'session-' + sid },
       el('strong', { class: 'room-name', testid: 'room-' + sid }, String(session.room ?? '')),
       el('time', { testid: 'start-' + sid, datetime: start?.toISOString() },
@@ -216,7 +266,8 @@ function sessionRow(session) {
       el('span', { testid: 'peak-' + sid }, peopleText(Number(session.peak_participants) || 0)),
       recs.length > 0
         ? el('ul', { class: 'recs' }, ...recs)
-        : el('span', { class: 'recs', testid: 'no-recording-' + sid }, 'No recording'));
+        : el('span', { class: 'recs', testid: 'no-recording-' + sid }, 'No recording'),
+      match ? matchLine(sid, match) : null);
   followInPage(link, () => navigate(href, { session: true }));
   return el('li', {}, link);
 }
@@ -278,6 +329,7 @@ function fillForm(params) {
 function showList(params) {
   shownSid = null;
   shown = null;
+  transcriptView = null;
   detailSeq += 1;
   detailView.hidden = true;
   listView.hidden = false;
@@ -308,8 +360,10 @@ function applyFilters(event) {
 function updateList(session) {
   const at = list?.sessions.findIndex((s) => s.conference_sid === session.conference_sid) ?? -1;
   if (at < 0) return;
-  const { participants, actions, ...summary } = session;
-  list.sessions[at] = summary;
+  const { participants, actions, transcript, summary, ...row } = session;
+  // The line a search found is the list's own: the session's page does not send it.
+  if (list.sessions[at].match) row.match = list.sessions[at].match;
+  list.sessions[at] = row;
   renderList();
 }
 
@@ -364,18 +418,188 @@ async function remove(button, session, rec) {
   });
 }
 
-function recordingItem(session, rec, oldAudio) {
+// --- the transcript beside its player ---
+
+// The session's transcript ({ recording_sid, language, segments }), or null.
+function transcriptOf(session) {
+  const transcript = session.transcript;
+  if (!transcript || typeof transcript !== 'object') return null;
+  return typeof transcript.recording_sid === 'string' ? transcript : null;
+}
+
+const audioOf = (sid) => detail.querySelector(`audio[data-testid="${CSS.escape('audio-' + sid)}"]`);
+
+// Keeps a line in sight in the transcript's own scroll box, not moving the page.
+function reveal(box, line) {
+  if (box.scrollHeight <= box.clientHeight) return;
+  const top = line.offsetTop;
+  if (top >= box.scrollTop && top + line.offsetHeight <= box.scrollTop + box.clientHeight) return;
+  box.scrollTop = Math.max(0, top - box.clientHeight / 3);
+}
+
+// Marks the line being spoken at the player's time: the latest to start of those not yet ended.
+function markLine(audio) {
+  const view = transcriptView;
+  if (!view || view.audio !== audio) return;
+  const now = audio.currentTime;
+  let current = -1;
+  view.segments.forEach((segment, i) => {
+    const start = secondsOf(segment.start);
+    const end = typeof segment.end === 'number' && segment.end > start ? segment.end : Infinity;
+    if (start > now + LINE_SLACK || now >= end) return;
+    if (current < 0 || start >= secondsOf(view.segments[current].start)) current = i;
+  });
+  if (current === view.current) return;
+  view.current = current;
+  view.lines.forEach((line, i) => {
+    line.classList.toggle('is-current', i === current);
+    if (i === current) line.setAttribute('aria-current', 'true');
+    else line.removeAttribute('aria-current');
+  });
+  if (current >= 0) reveal(view.box, view.lines[current]);
+}
+
+function playFrom(audio, start) {
+  audio.currentTime = start;
+  // A refused play (a browser's policy, no sound device) leaves the player at the line, paused.
+  audio.play()?.catch(() => {});
+}
+
+// One line per segment: its time, its speaker when known, what was said; a button that plays
+// from there when the recording has a player.
+function transcriptLines(transcript, audio) {
+  const segments = (Array.isArray(transcript.segments) ? transcript.segments : [])
+      .filter((segment) => segment && typeof segment === 'object');
+  if (segments.length === 0) {
+    return el('p', { class: 'hint', testid: 'no-transcript-lines' }, 'Nothing was said.');
+  }
+  const lines = segments.map((segment, i) => {
+    const start = secondsOf(segment.start);
+    const speaker = typeof segment.speaker === 'string' ? segment.speaker : '';
+    const content = [
+      atElement(start, { testid: 'line-time-' + i }), ' ',
+      speaker !== '' ? el('strong', { class: 'speaker' }, speaker) : null, speaker !== '' ? ' ' : null,
+      el('span', { class: 'said' }, String(segment.text ?? '')),
+    ];
+    if (!audio) return el('span', { class: 'line', testid: 'line-' + i }, ...content);
+    const line = el('button', { type: 'button', class: 'line', testid: 'line-' + i }, ...content);
+    line.addEventListener('click', () => playFrom(audio, start));
+    return line;
+  });
+  // Whisper's servers name the language ("english") as often as they code it ("en").
+  const language = typeof transcript.language === 'string' &&
+    /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i.test(transcript.language) ? transcript.language : null;
+  const box = el('ol', { class: 'transcript', testid: 'transcript', lang: language },
+                 ...lines.map((line) => el('li', {}, line)));
+  if (audio) transcriptView = { audio, segments, lines, box, current: -1 };
+  return box;
+}
+
+// The recording's WebVTT captions as the player's <track>, on by default; only a path of this site.
+function withCaptions(audio, sid, src) {
+  const wanted = typeof src === 'string' && /^\/(?![/\\])/.test(src) ? src : null;
+  const track = audio.querySelector('track');
+  if ((track?.getAttribute('src') ?? null) === wanted) return;
+  track?.remove();
+  if (wanted === null) return;
+  // Before the fallback text: an <audio> holds its tracks first.
+  audio.prepend(el('track', {
+    kind: 'captions', srclang: 'en', label: 'Transcript', src: wanted, default: true,
+    testid: 'captions-' + sid,
+  }));
+}
+
+function newPlayer(session, sid) {
+  const audio = el('audio', {
+    controls: true, preload: 'metadata', src: audioPath(sid), testid: 'audio-' + sid,
+    'aria-label': `Recording of ${session.room}`,
+  }, 'This browser cannot play the recording; download it instead.');
+  // Once per player: a rebuilt view keeps the player, and these with it.
+  for (const type of ['timeupdate', 'seeked']) audio.addEventListener(type, () => markLine(audio));
+  return audio;
+}
+
+// Opened at a moment (a search's line): that player goes there once it knows its length.
+function seekOnLoad(session, { at, rec }) {
+  const sid = rec ?? transcriptOf(session)?.recording_sid;
+  const audio = (sid && audioOf(sid)) || detail.querySelector('audio');
+  if (!audio) return;
+  const seek = () => { audio.currentTime = at; };
+  if (audio.readyState >= HTMLMediaElement.HAVE_METADATA) seek();
+  else audio.addEventListener('loadedmetadata', seek, { once: true });
+  audio.closest('.recording')?.scrollIntoView({ block: 'nearest' });
+}
+
+// --- the summary ---
+
+// **bold** as <strong>; the rest stays text.
+function inline(text) {
+  return text.split(/\*\*(?=\S)(.+?)(?<=\S)\*\*/)
+      .map((part, i) => (i % 2 === 1 ? el('strong', {}, part) : part))
+      .filter((part) => part !== '');
+}
+
+// The summary's Markdown, the small part of it a summary uses, built as elements so its text
+// stays text (a Markdown library would be code to ship and to trust with HTML): # to ### headings,
+// paragraphs, "- " and "* " lists, **bold**. Anything else shows as written, line by line.
+function markdown(source) {
+  const out = [];
+  let paragraph = null;  // the open paragraph's lines
+  let items = null;      // the open list's items
+  const close = () => {
+    if (paragraph) out.push(el('p', {}, ...inline(paragraph.join('\n'))));
+    if (items) out.push(el('ul', {}, ...items.map((item) => el('li', {}, ...inline(item)))));
+    paragraph = null;
+    items = null;
+  };
+  for (const raw of source.split(/\r?\n/)) {
+    const line = raw.trimEnd();
+    const heading = /^(#{1,3})\s+(.*?)(?:\s+#+)?$/.exec(line);
+    const item = /^ {0,3}[-*]\s+(.*)$/.exec(line);
+    if (line.trim() === '') {
+      close();
+    } else if (heading) {
+      close();
+      // Under the page's h2 and the block's h3.
+      out.push(el('h' + (heading[1].length + 3), {}, ...inline(heading[2])));
+    } else if (item) {
+      if (!items) close();
+      items ??= [];
+      items.push(item[1]);
+    } else if (items && /^\s/.test(line)) {
+      items[items.length - 1] += ' ' + line.trim();  // an item's next line
+    } else {
+      if (!paragraph) close();
+      paragraph ??= [];
+      paragraph.push(line.trim());
+    }
+  }
+  close();
+  return out;
+}
+
+function summaryBlock(session) {
+  const text = typeof session.summary === 'string' ? session.summary.trim() : '';
+  if (text === '') return null;
+  return block('Summary', el('div', { class: 'summary', testid: 'summary' }, ...markdown(text)));
+}
+
+function recordingItem(session, rec, oldAudio, transcript) {
   const sid = String(rec.recording_sid);
   const state = String(rec.state);
   const note = notes.get(sid);
   let audio = null;
   if (state === 'stored') {
     // The same player again keeps playing through a reload of the session.
-    audio = oldAudio.get(sid) ?? el('audio', {
-      controls: true, preload: 'metadata', src: audioPath(sid), testid: 'audio-' + sid,
-      'aria-label': `Recording of ${session.room}`,
-    }, 'This browser cannot play the recording; download it instead.');
+    audio = oldAudio.get(sid) ?? newPlayer(session, sid);
+    withCaptions(audio, sid, rec.captions);
   }
+  // The transcript beside its player (below it on a narrow screen).
+  const player = audio && transcript
+    ? el('div', { class: 'listen' }, audio,
+         el('section', { class: 'transcript-part' }, el('h4', {}, 'Transcript'),
+            transcriptLines(transcript, audio)))
+    : audio;
   const controls = el('div', { class: 'controls' });
   if (state === 'stored') {
     const href = audioPath(sid) + '?download=1';
@@ -394,7 +618,7 @@ function recordingItem(session, rec, oldAudio) {
   }
   const item = el('li', { class: 'recording', testid: 'recording-' + sid },
       el('div', { class: 'rec-facts' }, ...recordingFacts(rec, '')),
-      audio,
+      player,
       controls.childElementCount > 0 ? controls : null,
       el('p', { class: 'message', role: 'alert', testid: 'message-' + sid },
          note?.error ? note.text : ''),
@@ -456,8 +680,14 @@ function renderDetail(session) {
       .map((node) => [node.dataset.testid.slice('audio-'.length), node]));
   const focused = document.activeElement?.dataset?.testid;
   document.title = `${session.room}${start ? ', ' + dateText(start) : ''} · Partyline`;
+  const transcript = transcriptOf(session);
+  const playable = transcript !== null && recordings.some((r) =>
+    r.recording_sid === transcript.recording_sid && String(r.state) === 'stored');
+  const transcriptFor = (r) => (playable && r.recording_sid === transcript.recording_sid
+    ? transcript : null);
+  transcriptView = null;
 
-  detail.replaceChildren(
+  detail.replaceChildren(...[
       el('h2', { testid: 'detail-title' },
          `${session.room ?? ''}${start ? ' — ' + dayTitle(start) : ''}`),
       el('ul', { class: 'facts' },
@@ -467,20 +697,28 @@ function renderDetail(session) {
             el('span', { testid: 'detail-ended' }, end ? timeText(end) : '–')),
          el('li', { testid: 'detail-duration' }, durationText(session.duration_seconds)),
          el('li', { testid: 'detail-peak' }, peopleText(Number(session.peak_participants) || 0))),
+      summaryBlock(session),
       block('Recordings', recordings.length > 0
         ? el('ul', { class: 'recordings' },
-             ...recordings.map((r) => recordingItem(session, r, oldAudio)))
+             ...recordings.map((r) => recordingItem(session, r, oldAudio, transcriptFor(r))))
         : el('p', { class: 'hint' }, 'No recording.')),
+      // A transcript whose recording cannot be played here: its lines only.
+      transcript && !playable ? block('Transcript', transcriptLines(transcript, null)) : null,
       block('Participants', people.length > 0
         ? el('ul', { class: 'people' }, ...people.map((p) => participantItem(p, actions)))
         : el('p', { class: 'hint', testid: 'no-participants' }, 'No one joined.')),
       block('Console actions', actions.length > 0
         ? el('ol', { class: 'log', testid: 'actions' }, ...actions.map(actionItem))
-        : el('p', { class: 'hint', testid: 'no-actions' }, 'None.')));
+        : el('p', { class: 'hint', testid: 'no-actions' }, 'None.')),
+  ].filter((node) => node !== null));
+  // A player kept through the rebuild marks its line again.
+  const kept = transcriptView?.audio;
+  if (kept && (kept.currentTime > 0 || !kept.paused)) markLine(kept);
   if (focused) detail.querySelector(`[data-testid="${CSS.escape(focused)}"]`)?.focus();
 }
 
-async function showDetail(sid) {
+// `start` ({ at, rec }, from the URL) opens the session at that moment.
+async function showDetail(sid, start = null) {
   const seq = ++detailSeq;
   listView.hidden = true;
   detailView.hidden = false;
@@ -502,15 +740,24 @@ async function showDetail(sid) {
   shown = session;
   updateList(session);
   renderDetail(session);
+  if (start) seekOnLoad(session, start);
 }
 
 // --- the page ---
+
+// The moment a session's URL opens it at: t (seconds), of the caller's track rec if given.
+function startOf(params) {
+  const t = params.get('t')?.trim() ?? '';
+  const at = t === '' ? NaN : Number(t);
+  if (!Number.isFinite(at) || at < 0) return null;
+  return { at, rec: params.get('rec') || null };
+}
 
 function route() {
   const params = new URLSearchParams(window.location.search);
   pageMessage('');
   const sid = params.get('session');
-  if (sid) showDetail(sid);
+  if (sid) showDetail(sid, startOf(params));
   else showList(filtersOf(params));
 }
 

@@ -21,7 +21,7 @@ scripts/build.sh asan
 step "unit tests under ASan + UBSan"
 ctest --preset asan
 
-step "fuzz: each target for 30 s"
+step "fuzz: each target for 20 s"
 scripts/fuzz.sh 20
 
 step "S3 client against a real S3 server (OpenStack Swift from Debian packages, on loopback)"

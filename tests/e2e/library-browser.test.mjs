@@ -177,8 +177,7 @@ describe('library in chromium: local store', () => {
     const requests = await playAndDelete(browser, { origin, mediaOrigin: origin, yesterday, today, name: 'local' });
     assert.ok(requests.some((r) => r.range), `the player asked for byte ranges: ${JSON.stringify(requests)}`);
     await srv.waitForLog((l) => l.evt === 'recording.deleted' && l.RecordingSid === yesterday.rec && l.user === USER, 'recording.deleted');
-    const line = srv.logs.find((l) => l.evt === 'recording.stored' && l.RecordingSid === yesterday.rec);
-    const key = line?.key ?? srv.logs.find((l) => l.evt === 'recording.ready' && l.RecordingSid === yesterday.rec).key;
+    const key = (await srv.waitForLog((l) => l.evt === 'recording.stored' && l.RecordingSid === yesterday.rec, 'recording.stored')).key;
     assert.equal(existsSync(join(srv.dataDir, 'recordings', key)), false, 'the file is gone');
   });
 });
@@ -197,7 +196,7 @@ describe('library in chromium: S3 (loopback Swift, presigned links)', () => {
     const wav = sineWav(SECONDS);
     const yesterday = await addSession(srv, fake, Date.now() - DAY, wav);
     const today = await addSession(srv, fake, Date.now() - 3600000, wav);
-    const key = srv.logs.find((l) => l.evt === 'recording.ready' && l.RecordingSid === yesterday.rec).key;
+    const key = (await srv.waitForLog((l) => l.evt === 'recording.stored' && l.RecordingSid === yesterday.rec, 'recording.stored')).key;
     assert.ok(await headObject(suite.swift.client, BUCKET, key), 'stored in S3');
     const mediaOrigin = new URL(suite.swift.endpoint).origin;
     const requests = await playAndDelete(browser, { origin, mediaOrigin, yesterday, today, name: 's3' });

@@ -76,8 +76,7 @@ describe('transcripts', () => {
     const p = recordingParams(srv.accountSid, { ConferenceSid: conf, RecordingStartTime: rfc2822(at) });
     p.RecordingUrl = twilio.addRecording(p.RecordingSid, body);
     assert.equal((await signedPost(srv, '/recording-callback', p)).status, 200);
-    const key = (await srv.waitForLog((l) => l.evt === 'recording.stored' && l.RecordingSid === p.RecordingSid, 'stored')).key
-      ?? srv.logs.find((l) => l.evt === 'recording.ready' && l.RecordingSid === p.RecordingSid).key;
+    const key = (await srv.waitForLog((l) => l.evt === 'recording.stored' && l.RecordingSid === p.RecordingSid, 'stored')).key;
     return { conf, rec: p.RecordingSid, key, params: p };
   }
 

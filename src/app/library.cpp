@@ -13,7 +13,9 @@
 #include "app/api.hpp"
 #include "http/range.hpp"
 #include "recordings/naming.hpp"
+#include "rooms/rooms.hpp"
 #include "transcribe/transcript.hpp"
+#include "twilio/sid.hpp"
 
 namespace partyline::app {
 namespace {
@@ -26,14 +28,6 @@ using api::iso;
 using api::json_response;
 
 constexpr std::size_t kPage = 50;
-
-bool is_sid(std::string_view s, std::string_view prefix) {
-  if (s.size() != 34 || !s.starts_with(prefix)) return false;
-  for (char c : s.substr(2)) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
-  }
-  return true;
-}
 
 // "YYYY-MM-DD" (a real date) as the UTC midnight that starts it, in ms.
 std::optional<std::int64_t> day_start_ms(std::string_view s) {
@@ -53,16 +47,6 @@ std::optional<std::int64_t> day_start_ms(std::string_view s) {
       .count();
 }
 
-bool is_room_name(std::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-          c == '_'))
-      return false;
-  }
-  return true;
-}
-
 // The cursor names the last session of a page: "<started_ms>~<ConferenceSid>".
 std::string cursor_of(const db::SessionRow& row) {
   return std::to_string(row.started_ms) + "~" + row.conference_sid;
@@ -80,10 +64,6 @@ std::optional<std::pair<std::int64_t, std::string>> parse_cursor(std::string_vie
       return std::nullopt;
   }
   return std::make_pair(ms, std::string(sid));
-}
-
-std::string content_type_of(const std::string& key) {
-  return key.ends_with(".wav") ? "audio/wav" : "audio/mpeg";
 }
 
 std::string file_name_of(const std::string& key) {
@@ -181,7 +161,7 @@ void Library::handle(const Request& request, const auth::Principal& user,
     // recordings/{RE}[/audio|/retry]
     if (parts.size() < 3 || parts.size() > 4) return respond(error(404, "no such API route"));
     const std::string& sid = parts[2];
-    if (!is_sid(sid, "RE")) return respond(error(404, "no such recording"));
+    if (!twilio::is_sid(sid, "RE")) return respond(error(404, "no such recording"));
     if (parts.size() == 4 && parts[3] == "audio") {
       if (!get) return respond(error(405, "GET only"));
       return respond(audio(request, sid));
@@ -218,7 +198,8 @@ Response Library::list(const Request& request) {
     if (!seen.insert(name).second) return error(400, "'" + name + "' given twice");
     if (name == "room") {
       if (value.empty()) continue;
-      if (!is_room_name(value)) return error(400, "room: letters, digits, '-' and '_', at most 64");
+      if (!rooms::valid_name(value))
+        return error(400, "room: letters, digits, '-' and '_', at most 64");
       q.room = value;
       q.room_includes_unnamed = options_.only_room() == value;
     } else if (name == "from" || name == "to") {
@@ -313,7 +294,7 @@ json::object Library::recording_object(const db::Job& job) const {
       {"key", job.key},
       {"bytes", stored ? json::value(job.bytes) : json::value(nullptr)},
       {"duration_seconds", seconds_or_null(job.duration)},
-      {"content_type", content_type_of(job.key)},
+      {"content_type", recordings::media_type(job.key)},
       {"started_at", job.start_time},
       {"last_error",
        state == "failed" || state == "dead" ? json::value(job.last_error) : json::value(nullptr)},
@@ -341,7 +322,7 @@ json::object Library::session_object(const db::SessionRow& row, const std::vecto
 }
 
 Response Library::session(const std::string& conference_sid) {
-  if (!is_sid(conference_sid, "CF")) return error(404, "no such session");
+  if (!twilio::is_sid(conference_sid, "CF")) return error(404, "no such session");
   const auto row = deps_.index.get(conference_sid);
   if (!row) return error(404, "no such session");
   auto o = session_object(*row, deps_.jobs.of_conferences({conference_sid}));
@@ -415,7 +396,7 @@ Response Library::audio(const Request& request, const std::string& sid) {
   if (!job) return error(404, "no such recording");
   if (job->deleted()) return error(404, "the recording was deleted");
   if (job->state != db::JobState::kStored) return error(409, "the recording is not stored (yet)");
-  const std::string type = content_type_of(job->key);
+  const std::string type = recordings::media_type(job->key);
   const auto target = boost::urls::parse_origin_form(request.target);
   const bool download = target && target->params().contains("download") &&
                         (*target->params().find("download")).value == "1";

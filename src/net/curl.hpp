@@ -27,6 +27,9 @@ using Mime = std::unique_ptr<curl_mime, MimeDeleter>;  // a multipart form (CURL
 Easy make_easy();
 // "curl_easy_init failed: " and, when libcurl could not be loaded, why and what to install.
 std::string curl_init_error();
+// Transfer errors another attempt may well not meet: the network or the server, not this request
+// or this machine (name lookup, connect, timeout, a dropped or cut-short answer, TLS setup).
+bool transient_error(CURLcode code);
 // The one text of a failed transfer: curl's message for `code`, then the error buffer's detail.
 std::string transfer_error(CURLcode code, const char* error_buffer);
 // Appends one "Name: value" line; false when curl could not (out of memory).

@@ -235,6 +235,27 @@ std::string curl_init_error() {
   return std::string("curl_easy_init failed: ") + curl_easy_strerror(CURLE_FAILED_INIT);
 }
 
+bool transient_error(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_HTTP3:
+    case CURLE_QUIC_CONNECT_ERROR:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string transfer_error(CURLcode code, const char* error_buffer) {
   std::string text = curl_easy_strerror(code);
   if (error_buffer != nullptr && error_buffer[0] != '\0') text += std::string(": ") + error_buffer;

@@ -137,28 +137,6 @@ CURLcode configure(CURL* curl, const HttpRequest& request, curl_slist* headers, 
   return rc;
 }
 
-// Failures where the same request, sent again shortly, may well get through.
-bool transient(CURLcode code) {
-  switch (code) {
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_GOT_NOTHING:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_HTTP3:
-    case CURLE_QUIC_CONNECT_ERROR:
-      return true;
-    default:
-      return false;
-  }
-}
-
 util::Failure failure(const HttpRequest& request, const Transfer& transfer, CURLcode code,
                       const char* errors, int status) {
   std::string reason;
@@ -170,7 +148,7 @@ util::Failure failure(const HttpRequest& request, const Transfer& transfer, CURL
     reason = transfer_error(code, errors);
   }
   reason = util::scrub_secret(std::move(reason), request.password);
-  if (transient(code)) return util::Failure::soon(std::move(reason), status);
+  if (transient_error(code)) return util::Failure::soon(std::move(reason), status);
   return util::Failure::later(std::move(reason), status);
 }
 

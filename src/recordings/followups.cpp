@@ -9,8 +9,8 @@
 #include <boost/json.hpp>
 
 #include "net/http_client.hpp"
+#include "recordings/naming.hpp"
 #include "recordings/report.hpp"
-#include "recordings/transcriber.hpp"
 #include "util/crypto.hpp"
 
 namespace partyline::recordings {

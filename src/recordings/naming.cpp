@@ -131,6 +131,18 @@ std::string iso8601(TimePoint t) {
   return format(t, "%Y-%m-%dT%H:%M:%SZ");
 }
 
+std::string beside(const std::string& key, std::string_view suffix) {
+  const auto dot = key.rfind('.'), slash = key.rfind('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) {
+    return key + std::string(suffix);
+  }
+  return key.substr(0, dot) + std::string(suffix);
+}
+
+std::string media_type(std::string_view key) {
+  return key.ends_with(".wav") ? "audio/wav" : "audio/mpeg";
+}
+
 std::string recording_key(std::string_view prefix, TimePoint start, std::string_view recording_sid,
                           std::string_view extension) {
   return std::string(prefix) + key_timestamp(start) + "-" + std::string(recording_sid) + "." +

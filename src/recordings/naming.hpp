@@ -17,6 +17,12 @@ std::optional<TimePoint> parse_twilio_time(std::string_view text);
 std::string key_timestamp(TimePoint t);
 std::string iso8601(TimePoint t);
 
+// What is stored beside a recording: its key with the extension replaced by `suffix`
+// ("show/…-RE1.mp3" + ".json" -> "show/…-RE1.json").
+std::string beside(const std::string& key, std::string_view suffix);
+// The media type of a recording by its key's extension: "audio/wav" or "audio/mpeg".
+std::string media_type(std::string_view key);
+
 // prefix + "{YYYY-MM-DDThh-mm-ssZ}-{RecordingSid}." + extension
 std::string recording_key(std::string_view prefix, TimePoint start, std::string_view recording_sid,
                           std::string_view extension);

@@ -16,11 +16,7 @@ boost::json::value when(std::int64_t ms) {
 }  // namespace
 
 std::string report_key(const std::string& recording_key) {
-  const auto dot = recording_key.rfind('.');
-  const auto slash = recording_key.rfind('/');
-  if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
-    return recording_key + ".json";
-  return recording_key.substr(0, dot) + ".json";
+  return beside(recording_key, ".json");
 }
 
 std::string build_report(const db::Job& job, const std::optional<db::ConferenceSummary>& c,

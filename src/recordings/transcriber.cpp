@@ -40,10 +40,6 @@ transcribe::Transcript from_stored(const db::StoredTranscript& t) {
   return out;
 }
 
-std::string content_type_of(const std::string& key) {
-  return key.ends_with(".wav") ? "audio/wav" : "audio/mpeg";
-}
-
 double seconds_between(const std::string& from_iso, const std::string& to_iso) {
   const auto a = parse_twilio_time(from_iso), b = parse_twilio_time(to_iso);
   if (!a || !b) return 0;
@@ -51,12 +47,6 @@ double seconds_between(const std::string& from_iso, const std::string& to_iso) {
 }
 
 }  // namespace
-
-std::string beside(const std::string& key, const std::string& suffix) {
-  const auto dot = key.rfind('.'), slash = key.rfind('/');
-  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return key + suffix;
-  return key.substr(0, dot) + suffix;
-}
 
 Transcriber::Transcriber(TranscriberOptions options, db::JobStore& jobs, db::CallStore& calls,
                          db::TranscriptStore& transcripts, storage::ObjectStore& storage,
@@ -172,7 +162,7 @@ util::Result<fs::path> Transcriber::audio_of(const db::Job& job, bool& downloade
   downloaded = false;
   if (auto local = storage_.local_file(job.key))
     return util::Result<fs::path>(boost::system::in_place_value, *local);
-  const auto link = storage_.link(job.key, std::chrono::hours(1), content_type_of(job.key), "");
+  const auto link = storage_.link(job.key, std::chrono::hours(1), media_type(job.key), "");
   if (!link) return util::Failure::later("the store gives no way to read the recording back");
   const fs::path file = options_.spool_dir / (job.recording_sid + ".transcribe" +
                                               fs::path(job.key).extension().string());
@@ -293,7 +283,7 @@ TranscribeOutcome Transcriber::run(const db::Job& job) {
     if (!chunks) return failed(chunks.error());
     std::vector<transcribe::Transcript> parts;
     for (const auto& c : chunks->list()) {
-      const auto part = client_.transcribe(c.file, content_type_of(job.key));
+      const auto part = client_.transcribe(c.file, media_type(job.key));
       if (!part) return {Kind::kFailed, part.error().reason, part.error().retry_after};
       parts.push_back(transcribe::shift(*part, c.offset));
     }

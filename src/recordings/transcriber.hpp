@@ -90,7 +90,4 @@ class Transcriber {
   std::thread thread_;
 };
 
-// "show/…-RE1.mp3" + ".vtt" -> "show/…-RE1.vtt": what is stored beside a recording.
-std::string beside(const std::string& key, const std::string& suffix);
-
 }  // namespace partyline::recordings

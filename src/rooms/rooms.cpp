@@ -20,14 +20,6 @@ bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
-bool valid_name(std::string_view name) {
-  return !name.empty() && name.size() <= kMaxNameLength &&
-         std::all_of(name.begin(), name.end(), [](char c) {
-           return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
-                  c == '_';
-         });
-}
-
 // E.164: '+', a non-zero digit, at most 15 digits in all.
 bool valid_number(std::string_view n) {
   return n.size() >= 3 && n.size() <= 16 && n[0] == '+' && n[1] != '0' &&
@@ -306,6 +298,14 @@ class Parser {
 };
 
 }  // namespace
+
+bool valid_name(std::string_view name) {
+  return !name.empty() && name.size() <= kMaxNameLength &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+                  c == '_';
+         });
+}
 
 std::string_view role_name(Role role) {
   switch (role) {

@@ -42,6 +42,9 @@ struct Room {
   bool pin_gate() const { return !pins.empty(); }
 };
 
+// A room name: 1 to 64 letters, digits, '-' or '_' (the <Conference> name).
+bool valid_name(std::string_view name);
+
 struct PinMatch {
   const Room* room;
   Role role;

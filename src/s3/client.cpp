@@ -132,26 +132,6 @@ size_t write_header(char* data, size_t size, size_t nitems, void* userdata) {
   return n;
 }
 
-// The transfer errors that another attempt may well not meet: the network or the server, not
-// this request or this machine.
-bool transient(CURLcode code) {
-  switch (code) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool transient_status(int status) {
   return status >= 500 || status == 429;
 }
@@ -315,7 +295,7 @@ util::Result<HttpResponse> Client::send_once(const HttpRequest& request) const {
       // The spool file, not the network: another attempt would read the same.
       return util::Failure::later(reason + "; read spool file: " + std::strerror(body.read_errno));
     }
-    if (transient(rc)) return util::Failure::soon(std::move(reason));
+    if (net::transient_error(rc)) return util::Failure::soon(std::move(reason));
     return util::Failure::later(std::move(reason));
   }
   long status = 0;

@@ -82,29 +82,6 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   return n;
 }
 
-// Failures where the same request, sent again shortly, may well get through (as in
-// net/http_client.cpp).
-bool transient(CURLcode code) {
-  switch (code) {
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_GOT_NOTHING:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_HTTP3:
-    case CURLE_QUIC_CONNECT_ERROR:
-      return true;
-    default:
-      return false;
-  }
-}
-
 CURLcode configure(CURL* curl, const ClientOptions& options, const Request& request,
                    curl_slist* headers, Transfer& transfer, char* errors) {
   const char* protocols = options.allow_http ? "http,https" : "https";
@@ -212,7 +189,7 @@ ApiResult<Answer> post(const ClientOptions& options, const net::Easy& curl, cons
     return later("the answer is larger than 16 MiB", transfer.answer.status);
   }
   std::string reason = util::scrub_secret(net::transfer_error(rc, errors), key);
-  if (transient(rc)) return soon(std::move(reason), transfer.answer.status);
+  if (net::transient_error(rc)) return soon(std::move(reason), transfer.answer.status);
   return later(std::move(reason), transfer.answer.status);
 }
 

@@ -45,3 +45,19 @@ export async function errorText(response) {
   }
   return 'HTTP ' + response.status + (response.statusText ? ' ' + response.statusText : '');
 }
+
+// Builds an element; strings become text nodes, so the service's data can never become markup.
+// `testid` sets data-testid, `class` the class; true is an empty attribute, false or null none.
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'testid') node.dataset.testid = value;
+    else if (key === 'class') node.className = value;
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children) {
+    if (child !== undefined && child !== null && child !== false) node.append(child);
+  }
+  return node;
+}

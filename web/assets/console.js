@@ -12,24 +12,9 @@
  *   (CallSid S)  on-line-S, mute-S, hold-S, remove-S
  *   sign-in page sign-in-form, sign-in-username, sign-in-password, sign-in-submit, sign-in-message
  */
-import { errorText, goToSignIn, sendJson, SIGN_IN } from './api.js';
+import { el, errorText, goToSignIn, sendJson, SIGN_IN } from './api.js';
 
 const rooms = new Map();  // room name -> its entry (see addRoom)
-
-// Builds an element; strings become text nodes, so caller data can never become markup.
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'testid') node.dataset.testid = value;
-    else if (key === 'class') node.className = value;
-    else node.setAttribute(key, value === true ? '' : String(value));
-  }
-  for (const child of children) {
-    if (child !== undefined && child !== null && child !== false) node.append(child);
-  }
-  return node;
-}
 
 // Seconds or milliseconds since the epoch, or an ISO 8601 text.
 function toMillis(time) {

@@ -23,7 +23,7 @@
  *                 participant-S, caller-S, role-S, consent-S, joined-S, left-S, taken-S
  *                 (CallSid S), no-participants, actions, action-N (N from 0), no-actions
  */
-import { errorText, goToSignIn, sendJson, SIGN_IN } from './api.js';
+import { el, errorText, goToSignIn, sendJson, SIGN_IN } from './api.js';
 
 const PAGE = '/console/sessions';
 const FILTERS = ['room', 'from', 'to', 'q'];
@@ -55,21 +55,6 @@ let detailSeq = 0;     // answers to an older detail request are dropped
 const notes = new Map();  // RecordingSid -> { error, text }: what the last action on it gave
 // The transcript beside its player: { audio, segments, lines, box, current }, or null.
 let transcriptView = null;
-
-// Builds an element; strings become text nodes, so the service's data can never become markup.
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'testid') node.dataset.testid = value;
-    else if (key === 'class') node.className = value;
-    else node.setAttribute(key, value === true ? '' : String(value));
-  }
-  for (const child of children) {
-    if (child !== undefined && child !== null && child !== false) node.append(child);
-  }
-  return node;
-}
 
 function pageMessage(text) {
   document.getElementById('page-message').textContent = text;

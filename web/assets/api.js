@@ -61,3 +61,25 @@ export function el(tag, attrs = {}, ...children) {
   }
   return node;
 }
+
+// The page's message line (role=alert): why something did not work.
+export function pageMessage(text) {
+  document.getElementById('page-message').textContent = text;
+}
+
+// Signs out, then goes to the sign-in page; `beforeLeaving` closes what the page keeps open.
+export async function signOut(beforeLeaving = () => {}) {
+  let response;
+  try {
+    response = await sendJson('DELETE', '/api/session');
+  } catch {
+    pageMessage('Sign-out failed: could not reach the server.');
+    return;
+  }
+  if (!response.ok && response.status !== 401) {
+    pageMessage('Sign-out failed: ' + await errorText(response));
+    return;
+  }
+  beforeLeaving();
+  window.location.assign(SIGN_IN);
+}

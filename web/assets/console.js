@@ -12,7 +12,7 @@
  *   (CallSid S)  on-line-S, mute-S, hold-S, remove-S
  *   sign-in page sign-in-form, sign-in-username, sign-in-password, sign-in-submit, sign-in-message
  */
-import { el, errorText, goToSignIn, sendJson, SIGN_IN } from './api.js';
+import { el, errorText, goToSignIn, pageMessage, sendJson, signOut } from './api.js';
 
 const rooms = new Map();  // room name -> its entry (see addRoom)
 
@@ -53,10 +53,6 @@ function tick() {
 
 function roomPath(name, rest = '') {
   return '/api/rooms/' + encodeURIComponent(name) + rest;
-}
-
-function pageMessage(text) {
-  document.getElementById('page-message').textContent = text;
 }
 
 function confirmDialog(text, okLabel) {
@@ -283,24 +279,10 @@ function addRoom(container, summary) {
   connect(entry);
 }
 
-async function signOut() {
-  let response;
-  try {
-    response = await sendJson('DELETE', '/api/session');
-  } catch {
-    pageMessage('Sign-out failed: could not reach the server.');
-    return;
-  }
-  if (!response.ok && response.status !== 401) {
-    pageMessage('Sign-out failed: ' + await errorText(response));
-    return;
-  }
-  for (const entry of rooms.values()) entry.source?.close();
-  window.location.assign(SIGN_IN);
-}
-
 async function start() {
-  document.getElementById('sign-out').addEventListener('click', signOut);
+  document.getElementById('sign-out').addEventListener('click', () => signOut(() => {
+    for (const entry of rooms.values()) entry.source?.close();
+  }));
   const container = document.getElementById('rooms');
   let response;
   try {

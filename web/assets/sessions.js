@@ -23,7 +23,7 @@
  *                 participant-S, caller-S, role-S, consent-S, joined-S, left-S, taken-S
  *                 (CallSid S), no-participants, actions, action-N (N from 0), no-actions
  */
-import { el, errorText, goToSignIn, sendJson, SIGN_IN } from './api.js';
+import { el, errorText, goToSignIn, pageMessage, sendJson, signOut } from './api.js';
 
 const PAGE = '/console/sessions';
 const FILTERS = ['room', 'from', 'to', 'q'];
@@ -55,10 +55,6 @@ let detailSeq = 0;     // answers to an older detail request are dropped
 const notes = new Map();  // RecordingSid -> { error, text }: what the last action on it gave
 // The transcript beside its player: { audio, segments, lines, box, current }, or null.
 let transcriptView = null;
-
-function pageMessage(text) {
-  document.getElementById('page-message').textContent = text;
-}
 
 function parseTime(iso) {
   const ms = typeof iso === 'string' ? Date.parse(iso) : NaN;
@@ -775,23 +771,8 @@ async function loadRooms() {
   }
 }
 
-async function signOut() {
-  let response;
-  try {
-    response = await sendJson('DELETE', '/api/session');
-  } catch {
-    pageMessage('Sign-out failed: could not reach the server.');
-    return;
-  }
-  if (!response.ok && response.status !== 401) {
-    pageMessage('Sign-out failed: ' + await errorText(response));
-    return;
-  }
-  window.location.assign(SIGN_IN);
-}
-
 const roleKnown = loadRole();
-document.getElementById('sign-out').addEventListener('click', signOut);
+document.getElementById('sign-out').addEventListener('click', () => signOut());
 form.addEventListener('submit', applyFilters);
 for (const field of [roomSelect, form.elements.from, form.elements.to]) {
   field.addEventListener('change', applyFilters);

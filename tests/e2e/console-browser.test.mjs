@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launchChromium, newWatchedPage } from './lib/browser.mjs';
 import { request, signedPost } from './lib/http.mjs';
 import { account, sid, voiceParams } from './lib/ids.mjs';
 import { startFakeTwilio } from './lib/fake-twilio.mjs';
@@ -15,7 +15,6 @@ import { freePort, runCommand, startServer, waitFor } from './lib/server.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = join(HERE, 'artifacts');
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const USER = 'alice';
 const PASSWORD = 'correct horse battery staple';
 const ROOM = 'partyline';
@@ -44,8 +43,7 @@ describe('console in chromium against the service', () => {
     assert.equal(srv.port, port);
     const add = await runCommand(['users', 'add', USER], srv.env, { stdin: `${PASSWORD}\n` });
     assert.equal(add.code, 0, add.stderr);
-    const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -82,17 +80,7 @@ describe('console in chromium against the service', () => {
         unserved.push(`${type} ${new URL(res.url()).pathname}: ${res.status()}`);
       }
     });
-    await context.exposeBinding('reportCspViolation', (_source, v) => problems.push(`CSP: ${v}`));
-    await context.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
-        window.reportCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
-      });
-    });
-    const page = await context.newPage();
-    page.on('console', (msg) => {
-      if (/Content[- ]Security[- ]Policy/i.test(msg.text())) problems.push(`console: ${msg.text()}`);
-    });
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    const page = await newWatchedPage(context, problems);
     const shot = (name) => page.screenshot({ path: join(ARTIFACTS, `browser-${name}.png`), fullPage: true });
     const testid = (id) => page.getByTestId(id);
     const room = (attrs) => page.locator(`[data-testid="room-${ROOM}"]${attrs}`);

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launchChromium, newWatchedPage } from './lib/browser.mjs';
 import { signedPost } from './lib/http.mjs';
 import { account, confParams, hex, recordingParams, voiceParams } from './lib/ids.mjs';
 import { startFakeTwilio } from './lib/fake-twilio.mjs';
@@ -20,7 +20,6 @@ import { sineWav } from './lib/wav.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = join(HERE, 'artifacts');
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const USER = 'alice';
 const PASSWORD = 'correct horse battery staple';
 const WAIT_MS = 5000; // the deadline of every wait not given its own
@@ -62,17 +61,7 @@ async function playAndDelete(browser, { origin, mediaOrigin, yesterday, today, n
     if (req.resourceType() === 'media') audioRequests.push({ url: req.url(), range: req.headers().range });
     if (o !== origin && !(o === mediaOrigin && req.resourceType() === 'media')) elsewhere.push(`${req.method()} ${req.url()}`);
   });
-  await context.exposeBinding('reportCspViolation', (_source, v) => problems.push(`CSP: ${v}`));
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.reportCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
-    });
-  });
-  const page = await context.newPage();
-  page.on('console', (msg) => {
-    if (/Content[- ]Security[- ]Policy/i.test(msg.text())) problems.push(`console: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  const page = await newWatchedPage(context, problems);
   const shot = (step) => page.screenshot({ path: join(ARTIFACTS, `library-browser-${name}-${step}.png`), fullPage: true });
   const testid = (id) => page.getByTestId(id);
   try {
@@ -156,8 +145,7 @@ async function startService(extraEnv, fake, acct) {
 let browser;
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const args = ['--autoplay-policy=no-user-gesture-required', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])];
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+  browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
 });
 after(async () => { await browser?.close(); });
 

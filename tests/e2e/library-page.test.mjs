@@ -14,13 +14,12 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { chromium } from 'playwright-core';
+import { launchChromium, newWatchedPage } from './lib/browser.mjs';
 import { sineWav } from './lib/wav.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const WEB = resolve(HERE, '../../web');
 const ARTIFACTS = join(HERE, 'artifacts');
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const CSP = "default-src 'self'";
 const USER = 'alice';
 const PASSWORD = 'correct horse battery';
@@ -392,8 +391,7 @@ before(async () => {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   origin = `http://127.0.0.1:${server.address().port}`;
-  const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -408,17 +406,7 @@ async function openPage({ width = 1280, height = 900 } = {}) {
   const context = await browser.newContext({ baseURL: origin, viewport: { width, height }, ...BROWSER });
   context.setDefaultTimeout(WAIT_MS);
   const problems = [];
-  await context.exposeBinding('reportCspViolation', (_source, v) => problems.push(`CSP: ${v}`));
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.reportCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
-    });
-  });
-  const page = await context.newPage();
-  page.on('console', (msg) => {
-    if (/Content[- ]Security[- ]Policy/i.test(msg.text())) problems.push(`console: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  const page = await newWatchedPage(context, problems);
   page.on('request', (req) => {
     if (new URL(req.url()).origin !== origin) problems.push(`another origin: ${req.url()}`);
   });
